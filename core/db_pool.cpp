@@ -1,0 +1,85 @@
+#include "db_pool.h"
+
+#include <spdlog/spdlog.h>
+
+namespace resv {
+
+DbPool::DbPool(DbPoolOptions options, StoreFactory factory, MetricsRegistry& metrics)
+    : opts_(options),
+      factory_(std::move(factory)),
+      wait_seconds_(metrics.histogram("resv_db_pool_wait_seconds", "Time a job waited for a database connection.")),
+      rejected_(metrics.counter("resv_db_pool_rejected_total", "Jobs refused because the wait queue was full.")),
+      timed_out_(metrics.counter("resv_db_pool_timed_out_total", "Jobs dropped after waiting longer than max wait.")) {
+  metrics.gauge_fn("resv_db_pool_size", "Database connections in the pool.", [this] { return opts_.size; });
+  metrics.gauge_fn("resv_db_pool_in_use", "Database connections running a job.", [this] { return in_use(); });
+  metrics.gauge_fn("resv_db_pool_waiting", "Jobs waiting for a database connection.", [this] { return waiting(); });
+  for (int i = 0; i < opts_.size; ++i) threads_.emplace_back([this] { worker(); });
+}
+
+DbPool::~DbPool() { stop(); }
+
+bool DbPool::submit(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || static_cast<int>(queue_.size()) >= opts_.queue_limit) {
+      rejected_.inc();
+      return false;
+    }
+    queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void DbPool::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && threads_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+int DbPool::in_use() const {
+  std::lock_guard lock(mu_);
+  return busy_;
+}
+
+int DbPool::waiting() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(queue_.size());
+}
+
+void DbPool::worker() {
+  std::unique_ptr<Store> store = factory_();
+  for (;;) {
+    Item item;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      ++busy_;
+    }
+    auto waited = std::chrono::steady_clock::now() - item.enqueued;
+    wait_seconds_.observe(std::chrono::duration<double>(waited).count());
+    try {
+      if (waited > opts_.max_wait) {
+        timed_out_.inc();
+        item.job(nullptr, Status::Overloaded("the server is overloaded; retry shortly"));
+      } else {
+        item.job(store.get(), Status::Ok());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"database job failed\" error=\"{}\"", e.what());
+    }
+    std::lock_guard lock(mu_);
+    --busy_;
+  }
+}
+
+}  // namespace resv

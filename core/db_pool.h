@@ -1,0 +1,66 @@
+#pragma once
+// A bounded pool of database workers. Each worker thread owns one Store
+// (one connection). Jobs wait in a short queue; when the queue is full,
+// submit() refuses at once so the caller can answer 503 instead of letting
+// requests wait seconds behind each other. A job that waited longer than
+// `max_wait` is not run: it receives Overloaded instead.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "metrics.h"
+#include "store.h"
+
+namespace resv {
+
+struct DbPoolOptions {
+  int size = 16;          // connections = worker threads
+  int queue_limit = 256;  // jobs waiting for a worker
+  std::chrono::milliseconds max_wait{500};
+};
+
+class DbPool {
+ public:
+  // Called on a worker thread with its Store, or with nullptr and the
+  // reason (Overloaded after waiting too long, shutting down).
+  using Job = std::function<void(Store* store, const Status& why_not)>;
+  using StoreFactory = std::function<std::unique_ptr<Store>()>;
+
+  DbPool(DbPoolOptions options, StoreFactory factory, MetricsRegistry& metrics);
+  ~DbPool();  // stops and joins; queued jobs get a shutdown Status
+
+  // False (and the job is dropped) when the wait queue is full.
+  bool submit(Job job);
+  // Finishes queued jobs, then stops the workers.
+  void stop();
+
+  int size() const { return opts_.size; }
+  int in_use() const;
+  int waiting() const;
+
+ private:
+  void worker();
+  struct Item {
+    Job job;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+
+  DbPoolOptions opts_;
+  StoreFactory factory_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  int busy_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+  Histogram& wait_seconds_;
+  Counter& rejected_;
+  Counter& timed_out_;
+};
+
+}  // namespace resv

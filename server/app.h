@@ -1,0 +1,49 @@
+#pragma once
+// What the route handlers share. Owned by main(); outlives every request.
+#include <atomic>
+#include <chrono>
+
+#include "availability.h"
+#include "db_pool.h"
+#include "http.h"
+#include "metrics.h"
+#include "options.h"
+#include "read_cache.h"
+#include "sweeper.h"
+
+namespace resv {
+
+class Router;
+
+struct App {
+  ServerOptions opts;
+  MetricsRegistry& metrics;
+  DbPool& db;
+  AvailabilityFilter& filter;
+  ReadCache& cache;
+  Sweeper& sweeper;
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<bool> draining{false};
+  std::function<bool()> listener_connected;
+  Counter& filter_answers;
+};
+
+// Runs `fn(store, reply)` on a database worker. Answers 503 at once when the
+// pool's queue is full, and the worker's Status when it could not run (waited
+// too long, shutting down); an exception becomes a 500.
+void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn);
+
+// Serves `key` from the read cache, refreshing it through `fetch` (on a DB
+// worker) when stale or missing.
+void serve_cached(App& app, const std::string& key, Reply reply,
+                  std::function<Result<std::string>(Store&)> fetch);
+
+HttpResponse json_response(int status, std::string body);
+
+void register_catalog_routes(Router& r, App& app);
+void register_reservation_routes(Router& r, App& app);
+void register_user_routes(Router& r, App& app);
+void register_admin_routes(Router& r, App& app);
+
+}  // namespace resv

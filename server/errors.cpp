@@ -1,0 +1,41 @@
+#include "errors.h"
+
+#include "converters.h"
+
+namespace resv {
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::Ok: return 200;
+    case ErrorCode::InvalidRequest: return 400;
+    case ErrorCode::Unauthorized: return 401;
+    case ErrorCode::QueueTokenInvalid: return 401;
+    case ErrorCode::InsufficientBalance: return 402;
+    case ErrorCode::QueueTokenNotActive: return 403;
+    case ErrorCode::NotFound: return 404;
+    case ErrorCode::MethodNotAllowed: return 405;
+    case ErrorCode::SeatTaken:
+    case ErrorCode::SoldOut:
+    case ErrorCode::DuplicateRequest:
+    case ErrorCode::HoldExpired:
+    case ErrorCode::ReservationCancelled:
+    case ErrorCode::LimitExceeded: return 409;
+    case ErrorCode::PayloadTooLarge: return 413;
+    case ErrorCode::IdempotencyKeyReused: return 422;
+    case ErrorCode::Overloaded:
+    case ErrorCode::Busy:
+    case ErrorCode::DbUnavailable: return 503;
+    case ErrorCode::Internal: return 500;
+  }
+  return 500;
+}
+
+HttpResponse error_response(const Status& status) {
+  HttpResponse r;
+  r.status = http_status(status.code());
+  r.body = error_json(status);
+  if (r.status == 503 || r.status == 429) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+}  // namespace resv

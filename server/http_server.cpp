@@ -1,0 +1,204 @@
+#include "http_server.h"
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "converters.h"
+#include "errors.h"
+#include "router.h"
+
+namespace resv {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// Request ids: a per-process random prefix and a counter; cheap and unique.
+std::string next_request_id() {
+  static const std::string prefix = [] {
+    std::random_device rd;
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08x", rd());
+    return std::string(buf);
+  }();
+  static std::atomic<uint64_t> counter{0};
+  return prefix + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+// A client-supplied X-Request-Id is kept if it is short and plain.
+std::string request_id_from(std::string_view given) {
+  if (given.empty() || given.size() > 64) return next_request_id();
+  for (char c : given)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return next_request_id();
+  return std::string(given);
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpServerOptions& opts, const Router& router, ConnectionState& state)
+      : stream_(std::move(socket)), opts_(opts), router_(router), state_(state) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(opts_.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
+    stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_s));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
+        ec == net::error::connection_reset || ec == net::error::eof)
+      return close();
+    if (ec) {
+      // Oversized or malformed: answer once, then close (the stream is unusable).
+      Status s = ec == http::error::body_limit
+                     ? Status::Error(ErrorCode::PayloadTooLarge, "the request body is larger than " +
+                                                                     std::to_string(opts_.max_body_bytes) + " bytes")
+                 : ec == http::error::header_limit
+                     ? Status::Invalid("the request headers are larger than " +
+                                       std::to_string(opts_.max_header_bytes) + " bytes")
+                     : Status::Invalid("malformed HTTP request: " + ec.message());
+      HttpResponse resp = error_response(s);
+      if (ec == http::error::header_limit) resp.status = 431;
+      keep_alive_ = false;
+      state_.in_flight.fetch_add(1);
+      return write(std::move(resp));
+    }
+    auto& msg = parser_->get();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    std::string_view target(msg.target().data(), msg.target().size());
+    auto q = target.find('?');
+    req.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
+    req.body = std::move(msg.body());
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.request_id = request_id_from(req.header("x-request-id"));
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    state_.in_flight.fetch_add(1);
+    router_.dispatch(std::move(req), [self = shared_from_this()](HttpResponse resp) {
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+    });
+  }
+
+  void write(HttpResponse resp) {
+    res_.emplace();
+    res_->version(version_);
+    res_->result(static_cast<unsigned>(resp.status));
+    res_->set(http::field::server, "resv");
+    res_->set(http::field::content_type, resp.content_type);
+    for (const auto& [k, v] : resp.headers) res_->set(k, v);
+    res_->body() = resp.shared_body ? *resp.shared_body : std::move(resp.body);
+    res_->keep_alive(keep_alive_ && !state_.draining.load());
+    res_->prepare_payload();
+    http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->state_.in_flight.fetch_sub(1);
+      if (ec || !self->res_->keep_alive()) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> res_;
+  const HttpServerOptions& opts_;
+  const Router& router_;
+  ConnectionState& state_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(net::io_context& io, HttpServerOptions o, const Router& r, ConnectionState& s)
+      : ioc(io), opts(std::move(o)), router(r), state(s), acceptor(io) {}
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
+      if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
+      if (!ec) {
+        beast::error_code ignored;
+        sock.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(sock), self->opts, self->router, self->state)->start();
+      } else {
+        spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+      }
+      self->accept();
+    });
+  }
+
+  net::io_context& ioc;
+  HttpServerOptions opts;
+  const Router& router;
+  ConnectionState& state;
+  tcp::acceptor acceptor;
+};
+
+HttpServer::HttpServer(net::io_context& ioc, HttpServerOptions options, const Router& router, ConnectionState& state)
+    : impl_(std::make_shared<Impl>(ioc, std::move(options), router, state)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::listen() {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(impl_->opts.host, ec);
+  std::string where = impl_->opts.host + ":" + std::to_string(impl_->opts.port);
+  if (ec) return Status::Invalid("invalid listen address '" + impl_->opts.host + "': " + ec.message());
+  tcp::endpoint ep(addr, impl_->opts.port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    std::string hint = ec == net::error::address_in_use ? " (hint: another process uses this port; stop it or pick "
+                                                          "another with --port/--admin-port)"
+                                                        : "";
+    return Status::Error(ErrorCode::Internal, "cannot listen on " + where + ": " + ec.message() + hint);
+  }
+  impl_->accept();
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void HttpServer::close() {
+  net::post(impl_->ioc, [impl = impl_] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+}
+
+}  // namespace resv

@@ -1,0 +1,157 @@
+// resv-server: wires core, routes and listeners; handles signals and exit codes.
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "app.h"
+#include "http_server.h"
+#include "migrations.h"
+#include "pg_store.h"
+#include "release_listener.h"
+#include "resv/version.h"
+#include "router.h"
+
+namespace {
+
+using namespace resv;
+
+void init_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("resv-server");
+  logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Exit codes as in the CLI: 0 ok, 1 failed, 2 usage, 3 dependency unreachable.
+int exit_code_for(const Status& s) { return s.code() == ErrorCode::DbUnavailable ? 3 : 1; }
+
+int migrate(const ServerOptions& o) {
+  auto done = apply_migrations(o.database_url);
+  if (!done.ok()) {
+    spdlog::error("msg=\"migration failed\" error=\"{}\"", done.status().message());
+    std::fprintf(stderr, "resv-server: error: %s\n", done.status().message().c_str());
+    return exit_code_for(done.status());
+  }
+  std::printf("migrations applied: %zu; schema at version %d\n", done->size(), latest_migration_version());
+  return 0;
+}
+
+int serve(const ServerOptions& o) {
+  MetricsRegistry metrics;
+  AvailabilityFilter filter{std::chrono::milliseconds(o.filter_ttl_ms)};
+  ReadCache cache{std::chrono::milliseconds(o.read_cache_ms)};
+  PgStoreOptions store_opts{o.database_url, std::chrono::milliseconds(o.statement_timeout_ms),
+                            std::chrono::milliseconds(std::min(2000, o.statement_timeout_ms)),
+                            std::chrono::milliseconds(200)};
+  auto make_store = [store_opts]() -> std::unique_ptr<Store> { return std::make_unique<PgStore>(store_opts); };
+  DbPool db({o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)}, make_store, metrics);
+  Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
+  App app{o, metrics, db, filter, cache, sweeper, std::chrono::system_clock::now(), {}, {}, {},
+          metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out).")};
+
+  Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
+  ReleaseListener listener(o.database_url, [&](const ReleaseEvent& ev) {
+    if (ev.lost) {
+      filter.clear();
+      cache.invalidate_prefix("");
+      return;
+    }
+    releases.inc();
+    if (ev.pool_id)
+      filter.release_pool(*ev.pool_id);
+    else
+      filter.release_seats(ev.schedule_id, ev.seat_ids);
+    cache.invalidate_prefix("seats:" + std::to_string(ev.schedule_id) + ":");
+    cache.invalidate_prefix("schedules:");
+  });
+  app.listener_connected = [&listener] { return listener.connected(); };
+  metrics.gauge_fn("resv_http_in_flight", "Requests being handled.", [&app] { return app.in_flight.load(); });
+
+  boost::asio::io_context ioc{o.io_threads};
+  ConnectionState conns;
+  Router api(metrics, "api", o.access_log);
+  register_catalog_routes(api, app);
+  register_reservation_routes(api, app);
+  register_user_routes(api, app);
+  Router admin(metrics, "admin", o.access_log);
+  register_admin_routes(admin, app);
+
+  auto http_opts = [&](const std::string& host, int port) {
+    return HttpServerOptions{host, static_cast<uint16_t>(port), static_cast<size_t>(o.max_body_bytes),
+                             static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s};
+  };
+  HttpServer api_server(ioc, http_opts(o.host, o.port), api, conns);
+  HttpServer admin_server(ioc, http_opts(o.admin_host, o.admin_port), admin, conns);
+  for (auto* s : {&api_server, &admin_server}) {
+    if (auto st = s->listen(); !st.ok()) {
+      std::fprintf(stderr, "resv-server: error: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  app.metrics.gauge_fn("resv_up", "1 while the server runs.", [] { return 1; });
+  listener.start();
+  sweeper.start();
+
+  spdlog::info("msg=listening version={} api={}:{} admin={}:{} io_threads={} db_pool={}", kVersion, o.host,
+               api_server.port(), o.admin_host, admin_server.port(), o.io_threads, o.db_pool_size);
+  // One machine-readable line on stdout for supervisors and tests.
+  std::printf("resv-server listening api=%s:%u admin=%s:%u\n", o.host.c_str(), api_server.port(),
+              o.admin_host.c_str(), admin_server.port());
+  std::fflush(stdout);
+
+  // Graceful shutdown: stop accepting, finish in-flight work, then stop.
+  boost::asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  boost::asio::steady_timer drain_timer(ioc);
+  auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> poll_drain = [&] {
+    bool done = conns.in_flight.load() == 0;
+    if (done || std::chrono::steady_clock::now() > *deadline) {
+      if (!done) spdlog::warn("msg=\"shutdown timeout; abandoning in-flight requests\" in_flight={}", conns.in_flight.load());
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](boost::system::error_code) { poll_drain(); });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("msg=\"shutting down\" signal={} in_flight={}", sig, conns.in_flight.load());
+    app.draining = true;
+    conns.draining = true;
+    api_server.close();
+    admin_server.close();
+    *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.shutdown_timeout_s);
+    poll_drain();
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < o.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+
+  sweeper.stop();
+  listener.stop();
+  db.stop();
+  spdlog::info("msg=stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ServerOptions opts;
+  if (int code = parse_server_options(argc, argv, opts); code >= 0) return code;
+  init_logging(opts.log_level);
+  try {
+    if (opts.migrate) return migrate(opts);
+    return serve(opts);
+  } catch (const std::exception& e) {
+    spdlog::critical("msg=\"fatal error\" error=\"{}\"", e.what());
+    std::fprintf(stderr, "resv-server: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,63 @@
+#include "options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "resv/version.h"
+
+namespace resv {
+
+int parse_server_options(int argc, char** argv, ServerOptions& o) {
+  CLI::App app{"resv-server: the reservation server (HTTP/JSON on PostgreSQL)", "resv-server"};
+  app.set_version_flag("--version", std::string("resv-server ") + kVersion);
+  app.option_defaults()->always_capture_default();
+  app.add_option("--database-url", o.database_url, "PostgreSQL connection URL")->envname("RESV_DATABASE_URL");
+  app.add_option("--host", o.host, "Public API listen address")->envname("RESV_HOST");
+  app.add_option("--port", o.port, "Public API port (0: any free port)")
+      ->envname("RESV_PORT")->check(CLI::Range(0, 65535));
+  app.add_option("--admin-host", o.admin_host, "Admin API listen address (health, metrics, status)")
+      ->envname("RESV_ADMIN_HOST");
+  app.add_option("--admin-port", o.admin_port, "Admin API port (0: any free port)")
+      ->envname("RESV_ADMIN_PORT")->check(CLI::Range(0, 65535));
+  app.add_option("--admin-token", o.admin_token, "Bearer token required by /metrics and /admin/*")
+      ->envname("RESV_ADMIN_TOKEN")->capture_default_str()->default_str("");
+  app.add_option("--io-threads", o.io_threads, "Threads doing HTTP I/O")->envname("RESV_IO_THREADS")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--db-pool-size", o.db_pool_size, "Database connections")->envname("RESV_DB_POOL_SIZE")
+      ->check(CLI::Range(1, 512));
+  app.add_option("--db-queue-limit", o.db_queue_limit, "Requests that may wait for a connection before 503")
+      ->envname("RESV_DB_QUEUE_LIMIT")->check(CLI::Range(0, 100000));
+  app.add_option("--db-max-wait-ms", o.db_max_wait_ms, "Longest wait for a connection before 503")
+      ->envname("RESV_DB_MAX_WAIT_MS")->check(CLI::Range(1, 60000));
+  app.add_option("--statement-timeout-ms", o.statement_timeout_ms, "PostgreSQL statement_timeout")
+      ->envname("RESV_STATEMENT_TIMEOUT_MS")->check(CLI::Range(1, 600000));
+  app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body accepted (413 above)")
+      ->envname("RESV_MAX_BODY_BYTES")->check(CLI::Range(1, 16 * 1024 * 1024));
+  app.add_option("--max-header-bytes", o.max_header_bytes, "Largest request header block accepted (431 above)")
+      ->envname("RESV_MAX_HEADER_BYTES")->check(CLI::Range(512, 1024 * 1024));
+  app.add_option("--idle-timeout-s", o.idle_timeout_s, "Keep-alive idle timeout")
+      ->envname("RESV_IDLE_TIMEOUT_S")->check(CLI::Range(1, 3600));
+  app.add_option("--sweep-interval-ms", o.sweep_interval_ms, "How often expired holds are released")
+      ->envname("RESV_SWEEP_INTERVAL_MS")->check(CLI::Range(10, 3600000));
+  app.add_option("--sweep-batch", o.sweep_batch, "Expired holds released per transaction")
+      ->envname("RESV_SWEEP_BATCH")->check(CLI::Range(1, 100000));
+  app.add_option("--filter-ttl-ms", o.filter_ttl_ms, "Longest time a 'taken'/'sold out' answer is reused")
+      ->envname("RESV_FILTER_TTL_MS")->check(CLI::Range(0, 600000));
+  app.add_option("--read-cache-ms", o.read_cache_ms, "How long seat maps and schedule lists are cached (0: off)")
+      ->envname("RESV_READ_CACHE_MS")->check(CLI::Range(0, 600000));
+  app.add_option("--shutdown-timeout-s", o.shutdown_timeout_s, "Longest wait for in-flight requests on SIGTERM")
+      ->envname("RESV_SHUTDOWN_TIMEOUT_S")->check(CLI::Range(0, 3600));
+  app.add_flag("--access-log", o.access_log, "Log every request (errors are always logged)")
+      ->envname("RESV_ACCESS_LOG");
+  app.add_option("--log-level", o.log_level, "Log level")
+      ->envname("RESV_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_flag("--migrate", o.migrate, "Apply pending schema migrations and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return -1;
+}
+
+}  // namespace resv

@@ -1,0 +1,36 @@
+#pragma once
+// resv-server configuration: flags, each with a RESV_* environment variable.
+#include <string>
+
+namespace resv {
+
+struct ServerOptions {
+  std::string database_url = "postgresql:///resv";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string admin_host = "127.0.0.1";
+  int admin_port = 9090;
+  std::string admin_token;  // secret: never logged or shown
+  int io_threads = 1;
+  int db_pool_size = 16;
+  int db_queue_limit = 256;
+  int db_max_wait_ms = 500;
+  int statement_timeout_ms = 5000;
+  int max_body_bytes = 16 * 1024;
+  int max_header_bytes = 8 * 1024;
+  int idle_timeout_s = 60;
+  int sweep_interval_ms = 1000;
+  int sweep_batch = 500;
+  int filter_ttl_ms = 1000;
+  int read_cache_ms = 500;
+  int shutdown_timeout_s = 30;
+  bool access_log = false;
+  std::string log_level = "info";
+  bool migrate = false;  // apply migrations and exit
+};
+
+// Parses argv and the environment. Returns -1 to continue, or an exit code
+// (0 after --help/--version, 2 on a usage error, with the message printed).
+int parse_server_options(int argc, char** argv, ServerOptions& out);
+
+}  // namespace resv

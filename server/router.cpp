@@ -1,0 +1,114 @@
+#include "router.h"
+
+#include <chrono>
+#include <memory>
+#include <spdlog/spdlog.h>
+
+#include "errors.h"
+
+namespace resv {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+static void register_series(MetricsRegistry& m, const std::string& listener, const std::string& route,
+                            Counter* (&by_class)[5], Histogram*& latency) {
+  std::string labels = "listener=\"" + listener + "\",route=\"" + escape_label(route) + "\"";
+  for (int c = 0; c < 5; ++c)
+    by_class[c] = &m.counter("resv_http_requests_total", "HTTP requests by route and status class.",
+                             labels + ",class=\"" + std::to_string(c + 1) + "xx\"");
+  latency = &m.histogram("resv_http_request_duration_seconds", "HTTP request latency by route.", labels);
+}
+
+Router::Router(MetricsRegistry& metrics, std::string listener, bool access_log)
+    : metrics_(metrics), listener_(std::move(listener)), access_log_(access_log) {
+  unmatched_.pattern = "unmatched";
+  register_series(metrics_, listener_, unmatched_.pattern, unmatched_.by_class, unmatched_.latency);
+}
+
+void Router::add(const std::string& method, const std::string& pattern, Handler handler) {
+  Route r;
+  r.method = method;
+  r.pattern = pattern;
+  r.segments = split_path(pattern);
+  r.handler = std::move(handler);
+  register_series(metrics_, listener_, method + " " + pattern, r.by_class, r.latency);
+  routes_.push_back(std::move(r));
+}
+
+const Router::Route* Router::match(const HttpRequest& req, std::vector<std::string>& params,
+                                   bool& path_matched) const {
+  auto segs = split_path(req.path);
+  path_matched = false;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::vector<std::string> p;
+    bool ok = true;
+    for (size_t i = 0; i < segs.size() && ok; ++i) {
+      const auto& s = r.segments[i];
+      if (s.size() > 2 && s.front() == '{' && s.back() == '}')
+        p.push_back(segs[i]);
+      else
+        ok = s == segs[i];
+    }
+    if (!ok) continue;
+    path_matched = true;
+    if (r.method == req.method) {
+      params = std::move(p);
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+void Router::finish(const Route* route, const HttpRequest& req, HttpResponse& resp, double seconds) const {
+  int cls = std::clamp(resp.status / 100, 1, 5);
+  route->by_class[cls - 1]->inc();
+  route->latency->observe(seconds);
+  resp.headers.emplace_back("X-Request-Id", req.request_id);
+  if (resp.status >= 500)
+    spdlog::warn("msg=\"request failed\" request_id={} method={} path={} status={} duration_ms={:.2f}",
+                 req.request_id, req.method, req.path, resp.status, seconds * 1000);
+  else if (access_log_)
+    spdlog::info("msg=request request_id={} method={} path={} status={} duration_ms={:.2f}", req.request_id,
+                 req.method, req.path, resp.status, seconds * 1000);
+}
+
+void Router::dispatch(HttpRequest request, Reply reply) const {
+  auto start = std::chrono::steady_clock::now();
+  bool path_matched = false;
+  const Route* route = match(request, request.params, path_matched);
+  auto req = std::make_shared<const HttpRequest>(std::move(request));
+  auto wrapped = [this, route = route ? route : &unmatched_, req, start, reply = std::move(reply)](HttpResponse resp) {
+    finish(route, *req, resp, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    reply(std::move(resp));
+  };
+  if (!route) {
+    wrapped(error_response(path_matched ? Status::Error(ErrorCode::MethodNotAllowed,
+                                                        req->method + " is not allowed on " + req->path)
+                                        : Status::NotFound("no route for " + req->method + " " + req->path +
+                                                           " (hint: see the API table in the README)")));
+    return;
+  }
+  try {
+    route->handler(*req, wrapped);
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"handler threw\" request_id={} error=\"{}\"", req->request_id, e.what());
+    wrapped(error_response(Status::Internal("internal error; see the server log for request " + req->request_id)));
+  }
+}
+
+}  // namespace resv

@@ -1,0 +1,99 @@
+// Admin listener: health, readiness, Prometheus metrics, status.
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "app.h"
+#include "errors.h"
+#include "migrations.h"
+#include "resv/version.h"
+#include "router.h"
+
+namespace resv {
+namespace {
+
+// Constant-time comparison: the token must not leak through timing.
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// Ok, or the Unauthorized status to answer.
+Status authorize(const App& app, const HttpRequest& req) {
+  if (app.opts.admin_token.empty())
+    return Status::Error(ErrorCode::Unauthorized,
+                         "no admin token is configured; start resv-server with --admin-token or RESV_ADMIN_TOKEN");
+  const std::string auth = req.header("authorization");
+  if (auth.rfind("Bearer ", 0) != 0 || !same_secret(auth.substr(7), app.opts.admin_token))
+    return Status::Error(ErrorCode::Unauthorized, "missing or wrong bearer token (send Authorization: Bearer <token>)");
+  return Status::Ok();
+}
+
+std::vector<std::string> not_ready_reasons(const App& app) {
+  std::vector<std::string> reasons;
+  if (app.draining) reasons.push_back("shutting down");
+  if (!app.sweeper.db_reachable()) {
+    reasons.push_back("database unreachable");
+  } else if (app.sweeper.schema_version() != latest_migration_version()) {
+    reasons.push_back("database schema is at migration " + std::to_string(app.sweeper.schema_version()) +
+                      ", this server needs " + std::to_string(latest_migration_version()) +
+                      " (run resv-server --migrate)");
+  }
+  if (app.listener_connected && !app.listener_connected()) reasons.push_back("release notifications not connected");
+  return reasons;
+}
+
+}  // namespace
+
+void register_admin_routes(Router& r, App& app) {
+  r.add("GET", "/healthz", [](const HttpRequest&, Reply reply) { reply(json_response(200, R"({"status":"ok"})")); });
+
+  r.add("GET", "/readyz", [&app](const HttpRequest&, Reply reply) {
+    auto reasons = not_ready_reasons(app);
+    nlohmann::json j{{"ready", reasons.empty()}, {"reasons", reasons}};
+    reply(json_response(reasons.empty() ? 200 : 503, j.dump()));
+  });
+
+  r.add("GET", "/metrics", [&app](const HttpRequest& req, Reply reply) {
+    if (auto s = authorize(app, req); !s.ok()) return reply(error_response(s));
+    HttpResponse resp;
+    resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp.body = app.metrics.render();
+    reply(std::move(resp));
+  });
+
+  r.add("GET", "/admin/status", [&app](const HttpRequest& req, Reply reply) {
+    if (auto s = authorize(app, req); !s.ok()) return reply(error_response(s));
+    const auto& o = app.opts;
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - app.started);
+    auto reasons = not_ready_reasons(app);
+    nlohmann::json j{
+        {"version", kVersion},
+        {"pid", static_cast<int64_t>(::getpid())},
+        {"uptimeSeconds", uptime.count()},
+        {"ready", reasons.empty()},
+        {"notReadyReasons", reasons},
+        {"inFlight", app.in_flight.load()},
+        {"dbPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
+        {"schemaVersion", app.sweeper.schema_version()},
+        {"config",
+         {{"host", o.host},
+          {"port", o.port},
+          {"adminHost", o.admin_host},
+          {"adminPort", o.admin_port},
+          {"adminTokenSet", !o.admin_token.empty()},
+          {"ioThreads", o.io_threads},
+          {"dbPoolSize", o.db_pool_size},
+          {"dbQueueLimit", o.db_queue_limit},
+          {"dbMaxWaitMs", o.db_max_wait_ms},
+          {"filterTtlMs", o.filter_ttl_ms},
+          {"readCacheMs", o.read_cache_ms},
+          {"sweepIntervalMs", o.sweep_interval_ms},
+          {"maxBodyBytes", o.max_body_bytes}}}};
+    reply(json_response(200, j.dump()));
+  });
+}
+
+}  // namespace resv
