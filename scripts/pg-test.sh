@@ -3,11 +3,13 @@
 #   pg-test.sh start DIR   initdb + start on a free loopback port; prints the URL
 #                          and writes it to DIR/url
 #   pg-test.sh stop DIR    stop (fast) and delete DIR
+#   pg-test.sh pause DIR   stop the server but keep its data (simulates an outage)
+#   pg-test.sh resume DIR  start it again on the same port
 # As root, the server runs as the `postgres` user (PostgreSQL refuses root).
 set -euo pipefail
 
-cmd=${1:?usage: pg-test.sh start|stop DIR}
-dir=${2:?usage: pg-test.sh start|stop DIR}
+cmd=${1:?usage: pg-test.sh start|stop|pause|resume DIR}
+dir=${2:?usage: pg-test.sh start|stop|pause|resume DIR}
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 if [[ ! -x "$bindir/initdb" ]]; then bindir=/usr/lib/postgresql/15/bin; fi
 
@@ -24,6 +26,13 @@ free_port() {
   echo "pg-test: no free port found" >&2; exit 1
 }
 
+start_server() {
+  as_pg "$bindir/pg_ctl" -D "$1/data" -l "$1/postgres.log" -w -t 60 start -o \
+    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
+     -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" >/dev/null \
+    || { cat "$1/postgres.log" >&2; exit 1; }
+}
+
 case "$cmd" in
   start)
     mkdir -p "$dir"
@@ -31,12 +40,10 @@ case "$cmd" in
     as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     port=$(free_port)
+    echo "$port" >"$dir/port"
     # Durability settings off: test data is thrown away. max_connections covers
     # two servers' pools plus the tests' own connections.
-    as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start -o \
-      "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-       -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" >/dev/null \
-      || { cat "$dir/postgres.log" >&2; exit 1; }
+    start_server "$dir" "$port"
     url="postgresql://postgres@127.0.0.1:$port/postgres"
     echo "$url" >"$dir/url"
     echo "$url"
@@ -48,5 +55,11 @@ case "$cmd" in
     fi
     rm -rf "$dir"
     ;;
-  *) echo "usage: pg-test.sh start|stop DIR" >&2; exit 2 ;;
+  pause)
+    as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+    ;;
+  resume)
+    start_server "$dir" "$(cat "$dir/port")"
+    ;;
+  *) echo "usage: pg-test.sh start|stop|pause|resume DIR" >&2; exit 2 ;;
 esac

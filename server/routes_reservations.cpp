@@ -103,9 +103,9 @@ void register_reservation_routes(Router& r, App& app) {
     run_db(app, std::move(reply), [p = std::move(p)](Store& store, Reply& out) {
       auto paid = store.pay(p);
       if (!paid.ok()) return out(error_response(paid.status()));
-      HttpResponse r = json_response(200, payment_json(paid.value()));
-      if (paid->replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
-      out(std::move(r));
+      HttpResponse resp = json_response(200, payment_json(paid.value()));
+      if (paid->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
+      out(std::move(resp));
     });
   });
 
