@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs dependencies,
+# builds, runs every test (unit, integration, end-to-end, concurrency) against
+# a throwaway PostgreSQL, then builds and runs them again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+#   scripts/test.sh            everything
+#   scripts/test.sh --fast     the normal build only (no sanitizer pass)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fast=0
+[[ "${1:-}" == "--fast" ]] && fast=1
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/install-deps.sh
+
+run_suite() {  # dir, cmake args...
+  local dir=$1; shift
+  echo "== configure + build ($dir)" >&2
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  ninja -C "$dir"
+  echo "== tests ($dir)" >&2
+  # ctest starts and stops the throwaway PostgreSQL (fixtures pg_start/pg_stop),
+  # and stops it even when tests fail. The trap covers an interrupted run.
+  trap 'scripts/pg-test.sh stop "$dir/pgtest" 2>/dev/null || true' EXIT
+  (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
+  trap - EXIT
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if ((fast == 0)); then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DRESV_SANITIZE=ON
+fi
+echo "scripts/test.sh: all suites passed" >&2
