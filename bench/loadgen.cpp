@@ -1,0 +1,204 @@
+// resv-loadgen: an HTTP/1.1 load generator for the reservation scenarios that
+// wrk cannot express (distinct users and seats per request, a fixed number of
+// attempts per connection). One thread, asynchronous, keep-alive; prints one
+// JSON summary line: counts by status class and code, throughput, latency
+// percentiles.
+//
+//   --scenario seats      POST a hold of seat first_seat+i for user first_user+i (i = 0,1,2,...)
+//   --scenario pool       POST a hold of `quantity` units of pool for user first_user+i
+//   --scenario contended  connection c POSTs `per-connection` identical holds of the pool for user first_user+c
+//   --scenario get        GET --path
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int connections = 32;
+  long requests = 0;        // total; 0: until duration
+  int per_connection = 0;   // contended: requests per connection
+  double duration_s = 0;    // 0: until requests are done
+  std::string scenario = "seats";
+  std::string path = "/";
+  long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1;
+};
+
+struct Stats {
+  std::vector<double> latencies_ms;
+  std::map<int, long> by_status;
+  std::map<std::string, long> by_code;
+  long errors = 0;  // connection-level failures
+};
+
+class Conn : public std::enable_shared_from_this<Conn> {
+ public:
+  Conn(net::io_context& ioc, const Options& o, Stats& s, long& next, int index, Clock::time_point deadline)
+      : stream_(ioc), o_(o), s_(s), next_(next), index_(index), deadline_(deadline) {}
+
+  void start(const tcp::endpoint& ep) {
+    stream_.async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->s_.errors++;
+        return;
+      }
+      self->stream_.socket().set_option(tcp::no_delay(true));
+      self->send();
+    });
+  }
+
+ private:
+  bool build(http::request<http::string_body>& req) {
+    if (o_.duration_s > 0 && Clock::now() >= deadline_) return false;
+    long i;
+    if (o_.scenario == "contended") {
+      if (sent_ >= o_.per_connection) return false;
+      i = index_;
+    } else {
+      if (o_.requests > 0 && next_ >= o_.requests) return false;
+      i = next_++;
+    }
+    sent_++;
+    req = {};
+    req.version(11);
+    req.set(http::field::host, o_.host);
+    if (o_.scenario == "get") {
+      req.method(http::verb::get);
+      req.target(o_.path);
+      return true;
+    }
+    req.method(http::verb::post);
+    req.target("/api/reservations");
+    req.set(http::field::content_type, "application/json");
+    std::string user = std::to_string(o_.first_user + i), sched = std::to_string(o_.schedule);
+    if (o_.scenario == "seats")
+      req.body() = "{\"userId\":" + user + ",\"scheduleId\":" + sched + ",\"seatIds\":[" +
+                   std::to_string(o_.first_seat + i) + "]}";
+    else
+      req.body() = "{\"userId\":" + user + ",\"scheduleId\":" + sched + ",\"poolId\":" + std::to_string(o_.pool) +
+                   ",\"quantity\":" + std::to_string(o_.quantity) + "}";
+    req.prepare_payload();
+    return true;
+  }
+
+  void send() {
+    if (!build(req_)) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    start_ = Clock::now();
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->s_.errors++;
+        return;
+      }
+      self->res_.emplace();
+      http::async_read(self->stream_, self->buf_, *self->res_,
+                       [self](beast::error_code ec2, size_t) { self->on_response(ec2); });
+    });
+  }
+
+  void on_response(beast::error_code ec) {
+    if (ec) {
+      s_.errors++;
+      return;
+    }
+    s_.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start_).count());
+    int status = static_cast<int>(res_->get().result_int());
+    s_.by_status[status]++;
+    const auto& body = res_->get().body();
+    auto p = body.find("\"code\":\"");
+    if (p != std::string::npos) s_.by_code[body.substr(p + 8, body.find('"', p + 8) - p - 8)]++;
+    if (!res_->get().keep_alive()) {
+      s_.errors++;
+      return;
+    }
+    send();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+  std::optional<http::response_parser<http::string_body>> res_;
+  const Options& o_;
+  Stats& s_;
+  long& next_;
+  int index_;
+  int sent_ = 0;
+  Clock::time_point deadline_, start_;
+};
+
+static double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"resv-loadgen: HTTP load for reservation scenarios", "resv-loadgen"};
+  app.add_option("--host", o.host);
+  app.add_option("--port", o.port)->required();
+  app.add_option("--connections,-c", o.connections);
+  app.add_option("--requests,-n", o.requests, "Total requests (seats/pool/get)");
+  app.add_option("--per-connection", o.per_connection, "Requests per connection (contended)");
+  app.add_option("--duration,-d", o.duration_s, "Seconds to run");
+  app.add_option("--scenario", o.scenario)->check(CLI::IsMember({"seats", "pool", "contended", "get"}));
+  app.add_option("--path", o.path);
+  app.add_option("--schedule", o.schedule);
+  app.add_option("--pool", o.pool);
+  app.add_option("--quantity", o.quantity);
+  app.add_option("--first-user", o.first_user);
+  app.add_option("--first-seat", o.first_seat);
+  CLI11_PARSE(app, argc, argv);
+  if (o.requests == 0 && o.duration_s == 0 && o.per_connection == 0) {
+    std::fprintf(stderr, "resv-loadgen: error: give --requests, --duration or --per-connection\n");
+    return 2;
+  }
+
+  net::io_context ioc{1};
+  Stats stats;
+  long next = 0;
+  tcp::endpoint ep(net::ip::make_address(o.host), static_cast<unsigned short>(o.port));
+  auto t0 = Clock::now();
+  auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
+  for (int c = 0; c < o.connections; ++c) std::make_shared<Conn>(ioc, o, stats, next, c, deadline)->start(ep);
+  ioc.run();
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  long total = 0, c2 = 0, c4 = 0, c5 = 0;
+  for (auto [s, n] : stats.by_status) {
+    total += n;
+    if (s / 100 == 2) c2 += n;
+    if (s / 100 == 4) c4 += n;
+    if (s / 100 == 5) c5 += n;
+  }
+  std::string codes;
+  for (const auto& [k, n] : stats.by_code) codes += (codes.empty() ? "" : ",") + ("\"" + k + "\":" + std::to_string(n));
+  auto& l = stats.latencies_ms;
+  double mx = l.empty() ? 0 : *std::max_element(l.begin(), l.end());
+  std::printf(
+      "{\"scenario\":\"%s\",\"connections\":%d,\"seconds\":%.3f,\"responses\":%ld,\"ok2xx\":%ld,\"client4xx\":%ld,"
+      "\"server5xx\":%ld,\"connErrors\":%ld,\"rps\":%.1f,\"ok_per_s\":%.1f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
+      "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"codes\":{%s}}\n",
+      o.scenario.c_str(), o.connections, secs, total, c2, c4, c5, stats.errors, static_cast<double>(total) / secs,
+      static_cast<double>(c2) / secs, percentile(l, 50), percentile(l, 95), percentile(l, 99), mx, codes.c_str());
+  return 0;
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs the issue's four measurements in one go and prints a Markdown report.
+# Everything runs on 127.0.0.1. Each figure is a ratio to a ceiling measured
+# in the same run, with the same CPU split (one load thread, one server I/O
+# thread, one nginx worker, one pgbench thread).
+#   bench/run.sh [--quick]      (--quick: smaller counts, for a smoke run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
+
+scripts/install-deps.sh --bench
+cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C build-bench resv-server resv-loadgen >/dev/null
+ulimit -n 65536
+
+work=$(mktemp -d /tmp/resv-bench.XXXXXX)
+chmod 755 "$work"
+server_pid=""; nginx_conf=""
+cleanup() {
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  [[ -n "$nginx_conf" ]] && nginx -c "$nginx_conf" -s stop 2>/dev/null || true
+  scripts/pg-test.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+log() { echo "bench: $*" >&2; }
+json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+admin_url=$(scripts/pg-test.sh start "$work/pg")
+psql -q "$admin_url" -c "CREATE DATABASE bench"
+db=${admin_url%/postgres}/bench
+build-bench/server/resv-server --database-url "$db" --migrate >/dev/null
+log "seeding"
+psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
+
+port=$(free_port); admin_port=$(free_port)
+build-bench/server/resv-server --database-url "$db" --port "$port" --admin-port "$admin_port" \
+  --io-threads 1 --db-pool-size 32 --admin-token bench >"$work/server.out" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.1; done
+loadgen() { build-bench/bench/resv-loadgen --port "$port" "$@"; }
+dur=10; [[ $quick == 1 ]] && dur=3
+
+# (a) browse: GET the seat map of a 1,000-seat schedule vs nginx serving the same bytes.
+mkdir -p "$work/www/api/schedules/1"
+curl -sf "http://127.0.0.1:$port/api/schedules/1/seats" -o "$work/www/api/schedules/1/seats"
+body_bytes=$(stat -c %s "$work/www/api/schedules/1/seats")
+nginx_port=$(free_port)
+nginx_conf="$work/nginx.conf"
+cat >"$nginx_conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$nginx_port; location / { root $work/www; default_type application/json; } }
+}
+NGINX
+nginx -c "$nginx_conf"
+wrk_rps() { wrk -t1 -c64 -d"${dur}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+log "(a) browse"
+wrk_rps "http://127.0.0.1:$port/api/schedules/1/seats" >/dev/null  # warm
+nginx_rps=$(wrk_rps "http://127.0.0.1:$nginx_port/api/schedules/1/seats")
+server_rps=$(wrk_rps "http://127.0.0.1:$port/api/schedules/1/seats")
+nginx -c "$nginx_conf" -s stop; nginx_conf=""
+
+# (b) the contended opening: 2,000 connections x 3 attempts at a pool of 40, party of 4.
+log "(b) contended pool"
+b=$(loadgen --scenario contended -c 2000 --per-connection 3 --schedule 4 --pool 1 --quantity 4 --first-user 1)
+b_units=$(psql -Atq "$db" -c "SELECT count(*) FROM pool_units WHERE pool_id = 1 AND reservation_id IS NOT NULL")
+b_holds=$(psql -Atq "$db" -c "SELECT count(*) FROM reservations WHERE pool_id = 1 AND status = 'HELD'")
+b_over=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT user_id FROM reservations WHERE pool_id = 1 GROUP BY user_id HAVING sum(quantity) > 4) x")
+
+# (c) successful holds on 100,000 seats, 32 connections, vs pgbench running the same SQL.
+n=64000; [[ $quick == 1 ]] && n=6400
+per_client=$((n / 32))
+seat2=$(psql -Atq "$db" -c "SELECT min(id) FROM seats WHERE schedule_id = 2")
+seat3=$(psql -Atq "$db" -c "SELECT min(id) FROM seats WHERE schedule_id = 3")
+log "(c) seat holds: pgbench ceiling"
+pg_tps=$(pgbench -n -M prepared -c 32 -j 1 -t "$per_client" -f bench/hold_seat.pgbench \
+  -D i=0 -D stride="$per_client" -D schedule=3 -D first_seat="$((seat3 - 1))" -D first_user=100000 "$db" \
+  | awk '/^tps/ {print $3; exit}')
+pg_ok=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 3 AND reservation_id IS NOT NULL")
+log "(c) seat holds: resv-server"
+c=$(loadgen --scenario seats -c 32 -n "$n" --schedule 2 --first-seat "$seat2" --first-user 1)
+c_ok=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 2 AND reservation_id IS NOT NULL")
+
+# (d) one pool of 100,000, one per user, 64 connections, distinct users.
+log "(d) pool holds"
+d=$(loadgen --scenario pool -c 64 -n "$n" --schedule 5 --pool 2 --quantity 1 --first-user 100001)
+d_units=$(psql -Atq "$db" -c "SELECT count(*) FROM pool_units WHERE pool_id = 2 AND reservation_id IS NOT NULL")
+
+ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
+cat <<REPORT
+## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -r))
+
+PostgreSQL 15 throwaway cluster (scripts/pg-test.sh: fsync off, synchronous_commit off) shared by
+resv-server and its ceilings; resv-server --io-threads 1 --db-pool-size 32; wrk -t1; nginx 1 worker;
+pgbench -j1; resv-loadgen is single-threaded.
+
+| | measure | resv-server | ceiling | ratio | goal |
+|---|---|---|---|---|---|
+| (a) | GET seat map, 1,000 seats (${body_bytes} B), 64 conns, req/s | ${server_rps} | nginx ${nginx_rps} | $(ratio "$server_rps" "$nginx_rps") | >= 0.5 |
+| (c) | successful seat holds/s, 32 conns | $(json "$c" ok_per_s) | pgbench ${pg_tps} tps | $(ratio "$(json "$c" ok_per_s)" "$pg_tps") | >= 0.8 |
+| (d) | successful pool holds/s (pool 100,000, 1/user), 64 conns | $(json "$d" ok_per_s) | (c) $(json "$c" ok_per_s) | $(ratio "$(json "$d" ok_per_s)" "$(json "$c" ok_per_s)") | >= 0.8 |
+
+(b) contended opening, pool of 40 / party 4, 2,000 connections x 3 attempts:
+p50 $(json "$b" p50_ms) ms, p95 $(json "$b" p95_ms) ms, p99 $(json "$b" p99_ms) ms, max $(json "$b" max_ms) ms;
+2xx $(json "$b" ok2xx), 4xx $(json "$b" client4xx), 5xx $(json "$b" server5xx), connection errors $(json "$b" connErrors);
+codes $(json "$b" codes); in the database afterwards: ${b_holds} holds, ${b_units} of 40 units taken,
+${b_over} users over their limit (goal: p95 <= 20 ms, 0 5xx, 0 overbooking).
+
+Details: (c) server $(json "$c" responses) responses, $(json "$c" ok2xx) 2xx ($c_ok seats held), p95 $(json "$c" p95_ms) ms;
+pgbench $pg_ok seats held. (d) $(json "$d" ok2xx) 2xx ($d_units units held), p95 $(json "$d" p95_ms) ms.
+
+Raw: b=$b
+c=$c
+d=$d
+REPORT
