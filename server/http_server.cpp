@@ -20,6 +20,28 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// A response body that shares a string (e.g. a cached seat map) instead of
+// copying it into every response.
+struct SharedBody {
+  using value_type = std::shared_ptr<const std::string>;
+  static std::uint64_t size(const value_type& v) { return v ? v->size() : 0; }
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_ || body_->empty()) return boost::none;
+      return {{net::const_buffer(body_->data(), body_->size()), false}};
+    }
+
+   private:
+    const value_type& body_;
+  };
+};
+
 // Request ids: a per-process random prefix and a counter; cheap and unique.
 std::string next_request_id() {
   static const std::string prefix = [] {
@@ -108,7 +130,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res_->set(http::field::server, "resv");
     res_->set(http::field::content_type, resp.content_type);
     for (const auto& [k, v] : resp.headers) res_->set(k, v);
-    res_->body() = resp.shared_body ? *resp.shared_body : std::move(resp.body);
+    res_->body() = resp.shared_body ? std::move(resp.shared_body)
+                                    : std::make_shared<const std::string>(std::move(resp.body));
     res_->keep_alive(keep_alive_ && !state_.draining.load());
     res_->prepare_payload();
     http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -127,7 +150,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> res_;
+  std::optional<http::response<SharedBody>> res_;
   const HttpServerOptions& opts_;
   const Router& router_;
   ConnectionState& state_;

@@ -13,7 +13,7 @@ struct ServerOptions {
   std::string admin_token;  // secret: never logged or shown
   int io_threads = 1;
   int db_pool_size = 16;
-  int db_queue_limit = 256;
+  int db_queue_limit = 4096;
   int db_max_wait_ms = 500;
   int statement_timeout_ms = 5000;
   int max_body_bytes = 16 * 1024;

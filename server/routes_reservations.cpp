@@ -31,43 +31,49 @@ HttpResponse hold_response(const Hold& hold) {
   return r;
 }
 
-void reserve_seats(App& app, HoldSeatsRequest req, Reply reply) {
+// The filter's answer, if it has one: asked before queueing for a connection
+// and again when the connection is free, since requests queued behind the
+// one that learned "sold out" need no database round trip either.
+std::optional<Status> filter_answer(App& app, const HoldSeatsRequest& req) {
   auto taken = app.filter.known_taken(req.schedule_id, req.seat_ids);
-  if (!taken.empty()) {
-    app.filter_answers.inc();
-    return reply(error_response(Status::SeatTaken("seat(s) already held or sold; pick other seats",
-                                                  nlohmann::json{{"seatIds", taken}}.dump())));
-  }
-  uint64_t gen = app.filter.generation();
-  run_db(app, std::move(reply), [&app, req = std::move(req), gen](Store& store, Reply& out) {
-    auto hold = store.hold_seats(req);
-    if (!hold.ok()) {
-      if (hold.status().code() == ErrorCode::SeatTaken)
-        app.filter.record_taken(req.schedule_id, detail_ints(hold.status(), "seatIds"), gen);
-      return out(error_response(hold.status()));
-    }
-    out(hold_response(hold.value()));
-  });
+  if (taken.empty()) return std::nullopt;
+  app.filter_answers.inc();
+  return Status::SeatTaken("seat(s) already held or sold; pick other seats", nlohmann::json{{"seatIds", taken}}.dump());
 }
 
-void reserve_pool(App& app, HoldPoolRequest req, Reply reply) {
+std::optional<Status> filter_answer(App& app, const HoldPoolRequest& req) {
   int64_t remaining = 0;
-  if (app.filter.known_sold_out(req.pool_id, req.quantity, &remaining)) {
-    app.filter_answers.inc();
-    return reply(error_response(Status::SoldOut(
-        "pool " + std::to_string(req.pool_id) + " has " + std::to_string(remaining) + " left, fewer than the " +
-            std::to_string(req.quantity) + " requested",
-        nlohmann::json{{"remaining", remaining}}.dump())));
-  }
-  uint64_t gen = app.filter.generation();
-  run_db(app, std::move(reply), [&app, req = std::move(req), gen](Store& store, Reply& out) {
-    auto hold = store.hold_pool(req);
-    if (!hold.ok()) {
-      if (hold.status().code() == ErrorCode::SoldOut)
-        app.filter.record_remaining(req.pool_id, detail_int(hold.status(), "remaining", 0), gen);
-      return out(error_response(hold.status()));
+  if (!app.filter.known_sold_out(req.pool_id, req.quantity, &remaining)) return std::nullopt;
+  app.filter_answers.inc();
+  return Status::SoldOut("pool " + std::to_string(req.pool_id) + " has " + std::to_string(remaining) +
+                             " left, fewer than the " + std::to_string(req.quantity) + " requested",
+                         nlohmann::json{{"remaining", remaining}}.dump());
+}
+
+// What the filter learns from a failed hold.
+void learn(App& app, const HoldSeatsRequest& req, const Status& s, uint64_t gen) {
+  if (s.code() == ErrorCode::SeatTaken) app.filter.record_taken(req.schedule_id, detail_ints(s, "seatIds"), gen);
+}
+
+void learn(App& app, const HoldPoolRequest& req, const Status& s, uint64_t gen) {
+  if (s.code() == ErrorCode::SoldOut) app.filter.record_remaining(req.pool_id, detail_int(s, "remaining", 0), gen);
+}
+
+Result<Hold> hold(Store& store, const HoldSeatsRequest& req) { return store.hold_seats(req); }
+Result<Hold> hold(Store& store, const HoldPoolRequest& req) { return store.hold_pool(req); }
+
+template <class Request>
+void reserve(App& app, Request req, Reply reply) {
+  if (auto answer = filter_answer(app, req)) return reply(error_response(*answer));
+  run_db(app, std::move(reply), [&app, req = std::move(req)](Store& store, Reply& out) {
+    if (auto answer = filter_answer(app, req)) return out(error_response(*answer));
+    uint64_t gen = app.filter.generation();
+    auto held = hold(store, req);
+    if (!held.ok()) {
+      learn(app, req, held.status(), gen);
+      return out(error_response(held.status()));
     }
-    out(hold_response(hold.value()));
+    out(hold_response(held.value()));
   });
 }
 
@@ -83,13 +89,13 @@ void register_reservation_routes(Router& r, App& app) {
       seats->idempotency_key = key;
       seats->request_hash = hash;
       if (auto s = validate(*seats); !s.ok()) return reply(error_response(s));
-      return reserve_seats(app, std::move(*seats), std::move(reply));
+      return reserve(app, std::move(*seats), std::move(reply));
     }
     auto& pool = std::get<HoldPoolRequest>(parsed.value());
     pool.idempotency_key = key;
     pool.request_hash = hash;
     if (auto s = validate(pool); !s.ok()) return reply(error_response(s));
-    reserve_pool(app, std::move(pool), std::move(reply));
+    reserve(app, std::move(pool), std::move(reply));
   });
 
   r.add("POST", "/api/reservations/{id}/payment", [&app](const HttpRequest& req, Reply reply) {
