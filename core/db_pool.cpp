@@ -7,12 +7,14 @@ namespace resv {
 DbPool::DbPool(DbPoolOptions options, StoreFactory factory, MetricsRegistry& metrics)
     : opts_(options),
       factory_(std::move(factory)),
+      in_use_gauge_(metrics.gauge("resv_db_pool_in_use", "Database connections running a job.")),
+      waiting_gauge_(metrics.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.")),
       wait_seconds_(metrics.histogram("resv_db_pool_wait_seconds", "Time a job waited for a database connection.")),
       rejected_(metrics.counter("resv_db_pool_rejected_total", "Jobs refused because the wait queue was full.")),
       timed_out_(metrics.counter("resv_db_pool_timed_out_total", "Jobs dropped after waiting longer than max wait.")) {
-  metrics.gauge_fn("resv_db_pool_size", "Database connections in the pool.", [this] { return opts_.size; });
-  metrics.gauge_fn("resv_db_pool_in_use", "Database connections running a job.", [this] { return in_use(); });
-  metrics.gauge_fn("resv_db_pool_waiting", "Jobs waiting for a database connection.", [this] { return waiting(); });
+  // Plain gauges, set under the lock: nothing in the registry points back
+  // into the pool, so rendering after the pool is gone is safe.
+  metrics.gauge("resv_db_pool_size", "Database connections in the pool.").set(opts_.size);
   for (int i = 0; i < opts_.size; ++i) threads_.emplace_back([this] { worker(); });
 }
 
@@ -26,6 +28,7 @@ bool DbPool::submit(Job job) {
       return false;
     }
     queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
+    waiting_gauge_.set(static_cast<int64_t>(queue_.size()));
   }
   cv_.notify_one();
   return true;
@@ -34,10 +37,10 @@ bool DbPool::submit(Job job) {
 void DbPool::stop() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ && threads_.empty()) return;
     stopping_ = true;
   }
   cv_.notify_all();
+  std::lock_guard join(join_mu_);
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -64,6 +67,8 @@ void DbPool::worker() {
       item = std::move(queue_.front());
       queue_.pop_front();
       ++busy_;
+      waiting_gauge_.set(static_cast<int64_t>(queue_.size()));
+      in_use_gauge_.set(busy_);
     }
     auto waited = std::chrono::steady_clock::now() - item.enqueued;
     wait_seconds_.observe(std::chrono::duration<double>(waited).count());
@@ -79,6 +84,7 @@ void DbPool::worker() {
     }
     std::lock_guard lock(mu_);
     --busy_;
+    in_use_gauge_.set(busy_);
   }
 }
 

@@ -27,16 +27,16 @@ struct DbPoolOptions {
 class DbPool {
  public:
   // Called on a worker thread with its Store, or with nullptr and the
-  // reason (Overloaded after waiting too long, shutting down).
+  // reason (Overloaded after waiting longer than max_wait).
   using Job = std::function<void(Store* store, const Status& why_not)>;
   using StoreFactory = std::function<std::unique_ptr<Store>()>;
 
   DbPool(DbPoolOptions options, StoreFactory factory, MetricsRegistry& metrics);
-  ~DbPool();  // stops and joins; queued jobs get a shutdown Status
+  ~DbPool();  // stop()
 
   // False (and the job is dropped) when the wait queue is full.
   bool submit(Job job);
-  // Finishes queued jobs, then stops the workers.
+  // Refuses new jobs, runs the queued ones, joins the workers. Idempotent.
   void stop();
 
   int size() const { return opts_.size; }
@@ -57,7 +57,10 @@ class DbPool {
   std::deque<Item> queue_;
   int busy_ = 0;
   bool stopping_ = false;
+  std::mutex join_mu_;
   std::vector<std::thread> threads_;
+  Gauge& in_use_gauge_;
+  Gauge& waiting_gauge_;
   Histogram& wait_seconds_;
   Counter& rejected_;
   Counter& timed_out_;

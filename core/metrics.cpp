@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -15,7 +16,8 @@ void Histogram::observe(double seconds) {
   size_t i = 0;
   while (i < bounds_.size() && seconds > bounds_[i]) ++i;
   counts_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
+  // Clamped: a nonsense duration must not overflow the conversion.
+  sum_ns_.fetch_add(static_cast<uint64_t>(std::clamp(seconds, 0.0, 1e9) * 1e9), std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> Histogram::cumulative() const {

@@ -24,7 +24,7 @@ std::optional<std::pair<int, std::string>> parse_migration_filename(std::string_
 }
 
 std::string checksum_hex(std::string_view text) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = 14695981039346656037ULL;
   for (unsigned char c : text) {
     h ^= c;
     h *= 1099511628211ULL;

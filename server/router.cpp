@@ -1,5 +1,6 @@
 #include "router.h"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <spdlog/spdlog.h>
@@ -92,7 +93,10 @@ void Router::dispatch(HttpRequest request, Reply reply) const {
   bool path_matched = false;
   const Route* route = match(request, request.params, path_matched);
   auto req = std::make_shared<const HttpRequest>(std::move(request));
-  auto wrapped = [this, route = route ? route : &unmatched_, req, start, reply = std::move(reply)](HttpResponse resp) {
+  auto replied = std::make_shared<std::atomic<bool>>(false);
+  auto wrapped = [this, route = route ? route : &unmatched_, req, start, replied,
+                  reply = std::move(reply)](HttpResponse resp) {
+    if (replied->exchange(true)) return;  // exactly once, whatever a handler does
     finish(route, *req, resp, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     reply(std::move(resp));
   };
@@ -107,6 +111,9 @@ void Router::dispatch(HttpRequest request, Reply reply) const {
     route->handler(*req, wrapped);
   } catch (const std::exception& e) {
     spdlog::error("msg=\"handler threw\" request_id={} error=\"{}\"", req->request_id, e.what());
+    wrapped(error_response(Status::Internal("internal error; see the server log for request " + req->request_id)));
+  } catch (...) {
+    spdlog::error("msg=\"handler threw a non-standard exception\" request_id={}", req->request_id);
     wrapped(error_response(Status::Internal("internal error; see the server log for request " + req->request_id)));
   }
 }

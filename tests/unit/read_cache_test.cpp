@@ -1,0 +1,158 @@
+#include "read_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace resv;
+using namespace std::chrono_literals;
+
+namespace {
+
+ReadCache::Body body(const std::string& s) { return std::make_shared<const std::string>(s); }
+
+// An entry that is already older than its 1 ms TTL. The sleep only ages the
+// entry; nothing asserts how long it took.
+void put_stale(ReadCache& cache, const std::string& key, const std::string& text) {
+  cache.put(key, body(text));
+  std::this_thread::sleep_for(5ms);
+}
+
+}  // namespace
+
+TEST(ReadCache, MissAsksTheCallerToRefresh) {
+  ReadCache cache(1h);
+  auto l = cache.get("seats:1");
+  EXPECT_EQ(l.body, nullptr);
+  EXPECT_TRUE(l.refresh);
+}
+
+TEST(ReadCache, EveryCallerFetchesWhileNothingIsCachedYet) {
+  ReadCache cache(1h);
+  EXPECT_TRUE(cache.get("seats:1").refresh);
+  auto second = cache.get("seats:1");
+  EXPECT_EQ(second.body, nullptr) << "there is nothing stale to serve";
+  EXPECT_TRUE(second.refresh);
+}
+
+TEST(ReadCache, PutGivesAFreshHitWithoutRefresh) {
+  ReadCache cache(1h);
+  cache.get("seats:1");
+  cache.put("seats:1", body("map"));
+  for (int i = 0; i < 3; ++i) {
+    auto l = cache.get("seats:1");
+    ASSERT_NE(l.body, nullptr);
+    EXPECT_EQ(*l.body, "map");
+    EXPECT_FALSE(l.refresh);
+  }
+}
+
+TEST(ReadCache, PutWithoutAPriorGetIsCached) {
+  ReadCache cache(1h);
+  cache.put("k", body("v"));
+  auto l = cache.get("k");
+  ASSERT_NE(l.body, nullptr);
+  EXPECT_EQ(*l.body, "v");
+  EXPECT_FALSE(l.refresh);
+}
+
+TEST(ReadCache, PutReplacesTheBody) {
+  ReadCache cache(1h);
+  cache.put("k", body("old"));
+  cache.put("k", body("new"));
+  auto l = cache.get("k");
+  ASSERT_NE(l.body, nullptr);
+  EXPECT_EQ(*l.body, "new");
+}
+
+TEST(ReadCache, OnlyOneCallerRefreshesAStaleEntry) {
+  ReadCache cache(1ms);
+  put_stale(cache, "seats:1", "old map");
+  auto first = cache.get("seats:1");
+  ASSERT_NE(first.body, nullptr);
+  EXPECT_EQ(*first.body, "old map") << "the refresher is answered with the stale body too";
+  EXPECT_TRUE(first.refresh);
+  for (int i = 0; i < 3; ++i) {
+    auto other = cache.get("seats:1");
+    ASSERT_NE(other.body, nullptr);
+    EXPECT_EQ(*other.body, "old map");
+    EXPECT_FALSE(other.refresh) << "caller " << i + 2 << " must not refresh as well";
+  }
+}
+
+TEST(ReadCache, OnlyOneOfManyConcurrentCallersRefreshesAStaleEntry) {
+  ReadCache cache(1ms);
+  put_stale(cache, "seats:1", "old map");
+  std::atomic<int> refreshers{0}, served{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      auto l = cache.get("seats:1");
+      if (l.refresh) ++refreshers;
+      if (l.body && *l.body == "old map") ++served;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(refreshers.load(), 1);
+  EXPECT_EQ(served.load(), 8);
+}
+
+TEST(ReadCache, AbandonedRefreshIsHandedToTheNextCaller) {
+  ReadCache cache(1ms);
+  put_stale(cache, "seats:1", "old map");
+  ASSERT_TRUE(cache.get("seats:1").refresh);
+  ASSERT_FALSE(cache.get("seats:1").refresh);
+  cache.abandon("seats:1");
+  auto next = cache.get("seats:1");
+  EXPECT_TRUE(next.refresh);
+  ASSERT_NE(next.body, nullptr) << "the stale body is still served";
+  EXPECT_EQ(*next.body, "old map");
+}
+
+TEST(ReadCache, AfterARefreshTheNextStaleEntryGetsANewRefresher) {
+  ReadCache cache(1ms);
+  put_stale(cache, "k", "v1");
+  ASSERT_TRUE(cache.get("k").refresh);
+  put_stale(cache, "k", "v2");  // the refresher's put; then it ages again
+  auto l = cache.get("k");
+  EXPECT_TRUE(l.refresh) << "the put ended the previous refresh";
+  ASSERT_NE(l.body, nullptr);
+  EXPECT_EQ(*l.body, "v2");
+}
+
+TEST(ReadCache, InvalidatePrefixDropsMatchingKeysOnly) {
+  ReadCache cache(1h);
+  for (const char* k : {"seats:1", "seats:12", "schedules:1", "xseats:1"}) cache.put(k, body(k));
+  cache.invalidate_prefix("seats:1");
+  EXPECT_EQ(cache.get("seats:1").body, nullptr);
+  EXPECT_EQ(cache.get("seats:12").body, nullptr) << "a prefix match, not an exact match";
+  auto kept = cache.get("schedules:1");
+  ASSERT_NE(kept.body, nullptr);
+  EXPECT_EQ(*kept.body, "schedules:1");
+  EXPECT_FALSE(kept.refresh);
+  EXPECT_NE(cache.get("xseats:1").body, nullptr) << "the prefix must be at the start";
+}
+
+TEST(ReadCache, EmptyPrefixDropsEverything) {
+  ReadCache cache(1h);
+  cache.put("a", body("1"));
+  cache.put("b", body("2"));
+  cache.invalidate_prefix("");
+  EXPECT_EQ(cache.get("a").body, nullptr);
+  EXPECT_EQ(cache.get("b").body, nullptr);
+}
+
+TEST(ReadCache, ZeroTtlDisablesTheCache) {
+  ReadCache cache(0ms);
+  EXPECT_FALSE(cache.enabled());
+  cache.put("k", body("v"));
+  for (int i = 0; i < 2; ++i) {
+    auto l = cache.get("k");
+    EXPECT_EQ(l.body, nullptr);
+    EXPECT_TRUE(l.refresh) << "every caller goes to the database";
+  }
+  EXPECT_TRUE(ReadCache(1ms).enabled());
+}
