@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,8 +67,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
   bool build(http::request<http::string_body>& req) {
     if (o_.duration_s > 0 && Clock::now() >= deadline_) return false;
     long i;
+    if (o_.per_connection > 0 && sent_ >= o_.per_connection) return false;
     if (o_.scenario == "contended") {
-      if (sent_ >= o_.per_connection) return false;
       i = index_;
     } else {
       if (o_.requests > 0 && next_ >= o_.requests) return false;
@@ -158,7 +159,7 @@ int main(int argc, char** argv) {
   app.add_option("--port", o.port)->required();
   app.add_option("--connections,-c", o.connections);
   app.add_option("--requests,-n", o.requests, "Total requests (seats/pool/get)");
-  app.add_option("--per-connection", o.per_connection, "Requests per connection (contended)");
+  app.add_option("--per-connection", o.per_connection, "Requests per connection, then close");
   app.add_option("--duration,-d", o.duration_s, "Seconds to run");
   app.add_option("--scenario", o.scenario)->check(CLI::IsMember({"seats", "pool", "contended", "get"}));
   app.add_option("--path", o.path);

@@ -58,6 +58,8 @@ int DbPool::waiting() const {
 
 void DbPool::worker() {
   std::unique_ptr<Store> store = factory_();
+  // Best effort: a database that is down now is reconnected on first use.
+  if (opts_.warm_up) store->warm_up();
   for (;;) {
     Item item;
     {

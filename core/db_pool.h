@@ -22,6 +22,7 @@ struct DbPoolOptions {
   int size = 16;          // connections = worker threads
   int queue_limit = 256;  // jobs waiting for a worker
   std::chrono::milliseconds max_wait{500};
+  bool warm_up = true;  // each worker connects and warms up before taking jobs
 };
 
 class DbPool {

@@ -229,6 +229,20 @@ Result<int64_t> PgStore::outbox_backlog() {
       [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("outbox_backlog")[0].as<int64_t>(); });
 }
 
+Status PgStore::warm_up() {
+  auto r = impl_->run<int>([&](pqxx::transaction_base& tx) {
+    const std::string none;
+    impl_->call_text(tx, "hold_seats", 0, 0, "{}", nullable(none), nullable(none));
+    impl_->call_text(tx, "hold_pool", 0, 0, 0, 1, nullable(none), nullable(none));
+    impl_->call_text(tx, "pay", 0, 0, nullable(none), nullable(none));
+    impl_->call_text(tx, "cancel", 0, 0);
+    impl_->call_text(tx, "top_up", 0, 1, nullable(none), nullable(none));
+    tx.exec_prepared("balance", 0);
+    return 0;
+  });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 Result<int> PgStore::schema_version() {
   return impl_->run<int>([](pqxx::transaction_base& tx) {
     if (tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>()) return 0;

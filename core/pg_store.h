@@ -37,6 +37,7 @@ class PgStore final : public Store {
   Result<Balance> top_up(const TopUpRequest& r) override;
   Result<int64_t> expire_holds(int batch) override;
   Result<int64_t> outbox_backlog() override;
+  Status warm_up() override;
   Result<int> schema_version() override;
 
  private:

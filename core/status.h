@@ -26,7 +26,7 @@ enum class ErrorCode {
   QueueTokenInvalid,
   QueueTokenNotActive,
   Overloaded,            // DB pool and its wait queue are full: retry later
-  Busy,                  // a pool stayed contended for the whole attempt
+  Busy,                  // a lock or statement timeout: retry
   DbUnavailable,         // the database could not be reached
   Internal,              // a defect
 };

@@ -30,7 +30,8 @@ class Store {
   // DuplicateRequest, IdempotencyKeyReused. All seats or none.
   virtual Result<Hold> hold_seats(const HoldSeatsRequest& r) = 0;
   // HELD reservation; SoldOut (details: remaining), NotFound, InvalidRequest
-  // (party size), LimitExceeded, Busy, DuplicateRequest, IdempotencyKeyReused.
+  // (party size), LimitExceeded, DuplicateRequest, IdempotencyKeyReused.
+  // Units locked by buyers still in flight count as sold (see the SQL).
   virtual Result<Hold> hold_pool(const HoldPoolRequest& r) = 0;
   // CONFIRMED with the balance debited once; paying again answers the same
   // payment. HoldExpired, ReservationCancelled, InsufficientBalance, NotFound.
@@ -44,6 +45,10 @@ class Store {
   virtual Result<int64_t> expire_holds(int batch) = 0;
   // Outbox rows not yet published.
   virtual Result<int64_t> outbox_backlog() = 0;
+  // Connects and runs every write path once with ids that cannot exist (so
+  // nothing changes), leaving statements prepared and PL/pgSQL compiled: the
+  // first buyers of an opening do not pay for it. DbUnavailable if unreachable.
+  virtual Status warm_up() = 0;
   // Highest applied migration (0 when none).
   virtual Result<int> schema_version() = 0;
 };

@@ -17,11 +17,15 @@ as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A port below the kernel's ephemeral range (so no outgoing connection can be
+# holding it) that nothing is bound to right now.
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+    p=$((20000 + RANDOM % 12000))
+    if python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$p" 2>/dev/null; then
+      echo "$p"; return
+    fi
   done
   echo "pg-test: no free port found" >&2; exit 1
 }
@@ -39,11 +43,15 @@ case "$cmd" in
     if [[ $(id -u) -eq 0 ]]; then chown postgres: "$dir"; fi
     as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    port=$(free_port)
-    echo "$port" >"$dir/port"
     # Durability settings off: test data is thrown away. max_connections covers
-    # two servers' pools plus the tests' own connections.
-    start_server "$dir" "$port"
+    # two servers' pools plus the tests' own connections. Another process may
+    # take the port between the check and the start: then try another.
+    for attempt in 1 2 3 4 5; do
+      port=$(free_port)
+      echo "$port" >"$dir/port"
+      if (start_server "$dir" "$port") 2>/dev/null; then break; fi
+      if ((attempt == 5)); then cat "$dir/postgres.log" >&2; exit 1; fi
+    done
     url="postgresql://postgres@127.0.0.1:$port/postgres"
     echo "$url" >"$dir/url"
     echo "$url"

@@ -38,11 +38,11 @@ BEGIN
   RETURN v_resp || '{"replayed": true}';
 END $$;
 
--- Stores a final answer under the key (not BUSY, which a retry should redo).
+-- Stores the answer under the key, in the same transaction as the work.
 CREATE FUNCTION resv_idem_finish(p_user bigint, p_key text, p_hash text, p_resp jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 BEGIN
-  IF p_key IS NOT NULL AND p_resp->>'code' IS DISTINCT FROM 'BUSY' THEN
+  IF p_key IS NOT NULL THEN
     INSERT INTO idempotency_keys (user_id, key, request_hash, response)
     VALUES (p_user, p_key, p_hash, p_resp);
   END IF;
@@ -158,8 +158,9 @@ DECLARE
   v_pool pools%ROWTYPE;
   v_hold_seconds int;
   v_have bigint;
-  v_units int[] := '{}';
+  v_units int[];
   v_start int;
+  v_found int;
   v_free bigint;
   v_res bigint;
   v_exp timestamptz;
@@ -186,37 +187,45 @@ BEGIN
       jsonb_build_object('limit', v_pool.max_per_user, 'held', v_have));
   END IF;
   -- Each buyer starts at a random unit and skips rows other buyers have
-  -- locked, so concurrent buyers never wait for each other.
+  -- locked, so concurrent buyers never wait for each other. Units are taken
+  -- all or none: a buyer that finds too few rolls its sub-block back, which
+  -- releases the units it did lock at once, so two buyers splitting the last
+  -- units between them cannot both give up and leave them unsold.
   v_start := 1 + floor(random() * v_pool.capacity)::int;
-  FOR attempt IN 1..50 LOOP
-    v_units := v_units || ARRAY(
-      SELECT unit_no FROM pool_units
-       WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no >= v_start
-         AND unit_no <> ALL (v_units)
-       ORDER BY unit_no LIMIT p_qty - cardinality(v_units)
-       FOR UPDATE SKIP LOCKED);
-    IF cardinality(v_units) < p_qty THEN
-      v_units := v_units || ARRAY(
+  FOR attempt IN 1..10 LOOP
+    BEGIN
+      v_units := ARRAY(
         SELECT unit_no FROM pool_units
-         WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no < v_start
-           AND unit_no <> ALL (v_units)
-         ORDER BY unit_no LIMIT p_qty - cardinality(v_units)
+         WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no >= v_start
+         ORDER BY unit_no LIMIT p_qty
          FOR UPDATE SKIP LOCKED);
-    END IF;
-    EXIT WHEN cardinality(v_units) = p_qty;
-    -- Short: either sold out, or units are locked by in-flight buyers who may
-    -- still roll back. Committed free units (locked ones included) decide.
+      IF cardinality(v_units) < p_qty THEN
+        v_units := v_units || ARRAY(
+          SELECT unit_no FROM pool_units
+           WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no < v_start
+           ORDER BY unit_no LIMIT p_qty - cardinality(v_units)
+           FOR UPDATE SKIP LOCKED);
+      END IF;
+      IF cardinality(v_units) < p_qty THEN
+        RAISE EXCEPTION USING ERRCODE = 'RV001';
+      END IF;
+      EXIT;
+    EXCEPTION WHEN SQLSTATE 'RV001' THEN
+      v_found := cardinality(v_units);
+    END;
+    -- Too few free and unlocked. Committed free units (locked ones included)
+    -- decide: fewer than asked is sold out for this quantity; otherwise other
+    -- buyers are mid-flight, and their outcome is known in a moment.
     SELECT count(*) INTO v_free FROM pool_units WHERE pool_id = p_pool AND reservation_id IS NULL;
-    IF v_free < p_qty THEN
+    IF v_free < p_qty OR attempt = 10 THEN
+      -- After the last attempt the units still locked belong to buyers that
+      -- hold all they asked for (partial holders release at once): sold.
       RETURN resv_fail('SOLD_OUT',
-        format('pool %s has %s left, fewer than the %s requested', p_pool, v_free, p_qty),
-        jsonb_build_object('remaining', v_free));
+        format('pool %s has %s left, fewer than the %s requested', p_pool, least(v_free, v_found), p_qty),
+        jsonb_build_object('remaining', least(v_free, v_found)));
     END IF;
-    PERFORM pg_sleep(0.002);
+    PERFORM pg_sleep(0.0005 + random() * 0.002);
   END LOOP;
-  IF cardinality(v_units) < p_qty THEN
-    RETURN resv_fail('BUSY', format('pool %s is contended; retry shortly', p_pool));
-  END IF;
   SELECT hold_seconds INTO v_hold_seconds FROM schedules WHERE id = p_schedule;
   v_exp := now() + make_interval(secs => v_hold_seconds);
   INSERT INTO reservations (user_id, schedule_id, pool_id, quantity, amount, expires_at)

@@ -30,6 +30,7 @@ class FakeStore final : public Store {
   Result<Balance> top_up(const TopUpRequest&) override { return none(); }
   Result<int64_t> expire_holds(int) override { return none(); }
   Result<int64_t> outbox_backlog() override { return none(); }
+  Status warm_up() override { return Status::Ok(); }
   Result<int> schema_version() override { return none(); }
 
  private:
