@@ -23,7 +23,8 @@ DbPool::~DbPool() { stop(); }
 bool DbPool::submit(Job job) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || static_cast<int>(queue_.size()) >= opts_.queue_limit) {
+    // Full when every worker is busy and queue_limit jobs already wait.
+    if (stopping_ || busy_ + static_cast<int>(queue_.size()) >= opts_.size + opts_.queue_limit) {
       rejected_.inc();
       return false;
     }

@@ -20,7 +20,7 @@ namespace resv {
 
 struct DbPoolOptions {
   int size = 16;          // connections = worker threads
-  int queue_limit = 256;  // jobs waiting for a worker
+  int queue_limit = 256;  // jobs that may wait while every worker is busy
   std::chrono::milliseconds max_wait{500};
   bool warm_up = true;  // each worker connects and warms up before taking jobs
 };

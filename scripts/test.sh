@@ -31,6 +31,7 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if ((fast == 0)); then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DRESV_SANITIZE=ON
 fi
 echo "scripts/test.sh: all suites passed" >&2

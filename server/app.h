@@ -5,6 +5,7 @@
 
 #include "availability.h"
 #include "db_pool.h"
+#include "http_server.h"
 #include "http.h"
 #include "metrics.h"
 #include "options.h"
@@ -22,9 +23,8 @@ struct App {
   AvailabilityFilter& filter;
   ReadCache& cache;
   Sweeper& sweeper;
+  ConnectionState& connections;  // the public API listener's in-flight requests and draining flag
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
-  std::atomic<int64_t> in_flight{0};
-  std::atomic<bool> draining{false};
   std::function<bool()> listener_connected;
   Counter& filter_answers;
 };

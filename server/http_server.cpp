@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <random>
 #include <spdlog/spdlog.h>
 
@@ -97,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
       HttpResponse resp = error_response(s);
       if (ec == http::error::header_limit) resp.status = 431;
       keep_alive_ = false;
+      unread_input_ = true;
       state_.in_flight.fetch_add(1);
       return write(std::move(resp));
     }
@@ -136,8 +138,27 @@ class Session : public std::enable_shared_from_this<Session> {
     res_->prepare_payload();
     http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->state_.in_flight.fetch_sub(1);
+      if (!ec && self->unread_input_) return self->drain_then_close();
       if (ec || !self->res_->keep_alive()) return self->close();
       self->read();
+    });
+  }
+
+  // The client may still be sending the request we refused: closing now
+  // would reset the connection and lose our answer. Stop sending, read and
+  // discard for a bounded time and size, then close (RFC 9112, 9.6).
+  void drain_then_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(2));
+    discard();
+  }
+
+  void discard() {
+    stream_.async_read_some(net::buffer(discard_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > (1u << 20)) return self->close();
+      self->discard();
     });
   }
 
@@ -155,6 +176,9 @@ class Session : public std::enable_shared_from_this<Session> {
   const Router& router_;
   ConnectionState& state_;
   bool keep_alive_ = true;
+  bool unread_input_ = false;  // a refused request may still be arriving
+  std::array<char, 4096> discard_buf_{};
+  size_t discarded_ = 0;
   unsigned version_ = 11;
 };
 

@@ -50,7 +50,8 @@ int serve(const ServerOptions& o) {
   auto make_store = [store_opts]() -> std::unique_ptr<Store> { return std::make_unique<PgStore>(store_opts); };
   DbPool db({o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)}, make_store, metrics);
   Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
-  App app{o, metrics, db, filter, cache, sweeper, std::chrono::system_clock::now(), {}, {}, {},
+  ConnectionState conns, admin_conns;  // per listener: status reports the API's own
+  App app{o, metrics, db, filter, cache, sweeper, conns, std::chrono::system_clock::now(), {},
           metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out).")};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
@@ -69,10 +70,9 @@ int serve(const ServerOptions& o) {
     cache.invalidate_prefix("schedules:");
   });
   app.listener_connected = [&listener] { return listener.connected(); };
-  metrics.gauge_fn("resv_http_in_flight", "Requests being handled.", [&app] { return app.in_flight.load(); });
+  metrics.gauge_fn("resv_http_in_flight", "Public API requests being handled.", [&conns] { return conns.in_flight.load(); });
 
   boost::asio::io_context ioc{o.io_threads};
-  ConnectionState conns;
   Router api(metrics, "api", o.access_log);
   register_catalog_routes(api, app);
   register_reservation_routes(api, app);
@@ -85,7 +85,7 @@ int serve(const ServerOptions& o) {
                              static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s};
   };
   HttpServer api_server(ioc, http_opts(o.host, o.port), api, conns);
-  HttpServer admin_server(ioc, http_opts(o.admin_host, o.admin_port), admin, conns);
+  HttpServer admin_server(ioc, http_opts(o.admin_host, o.admin_port), admin, admin_conns);
   for (auto* s : {&api_server, &admin_server}) {
     if (auto st = s->listen(); !st.ok()) {
       std::fprintf(stderr, "resv-server: error: %s\n", st.message().c_str());
@@ -108,7 +108,7 @@ int serve(const ServerOptions& o) {
   boost::asio::steady_timer drain_timer(ioc);
   auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
   std::function<void()> poll_drain = [&] {
-    bool done = conns.in_flight.load() == 0;
+    bool done = conns.in_flight.load() == 0 && admin_conns.in_flight.load() == 0;
     if (done || std::chrono::steady_clock::now() > *deadline) {
       if (!done) spdlog::warn("msg=\"shutdown timeout; abandoning in-flight requests\" in_flight={}", conns.in_flight.load());
       ioc.stop();
@@ -120,8 +120,8 @@ int serve(const ServerOptions& o) {
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("msg=\"shutting down\" signal={} in_flight={}", sig, conns.in_flight.load());
-    app.draining = true;
     conns.draining = true;
+    admin_conns.draining = true;
     api_server.close();
     admin_server.close();
     *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.shutdown_timeout_s);

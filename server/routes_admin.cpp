@@ -33,7 +33,7 @@ Status authorize(const App& app, const HttpRequest& req) {
 
 std::vector<std::string> not_ready_reasons(const App& app) {
   std::vector<std::string> reasons;
-  if (app.draining) reasons.push_back("shutting down");
+  if (app.connections.draining) reasons.push_back("shutting down");
   if (!app.sweeper.db_reachable()) {
     reasons.push_back("database unreachable");
   } else if (app.sweeper.schema_version() != latest_migration_version()) {
@@ -75,7 +75,7 @@ void register_admin_routes(Router& r, App& app) {
         {"uptimeSeconds", uptime.count()},
         {"ready", reasons.empty()},
         {"notReadyReasons", reasons},
-        {"inFlight", app.in_flight.load()},
+        {"inFlight", app.connections.in_flight.load()},
         {"dbPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
         {"schemaVersion", app.sweeper.schema_version()},
         {"config",

@@ -62,11 +62,17 @@ void learn(App& app, const HoldPoolRequest& req, const Status& s, uint64_t gen) 
 Result<Hold> hold(Store& store, const HoldSeatsRequest& req) { return store.hold_seats(req); }
 Result<Hold> hold(Store& store, const HoldPoolRequest& req) { return store.hold_pool(req); }
 
+// A request with an Idempotency-Key skips the filter: its retry must reach
+// the database to be answered with its own stored result (201), not with
+// "taken by someone" because its first attempt took it.
 template <class Request>
 void reserve(App& app, Request req, Reply reply) {
-  if (auto answer = filter_answer(app, req)) return reply(error_response(*answer));
-  run_db(app, std::move(reply), [&app, req = std::move(req)](Store& store, Reply& out) {
-    if (auto answer = filter_answer(app, req)) return out(error_response(*answer));
+  const bool use_filter = req.idempotency_key.empty();
+  if (use_filter)
+    if (auto answer = filter_answer(app, req)) return reply(error_response(*answer));
+  run_db(app, std::move(reply), [&app, req = std::move(req), use_filter](Store& store, Reply& out) {
+    if (use_filter)
+      if (auto answer = filter_answer(app, req)) return out(error_response(*answer));
     uint64_t gen = app.filter.generation();
     auto held = hold(store, req);
     if (!held.ok()) {

@@ -95,6 +95,17 @@ inline double api_5xx(const std::string& metrics) {
   return metric_sum(metrics, "resv_http_requests_total", {"listener=\"api\"", "class=\"5xx\""});
 }
 
+// Lines of a server log reporting a failed (5xx) API request.
+inline std::vector<std::string> failed_api_requests_in_log(const std::string& log) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find("msg=\"request failed\"") != std::string::npos && line.find(" path=/api") != std::string::npos)
+      out.push_back(line);
+  return out;
+}
+
 // Runs `fn(thread_index)` on `threads` threads and joins them.
 inline void run_threads(int threads, const std::function<void(int)>& fn) {
   std::vector<std::thread> pool;

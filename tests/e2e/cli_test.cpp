@@ -1,0 +1,50 @@
+// The resv binary: version, migrate, and exit codes.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <sys/wait.h>
+
+#include "test_db.h"
+
+using namespace resv::test;
+
+namespace {
+struct Run {
+  int code;
+  std::string out;
+};
+Run run(const std::string& args) {
+  std::string cmd = std::string(RESV_CLI_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 512> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+}  // namespace
+
+TEST(Cli, VersionPrintsTheVersion) {
+  auto r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("resv 0."), std::string::npos) << r.out;
+}
+
+TEST(Cli, MigrateOnAMigratedDatabaseAppliesNothing) {
+  TestDatabase db;
+  auto r = run("migrate --db " + db.url());
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("applied 0 migration(s)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, MigrateWithTheDatabaseUnreachableExitsThree) {
+  auto r = run("migrate --db postgresql://nobody@127.0.0.1:1/none");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("resv: error:"), std::string::npos) << r.out;
+}
+
+TEST(Cli, UnknownOptionExitsTwo) {
+  auto r = run("--no-such-option");
+  EXPECT_EQ(r.code, 2) << r.out;
+}

@@ -1,0 +1,173 @@
+// A database outage on a private PostgreSQL cluster: while it is down the
+// server answers 503 with Retry-After (never hangs, never 500) and reports
+// not ready; when it is back, the same server process recovers by itself.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+#include "e2e_util.h"
+#include "migrations.h"
+#include "test_db.h"
+
+using namespace resv::test;
+using namespace resv::e2e;
+
+namespace {
+
+// A throwaway cluster of its own (scripts/pg-test.sh), so that pausing it
+// does not disturb other tests. Stopped and deleted in the destructor, also
+// when the test fails.
+class PrivateCluster {
+ public:
+  PrivateCluster() {
+    char tmpl[] = "/tmp/resv-outage-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    if (run("start") != 0) {
+      run("stop");
+      throw std::runtime_error("pg-test.sh start failed for " + dir_);
+    }
+    std::ifstream f(dir_ + "/url");
+    if (!(f >> url_)) {
+      run("stop");
+      throw std::runtime_error("no URL in " + dir_ + "/url");
+    }
+  }
+  ~PrivateCluster() { run("stop"); }
+  PrivateCluster(const PrivateCluster&) = delete;
+  PrivateCluster& operator=(const PrivateCluster&) = delete;
+
+  const std::string& url() const { return url_; }
+  void pause() { ASSERT_EQ(run("pause"), 0) << "pg-test.sh pause failed"; }
+  void resume() { ASSERT_EQ(run("resume"), 0) << "pg-test.sh resume failed"; }
+
+ private:
+  int run(const std::string& cmd) const {
+    std::string line = std::string("'") + RESV_PG_TEST_SCRIPT + "' " + cmd + " '" + dir_ + "' >/dev/null";
+    return std::system(line.c_str());
+  }
+  std::string dir_, url_;
+};
+
+struct Seeded {
+  int64_t schedule_id = 0;
+  std::vector<int64_t> seats;
+  int64_t first_user = 0;
+};
+
+// A migrated database on the private cluster with one schedule, 20 seats
+// and 3 users.
+Seeded create_and_seed(const std::string& admin_url, const std::string& db_url, const std::string& name) {
+  {
+    pqxx::connection c(admin_url);
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE DATABASE " + name);
+  }
+  auto migrated = resv::apply_migrations(db_url);
+  if (!migrated.ok()) throw std::runtime_error("migrations failed: " + migrated.status().message());
+  pqxx::connection c(db_url);
+  pqxx::work tx(c);
+  Seeded s;
+  auto concert = tx.exec1("INSERT INTO concerts (name, venue) VALUES ('Outage', 'Hall') RETURNING id")[0]
+                     .as<int64_t>();
+  s.schedule_id = tx.exec1("INSERT INTO schedules (concert_id, starts_at) VALUES (" + str(concert) +
+                           ", now() + interval '7 days') RETURNING id")[0]
+                      .as<int64_t>();
+  for (const auto& row : tx.exec("INSERT INTO seats (schedule_id, label, grade, price) SELECT " +
+                                 str(s.schedule_id) + ", 'S' || g, 'R', 1000 FROM generate_series(1, 20) g"
+                                 " RETURNING id"))
+    s.seats.push_back(row[0].as<int64_t>());
+  std::sort(s.seats.begin(), s.seats.end());
+  s.first_user = tx.exec1("WITH x AS (INSERT INTO users (name, balance) SELECT 'u' || g, 100000"
+                          " FROM generate_series(1, 3) g RETURNING id) SELECT min(id) FROM x")[0]
+                     .as<int64_t>();
+  tx.commit();
+  return s;
+}
+
+bool is_unavailable_answer(const HttpResult& r) {
+  auto code = error_code(r);
+  return r.status == 503 && (code == "DB_UNAVAILABLE" || code == "OVERLOADED") && !header(r, "retry-after").empty();
+}
+
+}  // namespace
+
+TEST(Outage, WhileTheDatabaseIsDownRequestsGet503AndTheServerRecoversWithoutRestart) {
+  PrivateCluster cluster;
+  const std::string name = "resv_outage";
+  const std::string db_url = with_database(cluster.url(), name);
+  auto s = create_and_seed(cluster.url(), db_url, name);
+  ServerProcess server(db_url);
+  HttpClient http("127.0.0.1", server.port());
+  HttpClient admin("127.0.0.1", server.admin_port());
+  const int64_t u = s.first_user;
+
+  auto before = http.post("/api/reservations", seat_body(u, s.schedule_id, {s.seats[0]}));
+  ASSERT_EQ(before.status, 201) << before.body;
+  const std::string pay_target =
+      "/api/reservations/" + str(json::parse(before.body)["reservationId"].get<int64_t>()) + "/payment";
+
+  cluster.pause();
+  if (HasFatalFailure()) return;
+
+  // Every database-bound request is refused with 503 and Retry-After.
+  for (int i = 0; i < 10; ++i) {
+    SCOPED_TRACE("attempt " + std::to_string(i));
+    auto r = http.post("/api/reservations", seat_body(u + 1, s.schedule_id, {s.seats[1 + static_cast<size_t>(i)]}));
+    EXPECT_TRUE(is_unavailable_answer(r)) << r.status << " " << r.body << r.error;
+    auto b = http.get("/api/users/" + str(u) + "/balance");
+    EXPECT_TRUE(is_unavailable_answer(b)) << b.status << " " << b.body << b.error;
+    auto p = http.post(pay_target, json{{"userId", u}}.dump());
+    EXPECT_TRUE(is_unavailable_answer(p)) << p.status << " " << p.body << p.error;
+  }
+  HttpResult ready;
+  EXPECT_TRUE(eventually([&] { return (ready = admin.get("/readyz")).status == 503; }, 60))
+      << "/readyz kept answering " << ready.status << " " << ready.body;
+  if (ready.status == 503) {
+    auto j = parse_or_null(ready.body);
+    EXPECT_EQ(j["ready"], false);
+    EXPECT_FALSE(j["reasons"].empty()) << ready.body;
+  }
+  EXPECT_EQ(admin.get("/healthz").status, 200) << "liveness does not depend on the database";
+
+  cluster.resume();
+  if (HasFatalFailure()) return;
+
+  // The same process recovers: a retried request (same Idempotency-Key, so
+  // it can never take effect twice) eventually succeeds.
+  std::vector<std::string> odd;
+  HttpResult after;
+  bool recovered = eventually(
+      [&] {
+        after = http.post("/api/reservations", seat_body(u + 1, s.schedule_id, {s.seats[15]}),
+                          {{"Idempotency-Key", "after-outage"}});
+        if (after.status != 201 && !is_unavailable_answer(after))
+          odd.push_back(std::to_string(after.status) + " " + after.body + after.error);
+        return after.status == 201;
+      },
+      60, 100);
+  ASSERT_TRUE(recovered) << "last answer: " << after.status << " " << after.body << after.error;
+  EXPECT_TRUE(odd.empty()) << "answers other than 201/503 while recovering, first: " << odd.front();
+  EXPECT_TRUE(eventually([&] { return (ready = admin.get("/readyz")).status == 200; }, 60))
+      << "/readyz: " << ready.status << " " << ready.body;
+  EXPECT_EQ(parse_or_null(ready.body)["ready"], true) << ready.body;
+  EXPECT_EQ(kill(server.pid(), 0), 0) << "the server process was not restarted";
+
+  auto balance = http.get("/api/users/" + str(u) + "/balance");
+  EXPECT_EQ(balance.status, 200) << balance.body;
+  auto paid = http.post(pay_target, json{{"userId", u}}.dump());
+  EXPECT_EQ(paid.status, 200) << "the hold from before the outage is still payable: " << paid.body;
+
+  // The refused requests changed nothing: only the two successful holds exist.
+  pqxx::connection c(db_url);
+  pqxx::nontransaction tx(c);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM reservations")[0].as<int64_t>(), 2);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL")[0].as<int64_t>(), 2);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM payments")[0].as<int64_t>(), 1);
+  EXPECT_EQ(server.terminate(), 0) << server.log();
+}
