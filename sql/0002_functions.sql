@@ -13,15 +13,21 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_build_object('ok', false, 'code', p_code, 'message', p_message) || p_extra
 $$;
 
--- Idempotency: NULL means "go ahead"; otherwise the answer to return.
--- The advisory lock makes a second request with the same key, while the
--- first is still in flight, fail fast instead of waiting or running twice.
+-- Idempotency: NULL means "go ahead" (also when there is no key); otherwise
+-- the answer to return. The advisory lock makes a second request with the
+-- same key, while the first is still in flight, fail fast instead of waiting
+-- or running twice. Each keyed write is
+--   coalesce(resv_idem_begin(...), resv_idem_finish(..., resv_X_do(...)))
+-- (coalesce evaluates left to right and stops at the first non-null).
 CREATE FUNCTION resv_idem_begin(p_user bigint, p_key text, p_hash text)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_hash text;
   v_resp jsonb;
 BEGIN
+  IF p_key IS NULL THEN
+    RETURN NULL;
+  END IF;
   IF NOT pg_try_advisory_xact_lock(hashtextextended(p_user::text || '/' || p_key, 7)) THEN
     RETURN resv_fail('DUPLICATE_REQUEST',
       'a request with this Idempotency-Key is still in progress; retry after it completes');
@@ -141,16 +147,10 @@ END $$;
 
 CREATE FUNCTION resv_hold_seats(p_user bigint, p_schedule bigint, p_seats bigint[],
                                 p_key text DEFAULT NULL, p_hash text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  r jsonb;
-BEGIN
-  IF p_key IS NOT NULL THEN
-    r := resv_idem_begin(p_user, p_key, p_hash);
-    IF r IS NOT NULL THEN RETURN r; END IF;
-  END IF;
-  RETURN resv_idem_finish(p_user, p_key, p_hash, resv_hold_seats_do(p_user, p_schedule, p_seats));
-END $$;
+RETURNS jsonb LANGUAGE sql AS $$
+  SELECT coalesce(resv_idem_begin(p_user, p_key, p_hash),
+                  resv_idem_finish(p_user, p_key, p_hash, resv_hold_seats_do(p_user, p_schedule, p_seats)))
+$$;
 
 CREATE FUNCTION resv_hold_pool_do(p_user bigint, p_schedule bigint, p_pool bigint, p_qty int)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -242,16 +242,10 @@ END $$;
 
 CREATE FUNCTION resv_hold_pool(p_user bigint, p_schedule bigint, p_pool bigint, p_qty int,
                                p_key text DEFAULT NULL, p_hash text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  r jsonb;
-BEGIN
-  IF p_key IS NOT NULL THEN
-    r := resv_idem_begin(p_user, p_key, p_hash);
-    IF r IS NOT NULL THEN RETURN r; END IF;
-  END IF;
-  RETURN resv_idem_finish(p_user, p_key, p_hash, resv_hold_pool_do(p_user, p_schedule, p_pool, p_qty));
-END $$;
+RETURNS jsonb LANGUAGE sql AS $$
+  SELECT coalesce(resv_idem_begin(p_user, p_key, p_hash),
+                  resv_idem_finish(p_user, p_key, p_hash, resv_hold_pool_do(p_user, p_schedule, p_pool, p_qty)))
+$$;
 
 CREATE FUNCTION resv_pay_do(p_res bigint, p_user bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
@@ -302,16 +296,10 @@ BEGIN
 END $$;
 
 CREATE FUNCTION resv_pay(p_res bigint, p_user bigint, p_key text DEFAULT NULL, p_hash text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  r jsonb;
-BEGIN
-  IF p_key IS NOT NULL THEN
-    r := resv_idem_begin(p_user, p_key, p_hash);
-    IF r IS NOT NULL THEN RETURN r; END IF;
-  END IF;
-  RETURN resv_idem_finish(p_user, p_key, p_hash, resv_pay_do(p_res, p_user));
-END $$;
+RETURNS jsonb LANGUAGE sql AS $$
+  SELECT coalesce(resv_idem_begin(p_user, p_key, p_hash),
+                  resv_idem_finish(p_user, p_key, p_hash, resv_pay_do(p_res, p_user)))
+$$;
 
 -- Cancels a hold, or a confirmed reservation with a refund. Cancelling twice
 -- answers the same; an expired hold has nothing left to cancel.
@@ -382,13 +370,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION resv_top_up(p_user bigint, p_amount bigint, p_key text DEFAULT NULL, p_hash text DEFAULT NULL)
-RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  r jsonb;
-BEGIN
-  IF p_key IS NOT NULL THEN
-    r := resv_idem_begin(p_user, p_key, p_hash);
-    IF r IS NOT NULL THEN RETURN r; END IF;
-  END IF;
-  RETURN resv_idem_finish(p_user, p_key, p_hash, resv_top_up_do(p_user, p_amount));
-END $$;
+RETURNS jsonb LANGUAGE sql AS $$
+  SELECT coalesce(resv_idem_begin(p_user, p_key, p_hash),
+                  resv_idem_finish(p_user, p_key, p_hash, resv_top_up_do(p_user, p_amount)))
+$$;
