@@ -315,7 +315,16 @@ BEGIN
     RETURN resv_fail('NOT_FOUND', format('reservation %s of user %s does not exist', p_res, p_user));
   END IF;
   IF v_r.status IN ('CANCELLED', 'EXPIRED') THEN
-    RETURN jsonb_build_object('ok', true, 'status', v_r.status, 'reservationId', p_res, 'refunded', 0);
+    -- Asked again: the same answer, the refund included, and nothing done.
+    RETURN jsonb_build_object('ok', true, 'status', v_r.status, 'reservationId', p_res, 'refunded',
+      coalesce((SELECT amount FROM payments WHERE reservation_id = p_res AND status = 'REFUNDED'), 0));
+  END IF;
+  IF v_r.status = 'HELD' AND v_r.expires_at <= now() THEN
+    -- Expired but not yet swept: it expires here, as payment would do.
+    PERFORM resv_release(p_res, 'EXPIRED');
+    PERFORM resv_outbox('reservation', p_res, 'ReservationExpired',
+      jsonb_build_object('reservationId', p_res, 'userId', p_user));
+    RETURN jsonb_build_object('ok', true, 'status', 'EXPIRED', 'reservationId', p_res, 'refunded', 0);
   END IF;
   IF v_r.status = 'CONFIRMED' THEN
     UPDATE users SET balance = balance + v_r.amount WHERE id = p_user RETURNING balance INTO v_balance;
