@@ -7,14 +7,16 @@ namespace resv {
 DbPool::DbPool(DbPoolOptions options, StoreFactory factory, MetricsRegistry& metrics)
     : opts_(options),
       factory_(std::move(factory)),
-      in_use_gauge_(metrics.gauge("resv_db_pool_in_use", "Database connections running a job.")),
-      waiting_gauge_(metrics.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.")),
-      wait_seconds_(metrics.histogram("resv_db_pool_wait_seconds", "Time a job waited for a database connection.")),
-      rejected_(metrics.counter("resv_db_pool_rejected_total", "Jobs refused because the wait queue was full.")),
-      timed_out_(metrics.counter("resv_db_pool_timed_out_total", "Jobs dropped after waiting longer than max wait.")) {
+      in_use_gauge_(metrics.gauge("resv_db_pool_in_use", "Database connections running a job.", label())),
+      waiting_gauge_(metrics.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.", label())),
+      wait_seconds_(
+          metrics.histogram("resv_db_pool_wait_seconds", "Time a job waited for a database connection.", label())),
+      rejected_(metrics.counter("resv_db_pool_rejected_total", "Jobs refused because the wait queue was full.", label())),
+      timed_out_(
+          metrics.counter("resv_db_pool_timed_out_total", "Jobs dropped after waiting longer than max wait.", label())) {
   // Plain gauges, set under the lock: nothing in the registry points back
   // into the pool, so rendering after the pool is gone is safe.
-  metrics.gauge("resv_db_pool_size", "Database connections in the pool.").set(opts_.size);
+  metrics.gauge("resv_db_pool_size", "Database connections in the pool.", label()).set(opts_.size);
   for (int i = 0; i < opts_.size; ++i) threads_.emplace_back([this] { worker(); });
 }
 

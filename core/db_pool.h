@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,7 @@ struct DbPoolOptions {
   int queue_limit = 256;  // jobs that may wait while every worker is busy
   std::chrono::milliseconds max_wait{500};
   bool warm_up = true;  // each worker connects and warms up before taking jobs
+  std::string name = "read";  // the metrics' pool="..." label
 };
 
 class DbPool {
@@ -46,6 +48,7 @@ class DbPool {
 
  private:
   void worker();
+  std::string label() const { return "pool=\"" + opts_.name + "\""; }
   struct Item {
     Job job;
     std::chrono::steady_clock::time_point enqueued;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "db_json.h"
+#include "statements.h"
 
 namespace resv {
 
@@ -26,39 +27,6 @@ std::string pg_int_array(const std::vector<int64_t>& v) {
 namespace {
 const char* nullable(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
 
-// Statements prepared once per connection.
-const std::pair<const char*, const char*> kStatements[] = {
-    {"concerts", "SELECT id, name, venue FROM concerts ORDER BY id"},
-    {"concert", "SELECT id, name, venue FROM concerts WHERE id = $1"},
-    {"schedules",
-     "SELECT s.id, s.concert_id, resv_ts(s.starts_at), resv_ts(s.sales_open_at),"
-     " (SELECT count(*) FROM seats x WHERE x.schedule_id = s.id),"
-     " (SELECT count(*) FROM seats x WHERE x.schedule_id = s.id AND x.reservation_id IS NULL)"
-     " FROM schedules s WHERE s.concert_id = $1 ORDER BY s.starts_at, s.id"},
-    {"pools_of_concert",
-     "SELECT p.id, p.schedule_id, p.name, p.kind, p.capacity,"
-     " (SELECT count(*) FROM pool_units u WHERE u.pool_id = p.id AND u.reservation_id IS NULL),"
-     " p.price, p.min_party, p.max_party, p.max_per_user"
-     " FROM pools p JOIN schedules s ON s.id = p.schedule_id WHERE s.concert_id = $1 ORDER BY p.id"},
-    {"schedule_exists", "SELECT 1 FROM schedules WHERE id = $1"},
-    {"seats",
-     "SELECT s.id, s.label, s.grade, s.price,"
-     " CASE WHEN s.reservation_id IS NULL THEN 'AVAILABLE'"
-     "      WHEN r.status = 'CONFIRMED' THEN 'SOLD' ELSE 'HELD' END"
-     " FROM seats s LEFT JOIN reservations r ON r.id = s.reservation_id"
-     " WHERE s.schedule_id = $1 ORDER BY s.id"},
-    {"seats_available",
-     "SELECT id, label, grade, price, 'AVAILABLE' FROM seats"
-     " WHERE schedule_id = $1 AND reservation_id IS NULL ORDER BY id"},
-    {"hold_seats", "SELECT resv_hold_seats($1, $2, $3::bigint[], $4, $5)::text"},
-    {"hold_pool", "SELECT resv_hold_pool($1, $2, $3, $4, $5, $6)::text"},
-    {"pay", "SELECT resv_pay($1, $2, $3, $4)::text"},
-    {"cancel", "SELECT resv_cancel($1, $2)::text"},
-    {"balance", "SELECT id, balance FROM users WHERE id = $1"},
-    {"top_up", "SELECT resv_top_up($1, $2, $3, $4)::text"},
-    {"expire_holds", "SELECT resv_expire_holds($1)"},
-    {"outbox_backlog", "SELECT count(*) FROM outbox WHERE published_at IS NULL"},
-};
 }  // namespace
 
 struct PgStore::Impl {
@@ -75,10 +43,9 @@ struct PgStore::Impl {
     try {
       conn = std::make_unique<pqxx::connection>(with_connect_timeout(opts.url, 2));
       pqxx::nontransaction tx(*conn);
-      tx.exec("SET statement_timeout = " + std::to_string(opts.statement_timeout.count()) +
-              "; SET lock_timeout = " + std::to_string(opts.lock_timeout.count()) +
-              "; SET application_name = 'resv-server'");
-      for (const auto& [name, sql] : kStatements) conn->prepare(name, sql);
+      tx.exec(session_settings(static_cast<int>(opts.statement_timeout.count()),
+                               static_cast<int>(opts.lock_timeout.count())));
+      for (const auto& st : statements()) conn->prepare(st.name, st.sql);
       last_failed_connect = {};
       return Status::Ok();
     } catch (const std::exception& e) {
@@ -101,18 +68,9 @@ struct PgStore::Impl {
       spdlog::warn("msg=\"database connection lost\" error=\"{}\"", e.what());
       return Status::DbUnavailable("lost the database connection; retry shortly");
     } catch (const pqxx::sql_error& e) {
-      const std::string state = e.sqlstate();
-      if (!conn->is_open() || state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
-        conn.reset();
-        spdlog::warn("msg=\"database unavailable\" sqlstate={} error=\"{}\"", state, e.what());
-        return Status::DbUnavailable("the database is unavailable; retry shortly");
-      }
-      if (state == "57014" || state == "55P03" || state == "40001" || state == "40P01") {
-        spdlog::warn("msg=\"database busy\" sqlstate={} error=\"{}\"", state, e.what());
-        return Status::Error(ErrorCode::Busy, "the database is busy with this item; retry shortly");
-      }
-      spdlog::error("msg=\"sql error\" sqlstate={} error=\"{}\"", state, e.what());
-      return Status::Internal("database error " + state);
+      bool alive = conn && conn->is_open();
+      if (!alive) conn.reset();
+      return status_from_sql_error(e.sqlstate(), e.what(), alive);
     } catch (const std::exception& e) {
       spdlog::error("msg=\"store failure\" error=\"{}\"", e.what());
       return Status::Internal(std::string("unexpected database answer: ") + e.what());
@@ -205,11 +163,8 @@ Result<Cancellation> PgStore::cancel(int64_t reservation_id, int64_t user_id) {
 }
 
 Result<Balance> PgStore::balance(int64_t user_id) {
-  return impl_->run<Balance>([&](pqxx::transaction_base& tx) -> Result<Balance> {
-    auto r = tx.exec_prepared("balance", user_id);
-    if (r.empty()) return Status::NotFound("user " + std::to_string(user_id) + " does not exist");
-    return Balance{r[0][0].as<int64_t>(), r[0][1].as<int64_t>()};
-  });
+  return impl_->run<Balance>(
+      [&](pqxx::transaction_base& tx) { return balance_from_db_json(impl_->call_text(tx, "balance", user_id)); });
 }
 
 Result<Balance> PgStore::top_up(const TopUpRequest& r) {
@@ -231,13 +186,8 @@ Result<int64_t> PgStore::outbox_backlog() {
 
 Status PgStore::warm_up() {
   auto r = impl_->run<int>([&](pqxx::transaction_base& tx) {
-    const std::string none;
-    impl_->call_text(tx, "hold_seats", 0, 0, "{}", nullable(none), nullable(none));
-    impl_->call_text(tx, "hold_pool", 0, 0, 0, 1, nullable(none), nullable(none));
-    impl_->call_text(tx, "pay", 0, 0, nullable(none), nullable(none));
-    impl_->call_text(tx, "cancel", 0, 0);
-    impl_->call_text(tx, "top_up", 0, 1, nullable(none), nullable(none));
-    tx.exec_prepared("balance", 0);
+    for (const auto& call : warm_up_calls())
+      tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(call.params));
     return 0;
   });
   return r.ok() ? Status::Ok() : r.status();

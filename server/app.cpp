@@ -30,6 +30,25 @@ void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn) {
                                                 "after the Retry-After delay")));
 }
 
+void run_write(App& app, Reply reply, const char* statement, Params params,
+               std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck) {
+  auto shared = std::make_shared<Reply>(std::move(reply));
+  bool queued = app.writes.submit(
+      statement, std::move(params),
+      [shared, fn = std::move(fn)](Result<std::string> answer) {
+        try {
+          fn(std::move(answer), *shared);
+        } catch (const std::exception& e) {
+          spdlog::error("msg=\"write handler threw\" error=\"{}\"", e.what());
+          (*shared)(error_response(Status::Internal("internal error; see the server log")));
+        }
+      },
+      std::move(precheck));
+  if (!queued)
+    (*shared)(error_response(Status::Overloaded("the server is at capacity (database pool and queue full); retry "
+                                                "after the Retry-After delay")));
+}
+
 void serve_cached(App& app, const std::string& key, Reply reply, std::function<Result<std::string>(Store&)> fetch) {
   auto hit = app.cache.get(key);
   if (hit.body) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "async_pg.h"
 #include "availability.h"
 #include "db_pool.h"
 #include "http_server.h"
@@ -19,7 +20,8 @@ class Router;
 struct App {
   ServerOptions opts;
   MetricsRegistry& metrics;
-  DbPool& db;
+  AsyncPg& writes;  // hot paths: holds, payments, cancels, balances
+  DbPool& db;       // cached catalog reads
   AvailabilityFilter& filter;
   ReadCache& cache;
   Sweeper& sweeper;
@@ -33,6 +35,13 @@ struct App {
 // pool's queue is full, and the worker's Status when it could not run (waited
 // too long, shutting down); an exception becomes a 500.
 void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn);
+
+using Params = std::vector<std::optional<std::string>>;
+// Runs a write-path statement on the async pool; `fn` turns its answer (the
+// SQL function's JSON text, or a Status) into the reply. 503 at once when the
+// pool and its queue are full; an exception becomes a 500.
+void run_write(App& app, Reply reply, const char* statement, Params params,
+               std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck = {});
 
 // Serves `key` from the read cache, refreshing it through `fetch` (on a DB
 // worker) when stale or missing.

@@ -48,10 +48,17 @@ int serve(const ServerOptions& o) {
                             std::chrono::milliseconds(std::min(2000, o.statement_timeout_ms)),
                             std::chrono::milliseconds(200)};
   auto make_store = [store_opts]() -> std::unique_ptr<Store> { return std::make_unique<PgStore>(store_opts); };
-  DbPool db({o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)}, make_store, metrics);
+  // Cached catalog reads on a small blocking pool; the hot paths on the async pool.
+  DbPool db({std::max(2, o.db_pool_size / 8), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
+            make_store, metrics);
   Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
+  boost::asio::io_context ioc{o.io_threads};
+  AsyncPg writes(ioc,
+                 {o.database_url, o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms),
+                  o.statement_timeout_ms, std::min(2000, o.statement_timeout_ms), std::chrono::milliseconds(200)},
+                 metrics);
   ConnectionState conns, admin_conns;  // per listener: status reports the API's own
-  App app{o, metrics, db, filter, cache, sweeper, conns, std::chrono::system_clock::now(), {},
+  App app{o, metrics, writes, db, filter, cache, sweeper, conns, std::chrono::system_clock::now(), {},
           metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out).")};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
@@ -72,7 +79,6 @@ int serve(const ServerOptions& o) {
   app.listener_connected = [&listener] { return listener.connected(); };
   metrics.gauge_fn("resv_http_in_flight", "Public API requests being handled.", [&conns] { return conns.in_flight.load(); });
 
-  boost::asio::io_context ioc{o.io_threads};
   Router api(metrics, "api", o.access_log);
   register_catalog_routes(api, app);
   register_reservation_routes(api, app);
@@ -93,6 +99,7 @@ int serve(const ServerOptions& o) {
     }
   }
   app.metrics.gauge_fn("resv_up", "1 while the server runs.", [] { return 1; });
+  writes.start();
   listener.start();
   sweeper.start();
 
@@ -133,6 +140,7 @@ int serve(const ServerOptions& o) {
   ioc.run();
   for (auto& t : threads) t.join();
 
+  writes.stop();
   sweeper.stop();
   listener.stop();
   db.stop();

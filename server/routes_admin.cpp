@@ -42,6 +42,7 @@ std::vector<std::string> not_ready_reasons(const App& app) {
                       " (run resv-server --migrate)");
   }
   if (app.listener_connected && !app.listener_connected()) reasons.push_back("release notifications not connected");
+  if (app.writes.connected() == 0) reasons.push_back("no database connection in the pool yet");
   return reasons;
 }
 
@@ -76,7 +77,12 @@ void register_admin_routes(Router& r, App& app) {
         {"ready", reasons.empty()},
         {"notReadyReasons", reasons},
         {"inFlight", app.connections.in_flight.load()},
-        {"dbPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
+        {"dbPool",
+         {{"size", app.writes.size()},
+          {"inUse", app.writes.in_use()},
+          {"waiting", app.writes.waiting()},
+          {"connected", app.writes.connected()}}},
+        {"readPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
         {"schemaVersion", app.sweeper.schema_version()},
         {"config",
          {{"host", o.host},

@@ -3,6 +3,8 @@
 #include "converters.h"
 #include "errors.h"
 #include "router.h"
+#include "db_json.h"
+#include "pg_store.h"
 #include "validation.h"
 
 #include <nlohmann/json.hpp>
@@ -59,8 +61,20 @@ void learn(App& app, const HoldPoolRequest& req, const Status& s, uint64_t gen) 
   if (s.code() == ErrorCode::SoldOut) app.filter.record_remaining(req.pool_id, detail_int(s, "remaining", 0), gen);
 }
 
-Result<Hold> hold(Store& store, const HoldSeatsRequest& req) { return store.hold_seats(req); }
-Result<Hold> hold(Store& store, const HoldPoolRequest& req) { return store.hold_pool(req); }
+std::optional<std::string> opt(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
+
+Params hold_params(const HoldSeatsRequest& r) {
+  return {std::to_string(r.user_id), std::to_string(r.schedule_id), pg_int_array(r.seat_ids), opt(r.idempotency_key),
+          opt(r.request_hash)};
+}
+
+Params hold_params(const HoldPoolRequest& r) {
+  return {std::to_string(r.user_id), std::to_string(r.schedule_id), std::to_string(r.pool_id),
+          std::to_string(r.quantity),  opt(r.idempotency_key),           opt(r.request_hash)};
+}
+
+const char* hold_statement(const HoldSeatsRequest&) { return "hold_seats"; }
+const char* hold_statement(const HoldPoolRequest&) { return "hold_pool"; }
 
 // A request with an Idempotency-Key skips the filter: its retry must reach
 // the database to be answered with its own stored result (201), not with
@@ -70,17 +84,27 @@ void reserve(App& app, Request req, Reply reply) {
   const bool use_filter = req.idempotency_key.empty();
   if (use_filter)
     if (auto answer = filter_answer(app, req)) return reply(error_response(*answer));
-  run_db(app, std::move(reply), [&app, req = std::move(req), use_filter](Store& store, Reply& out) {
-    if (use_filter)
-      if (auto answer = filter_answer(app, req)) return out(error_response(*answer));
-    uint64_t gen = app.filter.generation();
-    auto held = hold(store, req);
-    if (!held.ok()) {
-      learn(app, req, held.status(), gen);
-      return out(error_response(held.status()));
-    }
-    out(hold_response(held.value()));
-  });
+  // The generation is read right before the statement is sent, together with
+  // the filter's second look (requests queued behind the one that learned
+  // "sold out" need no round trip either).
+  auto gen = std::make_shared<uint64_t>(0);
+  AsyncPg::Precheck precheck = [&app, req, use_filter, gen]() -> std::optional<Status> {
+    *gen = app.filter.generation();
+    return use_filter ? filter_answer(app, req) : std::nullopt;
+  };
+  const char* statement = hold_statement(req);
+  auto params = hold_params(req);
+  run_write(
+      app, std::move(reply), statement, std::move(params),
+      [&app, req = std::move(req), gen](Result<std::string> answer, Reply& out) {
+        auto held = answer.ok() ? hold_from_db_json(answer.value()) : Result<Hold>(answer.status());
+        if (!held.ok()) {
+          learn(app, req, held.status(), *gen);
+          return out(error_response(held.status()));
+        }
+        out(hold_response(held.value()));
+      },
+      std::move(precheck));
 }
 
 }  // namespace
@@ -112,8 +136,10 @@ void register_reservation_routes(Router& r, App& app) {
     PaymentRequest p{id.value(), user.value(), req.header("idempotency-key"), {}};
     if (auto s = validate_idempotency_key(p.idempotency_key); !s.ok()) return reply(error_response(s));
     if (!p.idempotency_key.empty()) p.request_hash = request_hash(req.method, req.path, req.body);
-    run_db(app, std::move(reply), [p = std::move(p)](Store& store, Reply& out) {
-      auto paid = store.pay(p);
+    Params params{std::to_string(p.reservation_id), std::to_string(p.user_id), opt(p.idempotency_key),
+                  opt(p.request_hash)};
+    run_write(app, std::move(reply), "pay", std::move(params), [](Result<std::string> answer, Reply& out) {
+      auto paid = answer.ok() ? payment_from_db_json(answer.value()) : Result<Payment>(answer.status());
       if (!paid.ok()) return out(error_response(paid.status()));
       HttpResponse resp = json_response(200, payment_json(paid.value()));
       if (paid->replayed) resp.headers.emplace_back("Idempotent-Replayed", "true");
@@ -128,8 +154,9 @@ void register_reservation_routes(Router& r, App& app) {
     if (!user_param) return reply(error_response(Status::Invalid("userId query parameter is required")));
     auto user = parse_id(*user_param, "userId");
     if (!user.ok()) return reply(error_response(user.status()));
-    run_db(app, std::move(reply), [res = id.value(), user = user.value()](Store& store, Reply& out) {
-      auto c = store.cancel(res, user);
+    Params params{std::to_string(id.value()), std::to_string(user.value())};
+    run_write(app, std::move(reply), "cancel", std::move(params), [](Result<std::string> answer, Reply& out) {
+      auto c = answer.ok() ? cancellation_from_db_json(answer.value()) : Result<Cancellation>(answer.status());
       if (!c.ok()) return out(error_response(c.status()));
       out(json_response(200, cancellation_json(c.value())));
     });

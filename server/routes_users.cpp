@@ -3,6 +3,7 @@
 #include "converters.h"
 #include "errors.h"
 #include "router.h"
+#include "db_json.h"
 #include "validation.h"
 
 namespace resv {
@@ -11,8 +12,8 @@ void register_user_routes(Router& r, App& app) {
   r.add("GET", "/api/users/{id}/balance", [&app](const HttpRequest& req, Reply reply) {
     auto id = parse_id(req.params[0], "user id");
     if (!id.ok()) return reply(error_response(id.status()));
-    run_db(app, std::move(reply), [id = id.value()](Store& store, Reply& out) {
-      auto b = store.balance(id);
+    run_write(app, std::move(reply), "balance", {std::to_string(id.value())}, [](Result<std::string> answer, Reply& out) {
+      auto b = answer.ok() ? balance_from_db_json(answer.value()) : Result<Balance>(answer.status());
       if (!b.ok()) return out(error_response(b.status()));
       out(json_response(200, balance_json(b.value())));
     });
@@ -26,8 +27,11 @@ void register_user_routes(Router& r, App& app) {
     TopUpRequest t{id.value(), amount.value(), req.header("idempotency-key"), {}};
     if (auto s = validate(t); !s.ok()) return reply(error_response(s));
     if (!t.idempotency_key.empty()) t.request_hash = request_hash(req.method, req.path, req.body);
-    run_db(app, std::move(reply), [t = std::move(t)](Store& store, Reply& out) {
-      auto b = store.top_up(t);
+    Params params{std::to_string(t.user_id), std::to_string(t.amount),
+                  t.idempotency_key.empty() ? std::nullopt : std::optional(t.idempotency_key),
+                  t.request_hash.empty() ? std::nullopt : std::optional(t.request_hash)};
+    run_write(app, std::move(reply), "top_up", std::move(params), [](Result<std::string> answer, Reply& out) {
+      auto b = answer.ok() ? balance_from_db_json(answer.value()) : Result<Balance>(answer.status());
       if (!b.ok()) return out(error_response(b.status()));
       out(json_response(200, balance_json(b.value())));
     });

@@ -44,11 +44,16 @@ CREATE TABLE pools (
 );
 CREATE INDEX pools_schedule ON pools (schedule_id);
 
+-- schedule_id and pool_id carry no foreign key on purpose: a foreign key
+-- takes a KEY SHARE lock on the referenced row for every insert, so every
+-- buyer of one schedule or pool would lock that one row (MultiXact churn on a
+-- hot tuple). The write functions check that both exist, and the triggers
+-- below refuse to delete a schedule or pool that has reservations.
 CREATE TABLE reservations (
   id           bigserial PRIMARY KEY,
   user_id      bigint NOT NULL REFERENCES users(id),
-  schedule_id  bigint NOT NULL REFERENCES schedules(id),
-  pool_id      bigint REFERENCES pools(id),
+  schedule_id  bigint NOT NULL,
+  pool_id      bigint,
   quantity     int NOT NULL CHECK (quantity > 0),
   amount       bigint NOT NULL CHECK (amount >= 0),
   status       text NOT NULL DEFAULT 'HELD'
@@ -62,6 +67,23 @@ CREATE INDEX reservations_held_expiry ON reservations (expires_at) WHERE status 
 -- Per-user limits: a user's live reservations for a schedule.
 CREATE INDEX reservations_user_live ON reservations (user_id, schedule_id)
   WHERE status IN ('HELD', 'CONFIRMED');
+
+CREATE FUNCTION resv_refuse_delete_with_reservations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM reservations
+              WHERE (TG_TABLE_NAME = 'schedules' AND schedule_id = OLD.id)
+                 OR (TG_TABLE_NAME = 'pools' AND pool_id = OLD.id)) THEN
+    RAISE EXCEPTION '% % has reservations and cannot be deleted', TG_TABLE_NAME, OLD.id
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  RETURN OLD;
+END $$;
+CREATE TRIGGER schedules_keep_reserved BEFORE DELETE ON schedules
+  FOR EACH ROW EXECUTE FUNCTION resv_refuse_delete_with_reservations();
+CREATE TRIGGER pools_keep_reserved BEFORE DELETE ON pools
+  FOR EACH ROW EXECUTE FUNCTION resv_refuse_delete_with_reservations();
+CREATE INDEX reservations_schedule ON reservations (schedule_id);
+CREATE INDEX reservations_pool ON reservations (pool_id) WHERE pool_id IS NOT NULL;
 
 CREATE TABLE seats (
   id              bigserial PRIMARY KEY,

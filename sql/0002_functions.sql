@@ -152,6 +152,28 @@ RETURNS jsonb LANGUAGE sql AS $$
                   resv_idem_finish(p_user, p_key, p_hash, resv_hold_seats_do(p_user, p_schedule, p_seats)))
 $$;
 
+-- Locks up to p_qty free units of a pool, from p_start upwards and then
+-- wrapping around, skipping units other transactions have locked.
+CREATE FUNCTION resv_take_units(p_pool bigint, p_start int, p_qty int)
+RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE
+  v_units int[];
+BEGIN
+  v_units := ARRAY(
+    SELECT unit_no FROM pool_units
+     WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no >= p_start
+     ORDER BY unit_no LIMIT p_qty
+     FOR UPDATE SKIP LOCKED);
+  IF cardinality(v_units) < p_qty THEN
+    v_units := v_units || ARRAY(
+      SELECT unit_no FROM pool_units
+       WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no < p_start
+       ORDER BY unit_no LIMIT p_qty - cardinality(v_units)
+       FOR UPDATE SKIP LOCKED);
+  END IF;
+  RETURN v_units;
+END $$;
+
 CREATE FUNCTION resv_hold_pool_do(p_user bigint, p_schedule bigint, p_pool bigint, p_qty int)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -190,29 +212,24 @@ BEGIN
   -- locked, so concurrent buyers never wait for each other. Units are taken
   -- all or none: a buyer that finds too few rolls its sub-block back, which
   -- releases the units it did lock at once, so two buyers splitting the last
-  -- units between them cannot both give up and leave them unsold.
+  -- units between them cannot both give up and leave them unsold. (One unit
+  -- cannot be split: that common case skips the sub-block and its cost.)
   v_start := 1 + floor(random() * v_pool.capacity)::int;
   FOR attempt IN 1..10 LOOP
-    BEGIN
-      v_units := ARRAY(
-        SELECT unit_no FROM pool_units
-         WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no >= v_start
-         ORDER BY unit_no LIMIT p_qty
-         FOR UPDATE SKIP LOCKED);
-      IF cardinality(v_units) < p_qty THEN
-        v_units := v_units || ARRAY(
-          SELECT unit_no FROM pool_units
-           WHERE pool_id = p_pool AND reservation_id IS NULL AND unit_no < v_start
-           ORDER BY unit_no LIMIT p_qty - cardinality(v_units)
-           FOR UPDATE SKIP LOCKED);
-      END IF;
-      IF cardinality(v_units) < p_qty THEN
-        RAISE EXCEPTION USING ERRCODE = 'RV001';
-      END IF;
-      EXIT;
-    EXCEPTION WHEN SQLSTATE 'RV001' THEN
-      v_found := cardinality(v_units);
-    END;
+    IF p_qty = 1 THEN
+      v_units := resv_take_units(p_pool, v_start, 1);
+    ELSE
+      BEGIN
+        v_units := resv_take_units(p_pool, v_start, p_qty);
+        IF cardinality(v_units) < p_qty THEN
+          RAISE EXCEPTION USING ERRCODE = 'RV001';
+        END IF;
+      EXCEPTION WHEN SQLSTATE 'RV001' THEN
+        NULL;  -- v_units keeps what was found; the locks are released
+      END;
+    END IF;
+    EXIT WHEN cardinality(v_units) = p_qty;
+    v_found := cardinality(v_units);
     -- Too few free and unlocked. Committed free units (locked ones included)
     -- decide: fewer than asked is sold out for this quantity; otherwise other
     -- buyers are mid-flight, and their outcome is known in a moment.
@@ -361,6 +378,13 @@ BEGIN
   END LOOP;
   RETURN n;
 END $$;
+
+CREATE FUNCTION resv_balance(p_user bigint)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    (SELECT jsonb_build_object('ok', true, 'userId', id, 'balance', balance) FROM users WHERE id = p_user),
+    resv_fail('NOT_FOUND', format('user %s does not exist', p_user)))
+$$;
 
 CREATE FUNCTION resv_top_up_do(p_user bigint, p_amount bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$

@@ -153,7 +153,7 @@ TEST_F(DbPoolJobs, WithOneWorkerAndNoQueueABusyPoolRefusesAtOnce) {
   EXPECT_TRUE(ran_f.get());
   pool.stop();
   EXPECT_FALSE(second_ran.load()) << "a refused job is dropped";
-  EXPECT_EQ(metrics.counter("resv_db_pool_rejected_total", "").value(), 1u);
+  EXPECT_EQ(metrics.counter("resv_db_pool_rejected_total", "", "pool=\"read\"").value(), 1u);
 }
 
 TEST_F(DbPoolJobs, WithOneWorkerAndOneQueueSlotTheThirdJobIsRefused) {
@@ -176,7 +176,7 @@ TEST_F(DbPoolJobs, WithOneWorkerAndOneQueueSlotTheThirdJobIsRefused) {
   }));
   EXPECT_EQ(pool.waiting(), 1);
   EXPECT_FALSE(pool.submit([](Store*, const Status&) {}));
-  EXPECT_EQ(metrics.counter("resv_db_pool_rejected_total", "").value(), 1u);
+  EXPECT_EQ(metrics.counter("resv_db_pool_rejected_total", "", "pool=\"read\"").value(), 1u);
 
   gate.open();
   ASSERT_TRUE(ready(first_f));
@@ -237,7 +237,7 @@ TEST_F(DbPoolJobs, JobThatWaitedLongerThanMaxWaitGetsOverloadedInsteadOfAStore) 
   ASSERT_TRUE(ready(started_f));
   // (The first job itself may have waited out a slow worker start-up; only the
   // second one is under test.)
-  Counter& timed_out = metrics.counter("resv_db_pool_timed_out_total", "");
+  Counter& timed_out = metrics.counter("resv_db_pool_timed_out_total", "", "pool=\"read\"");
   const auto timed_out_before = timed_out.value();
   ASSERT_TRUE(pool.submit([&](Store* store, const Status& why_not) { late.set_value({store != nullptr, why_not}); }));
   // The queued job has now been waiting at least this long (the condition

@@ -138,10 +138,10 @@ TEST(DbPool, RefusesASubmitWhenTheWaitQueueIsFull) {
   EXPECT_EQ(pool.waiting(), 1);
 
   auto text = metrics.render();
-  EXPECT_TRUE(has_line(text, "resv_db_pool_rejected_total 1")) << text;
-  EXPECT_TRUE(has_line(text, "resv_db_pool_in_use 1")) << text;
-  EXPECT_TRUE(has_line(text, "resv_db_pool_waiting 1")) << text;
-  EXPECT_TRUE(has_line(text, "resv_db_pool_size 1")) << text;
+  EXPECT_TRUE(has_line(text, "resv_db_pool_rejected_total{pool=\"read\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "resv_db_pool_in_use{pool=\"read\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "resv_db_pool_waiting{pool=\"read\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "resv_db_pool_size{pool=\"read\"} 1")) << text;
 
   blocker.release();
   Call c = queued_call.get();
@@ -169,7 +169,7 @@ TEST(DbPool, JobThatWaitedTooLongGetsOverloadedInsteadOfAStore) {
   Call c = late_call.get();
   EXPECT_FALSE(c.had_store);
   EXPECT_EQ(c.why_not, ErrorCode::Overloaded);
-  EXPECT_GE(metrics.counter("resv_db_pool_timed_out_total", "").value(), 1u);
+  EXPECT_GE(metrics.counter("resv_db_pool_timed_out_total", "", "pool=\"read\"").value(), 1u);
   pool.stop();
 }
 

@@ -1,0 +1,321 @@
+#include "async_pg.h"
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+#include <boost/asio.hpp>
+#include <spdlog/spdlog.h>
+
+#include "pg_store.h"
+#include "statements.h"
+
+namespace resv {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
+  struct Job {
+    std::string statement;
+    std::vector<std::optional<std::string>> params;
+    Callback cb;
+    Precheck precheck;
+    Clock::time_point enqueued;
+  };
+  struct Slot {
+    PGconn* pg = nullptr;
+    std::unique_ptr<net::posix::stream_descriptor> sock;
+    bool busy = false;
+    Job job;
+    std::optional<Result<std::string>> outcome;
+  };
+
+  Impl(net::io_context& ioc, AsyncPgOptions o, MetricsRegistry& m)
+      : opts(std::move(o)),
+        strand(net::make_strand(ioc)),
+        slots(static_cast<size_t>(opts.size)),
+        in_use_gauge(m.gauge("resv_db_pool_in_use", "Database connections running a job.", "pool=\"write\"")),
+        waiting_gauge(m.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.", "pool=\"write\"")),
+        connected_gauge(m.gauge("resv_db_pool_connected", "Database connections up.", "pool=\"write\"")),
+        wait_seconds(m.histogram("resv_db_pool_wait_seconds", "Time a job waited for a database connection.",
+                                 "pool=\"write\"")),
+        rejected(m.counter("resv_db_pool_rejected_total", "Jobs refused because the wait queue was full.",
+                           "pool=\"write\"")),
+        timed_out(m.counter("resv_db_pool_timed_out_total", "Jobs dropped after waiting longer than max wait.",
+                            "pool=\"write\"")) {
+    m.gauge("resv_db_pool_size", "Database connections in the pool.", "pool=\"write\"").set(opts.size);
+  }
+
+  ~Impl() { close_all(); }
+
+  // ---- connecting (background thread) ----
+
+  void connector() {
+    for (;;) {
+      size_t index;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [this] { return stopping || !to_connect.empty(); });
+        if (stopping) return;
+        index = to_connect.front();
+        to_connect.pop_front();
+      }
+      PGconn* pg = connect_and_warm();
+      if (!pg) {
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, opts.reconnect_backoff, [this] { return stopping; });
+        to_connect.push_back(index);
+        continue;
+      }
+      net::post(strand, [self = shared_from_this(), index, pg] { self->attach(index, pg); });
+    }
+  }
+
+  // Blocking: connect, configure, prepare, warm up; nullptr on failure.
+  PGconn* connect_and_warm() {
+    PGconn* pg = PQconnectdb(with_connect_timeout(opts.url, 2).c_str());
+    auto ok = [pg](PGresult* r) {
+      bool good = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+      PQclear(r);
+      return good;
+    };
+    bool good = PQstatus(pg) == CONNECTION_OK &&
+                ok(PQexec(pg, session_settings(opts.statement_timeout_ms, opts.lock_timeout_ms).c_str()));
+    for (const auto& st : statements())
+      if (good) good = ok(PQprepare(pg, st.name, st.sql, 0, nullptr));
+    for (const auto& call : warm_up_calls())
+      if (good)
+        good = ok(PQexecPrepared(pg, call.statement, static_cast<int>(call.params.size()), call.params.data(),
+                                 nullptr, nullptr, 0));
+    if (good) good = PQsetnonblocking(pg, 1) == 0;
+    if (!good) {
+      if (!logged_down.exchange(true))
+        spdlog::warn("msg=\"database connection failed\" error=\"{}\"", PQerrorMessage(pg));
+      PQfinish(pg);
+      return nullptr;
+    }
+    logged_down = false;
+    return pg;
+  }
+
+  // ---- on the strand ----
+
+  void attach(size_t index, PGconn* pg) {
+    if (stopped) return PQfinish(pg);
+    Slot& s = slots[index];
+    s.pg = pg;
+    s.sock = std::make_unique<net::posix::stream_descriptor>(strand, ::dup(PQsocket(pg)));
+    connected_gauge.set(++connected);
+    dispatch();
+  }
+
+  void dispatch() {
+    if (connected == 0) {
+      // No connection at all: fail fast rather than wait out max_wait.
+      while (!queue.empty()) {
+        auto job = pop();
+        job.cb(Status::DbUnavailable("the database is unreachable; retry shortly"));
+      }
+    }
+    while (!queue.empty()) {
+      Slot* idle = nullptr;
+      for (auto& s : slots)
+        if (s.pg && !s.busy) {
+          idle = &s;
+          break;
+        }
+      if (!idle) break;
+      auto job = pop();
+      auto waited = Clock::now() - job.enqueued;
+      wait_seconds.observe(std::chrono::duration<double>(waited).count());
+      if (waited > opts.max_wait) {
+        timed_out.inc();
+        job.cb(Status::Overloaded("the server is overloaded; retry shortly"));
+        continue;
+      }
+      if (job.precheck)
+        if (auto answer = job.precheck()) {
+          job.cb(std::move(*answer));
+          continue;
+        }
+      send(*idle, std::move(job));
+    }
+    waiting_gauge.set(static_cast<int64_t>(queue.size()));
+  }
+
+  Job pop() {
+    Job j = std::move(queue.front());
+    queue.pop_front();
+    queued.fetch_sub(1);
+    return j;
+  }
+
+  void send(Slot& s, Job job) {
+    s.busy = true;
+    in_use_gauge.set(++busy);
+    s.job = std::move(job);
+    std::vector<const char*> values;
+    for (const auto& p : s.job.params) values.push_back(p ? p->c_str() : nullptr);
+    if (!PQsendQueryPrepared(s.pg, s.job.statement.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                             nullptr, 0))
+      return lost(s, PQerrorMessage(s.pg));
+    flush(s);
+  }
+
+  void flush(Slot& s) {
+    int f = PQflush(s.pg);
+    if (f < 0) return lost(s, PQerrorMessage(s.pg));
+    auto what = f == 1 ? net::posix::stream_descriptor::wait_write : net::posix::stream_descriptor::wait_read;
+    size_t index = static_cast<size_t>(&s - slots.data());
+    s.sock->async_wait(what, net::bind_executor(strand, [self = shared_from_this(), index, f](boost::system::error_code ec) {
+      Slot& slot = self->slots[index];
+      if (!slot.pg) return;
+      if (ec) return self->lost(slot, ec.message().c_str());
+      if (f == 1) return self->flush(slot);
+      self->on_readable(slot);
+    }));
+  }
+
+  void on_readable(Slot& s) {
+    if (!PQconsumeInput(s.pg)) return lost(s, PQerrorMessage(s.pg));
+    for (;;) {
+      if (PQisBusy(s.pg)) return flush(s);  // flush() with nothing to send waits for input
+      PGresult* r = PQgetResult(s.pg);
+      if (!r) break;
+      if (!s.outcome) s.outcome = outcome_of(s, r);
+      PQclear(r);
+    }
+    auto cb = std::move(s.job.cb);
+    auto outcome = std::move(*s.outcome);
+    s.outcome.reset();
+    s.busy = false;
+    in_use_gauge.set(--busy);
+    cb(std::move(outcome));
+    dispatch();
+  }
+
+  Result<std::string> outcome_of(Slot& s, PGresult* r) {
+    switch (PQresultStatus(r)) {
+      case PGRES_TUPLES_OK:
+        if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) return std::string(PQgetvalue(r, 0, 0));
+        return Status::Internal("the database answered no row");
+      case PGRES_FATAL_ERROR: {
+        const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        return status_from_sql_error(state ? state : "", PQresultErrorMessage(r), PQstatus(s.pg) == CONNECTION_OK);
+      }
+      default:
+        return Status::Internal(std::string("unexpected database result ") + PQresStatus(PQresultStatus(r)));
+    }
+  }
+
+  // The connection is gone: answer its job, close it, reconnect in the background.
+  void lost(Slot& s, const char* why) {
+    spdlog::warn("msg=\"database connection lost\" error=\"{}\"", why ? why : "");
+    Callback cb;
+    if (s.busy) {
+      cb = std::move(s.job.cb);
+      s.busy = false;
+      in_use_gauge.set(--busy);
+    }
+    s.outcome.reset();
+    close(s);
+    connected_gauge.set(--connected);
+    {
+      std::lock_guard lock(mu);
+      to_connect.push_back(static_cast<size_t>(&s - slots.data()));
+    }
+    cv.notify_one();
+    if (cb) cb(Status::DbUnavailable("lost the database connection; retry shortly"));
+    dispatch();
+  }
+
+  void close(Slot& s) {
+    if (s.sock) {
+      boost::system::error_code ignored;
+      s.sock->close(ignored);
+      s.sock.reset();
+    }
+    if (s.pg) PQfinish(s.pg);
+    s.pg = nullptr;
+  }
+
+  void close_all() {
+    for (auto& s : slots) close(s);
+  }
+
+  AsyncPgOptions opts;
+  net::strand<net::io_context::executor_type> strand;
+  std::vector<Slot> slots;
+  std::deque<Job> queue;  // strand only
+  int busy = 0;           // strand only
+  int connected = 0;      // strand only
+  std::atomic<int> queued{0};
+  std::atomic<bool> logged_down{false};
+  bool stopped = false;
+
+  std::mutex mu;  // connector state
+  std::condition_variable cv;
+  std::deque<size_t> to_connect;
+  bool stopping = false;
+  std::thread thread;
+
+  Gauge& in_use_gauge;
+  Gauge& waiting_gauge;
+  Gauge& connected_gauge;
+  Histogram& wait_seconds;
+  Counter& rejected;
+  Counter& timed_out;
+};
+
+AsyncPg::AsyncPg(net::io_context& ioc, AsyncPgOptions options, MetricsRegistry& metrics)
+    : impl_(std::make_shared<Impl>(ioc, std::move(options), metrics)) {}
+
+AsyncPg::~AsyncPg() { stop(); }
+
+void AsyncPg::start() {
+  {
+    std::lock_guard lock(impl_->mu);
+    for (size_t i = 0; i < impl_->slots.size(); ++i) impl_->to_connect.push_back(i);
+  }
+  impl_->thread = std::thread([impl = impl_] { impl->connector(); });
+}
+
+void AsyncPg::stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  // Called once the io_context no longer runs: nothing else touches the slots.
+  impl_->stopped = true;
+  impl_->close_all();
+}
+
+bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
+                     Precheck precheck) {
+  auto& i = *impl_;
+  if (i.queued.load() + i.in_use_gauge.value() >= i.opts.size + i.opts.queue_limit) {
+    i.rejected.inc();
+    return false;
+  }
+  i.queued.fetch_add(1);
+  net::post(i.strand, [impl = impl_, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck), Clock::now()}]() mutable {
+    impl->queue.push_back(std::move(job));
+    impl->dispatch();
+  });
+  return true;
+}
+
+int AsyncPg::size() const { return impl_->opts.size; }
+int AsyncPg::in_use() const { return static_cast<int>(impl_->in_use_gauge.value()); }
+int AsyncPg::waiting() const { return static_cast<int>(impl_->waiting_gauge.value()); }
+int AsyncPg::connected() const { return static_cast<int>(impl_->connected_gauge.value()); }
+
+}  // namespace resv

@@ -1,0 +1,72 @@
+#pragma once
+// Asynchronous PostgreSQL pool for the hot paths (hold, pay, cancel,
+// balance). libpq connections in non-blocking mode are driven by the server's
+// io_context: a request is sent, its socket awaited and its answer handled on
+// the I/O thread, with no hand-off to a worker thread and back (the thread
+// switches cost more than the request itself on a busy machine).
+// Bounded like DbPool: when every connection is busy and `queue_limit`
+// requests wait, submit() refuses at once; a request that waited longer than
+// `max_wait` gets Overloaded; with no live connection, DbUnavailable at once.
+// Connecting (and reconnecting after a loss) happens on a background thread.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "metrics.h"
+#include "status.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace resv {
+
+struct AsyncPgOptions {
+  std::string url;
+  int size = 16;
+  int queue_limit = 4096;
+  std::chrono::milliseconds max_wait{500};
+  int statement_timeout_ms = 5000;
+  int lock_timeout_ms = 2000;
+  std::chrono::milliseconds reconnect_backoff{200};
+};
+
+class AsyncPg {
+ public:
+  // The first column of the first row as text, or why there is none.
+  using Callback = std::function<void(Result<std::string>)>;
+
+  AsyncPg(boost::asio::io_context& ioc, AsyncPgOptions options, MetricsRegistry& metrics);
+  ~AsyncPg();  // stop()
+  AsyncPg(const AsyncPg&) = delete;
+  AsyncPg& operator=(const AsyncPg&) = delete;
+
+  // Starts connecting every connection (each also warms up, see statements.h).
+  void start();
+  // Stops connecting; open connections are closed once idle. Idempotent.
+  void stop();
+
+  // Asked right before the statement is sent (after any wait in the queue):
+  // a Status answers the request without the database.
+  using Precheck = std::function<std::optional<Status>()>;
+
+  // Runs prepared statement `statement` (statements.h) with text parameters
+  // (nullopt: NULL). The callback runs on the pool's strand, exactly once.
+  // False, without calling back, when the pool and its queue are full.
+  bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
+              Precheck precheck = {});
+
+  int size() const;
+  int in_use() const;
+  int waiting() const;
+  int connected() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace resv

@@ -1,0 +1,37 @@
+#pragma once
+// The SQL every database connection of the server prepares, by name: shared
+// by PgStore (libpqxx, blocking) and AsyncPg (libpq, non-blocking) so both
+// run exactly the same statements.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "status.h"
+
+namespace resv {
+
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+// Every prepared statement.
+const std::vector<Statement>& statements();
+
+// Session settings sent after connecting.
+std::string session_settings(int statement_timeout_ms, int lock_timeout_ms);
+
+// Write paths run once with ids that cannot exist (nothing changes) so that a
+// fresh connection has its statements prepared and PL/pgSQL compiled before
+// the first buyer arrives: statement name and parameters (nullptr = NULL).
+struct WarmUpCall {
+  const char* statement;
+  std::vector<const char*> params;
+};
+const std::vector<WarmUpCall>& warm_up_calls();
+
+// Maps a PostgreSQL error to a Status: DbUnavailable for connection classes
+// (08, 57P) or a dead connection, Busy for lock/statement timeouts,
+// serialization failures and deadlocks, Internal otherwise.
+Status status_from_sql_error(const std::string& sqlstate, const std::string& message, bool connection_ok);
+
+}  // namespace resv
