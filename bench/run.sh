@@ -43,7 +43,7 @@ psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
 
 port=$(free_port); admin_port=$(free_port)
 build-bench/server/resv-server --database-url "$db" --port "$port" --admin-port "$admin_port" \
-  --io-threads 1 --db-pool-size 32 --admin-token bench >"$work/server.out" 2>"$work/server.log" &
+  --io-threads 1 --db-pool-size "${RESV_BENCH_POOL:-32}" --admin-token bench >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.1; done
 loadgen() { build-bench/bench/resv-loadgen --port "$port" "$@"; }
@@ -130,13 +130,16 @@ c_ok=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 2 AND 
 log "(d) pool holds"
 d=$(loadgen --scenario pool -c 64 -n "$n" --schedule 5 --pool 2 --quantity 1 --first-user 100001)
 d_units=$(psql -Atq "$db" -c "SELECT count(*) FROM pool_units WHERE pool_id = 2 AND reservation_id IS NOT NULL")
+# Control for (d): seat holds at the same 64 connections, on seats (c) left free.
+log "(d) control: seat holds at 64 connections"
+dc=$(loadgen --scenario seats -c 64 -n "$((n / 3))" --schedule 2 --first-seat "$((seat2 + n))" --first-user 150001)
 
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
 cat <<REPORT
 ## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -r))
 
 PostgreSQL 15 throwaway cluster (scripts/pg-test.sh: fsync off, synchronous_commit off) shared by
-resv-server and its ceilings; resv-server --io-threads 1 --db-pool-size 32; wrk -t1; nginx 1 worker;
+resv-server and its ceilings; resv-server --io-threads 1 --db-pool-size ${RESV_BENCH_POOL:-32}; wrk -t1; nginx 1 worker;
 pgbench -j1; resv-loadgen is single-threaded. Command: bench/run.sh
 
 | | measure | resv-server | ceiling | ratio | goal |
@@ -144,6 +147,7 @@ pgbench -j1; resv-loadgen is single-threaded. Command: bench/run.sh
 | (a) | GET seat map, 1,000 seats (${body_bytes} B), 64 conns, req/s | ${server_rps} | nginx ${nginx_rps} | $(ratio "$server_rps" "$nginx_rps") | >= 0.5 |
 | (c) | successful seat holds/s, 32 conns | $(json "$c" ok_per_s) | pgbench ${pg_tps} tps | $(ratio "$(json "$c" ok_per_s)" "$pg_tps") | >= 0.8 |
 | (d) | successful pool holds/s (pool 100,000, 1/user), 64 conns | $(json "$d" ok_per_s) | (c) $(json "$c" ok_per_s) | $(ratio "$(json "$d" ok_per_s)" "$(json "$c" ok_per_s)") | >= 0.8 |
+| (d') | the same pool holds vs seat holds at the same 64 conns | $(json "$d" ok_per_s) | seats $(json "$dc" ok_per_s) | $(ratio "$(json "$d" ok_per_s)" "$(json "$dc" ok_per_s)") | |
 
 (b) contended opening, pool of 40 / party 4, 2,000 connections x 3 attempts, 3 rounds (medians):
 
@@ -163,4 +167,5 @@ Raw: b=${b_runs[*]}
 nginx=${n_runs[*]}
 c=$c
 d=$d
+d_control=$dc
 REPORT
