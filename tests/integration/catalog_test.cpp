@@ -6,24 +6,16 @@
 #include <stdexcept>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
+struct Catalog : StoreTest {
+  Catalog() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
 
-struct Catalog : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000});
-  PgStore store{PgStoreOptions{db.url()}};
-
-  int64_t user(int offset) const { return s.first_user_id + offset; }
   std::map<int64_t, std::string> seat_statuses(bool available_only) {
     std::map<int64_t, std::string> out;
     auto seats = store.seats(s.schedule_id, available_only);

@@ -5,24 +5,18 @@
 #include <pqxx/pqxx>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
+struct HoldPool : StoreTest {
+  HoldPool() : StoreTest({.seats = 10}) {}
 
-struct HoldPool : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10});
   // capacity 10, parties of 1..4, at most 6 units per user, 500 per unit
   int64_t pool = add_pool(db, s.schedule_id, 10, 4, 6, 500);
-  PgStore store{PgStoreOptions{db.url()}};
 
   HoldPoolRequest req(int64_t user_offset, int64_t quantity) {
     return {s.first_user_id + user_offset, s.schedule_id, pool, quantity, {}, {}};

@@ -3,26 +3,19 @@
 #include <nlohmann/json.hpp>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
-struct HoldSeats : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10});
-  PgStore store{PgStoreOptions{db.url()}};
-  HoldSeatsRequest req(int64_t user_offset, std::vector<int64_t> seat_idx) {
-    HoldSeatsRequest r{s.first_user_id + user_offset, s.schedule_id, {}, {}, {}};
-    for (auto i : seat_idx) r.seat_ids.push_back(s.seat_ids[i]);
-    return r;
-  }
+struct HoldSeats : StoreTest {
+  HoldSeats() : StoreTest({.seats = 10}) {}
 };
 }  // namespace
 
 TEST_F(HoldSeats, HoldsFreeSeatsAndWritesReservationAndOutbox) {
-  auto h = store.hold_seats(req(0, {0, 1}));
+  auto h = store.hold_seats(hold_req(0, {0, 1}));
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(h->status, "HELD");
   EXPECT_EQ(h->amount, 2000);
@@ -33,16 +26,16 @@ TEST_F(HoldSeats, HoldsFreeSeatsAndWritesReservationAndOutbox) {
 }
 
 TEST_F(HoldSeats, SecondHolderOfTheSameSeatGetsSeatTaken) {
-  ASSERT_TRUE(store.hold_seats(req(0, {3})).ok());
-  auto second = store.hold_seats(req(1, {3}));
+  ASSERT_TRUE(store.hold_seats(hold_req(0, {3})).ok());
+  auto second = store.hold_seats(hold_req(1, {3}));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), ErrorCode::SeatTaken);
   EXPECT_NE(second.status().details_json().find(std::to_string(s.seat_ids[3])), std::string::npos);
 }
 
 TEST_F(HoldSeats, MultiSeatRequestIsAllOrNothing) {
-  ASSERT_TRUE(store.hold_seats(req(0, {2})).ok());
-  auto r = store.hold_seats(req(1, {1, 2}));
+  ASSERT_TRUE(store.hold_seats(hold_req(0, {2})).ok());
+  auto r = store.hold_seats(hold_req(1, {1, 2}));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::SeatTaken);
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE id = " + std::to_string(s.seat_ids[1]) +
@@ -53,11 +46,6 @@ TEST_F(HoldSeats, MultiSeatRequestIsAllOrNothing) {
 }
 
 namespace {
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
-
 // A second schedule of the same concert with `n` seats; returns {schedule, seat ids}.
 std::pair<int64_t, std::vector<int64_t>> add_schedule(const TestDatabase& db, int64_t concert_id, int n) {
   auto sched = db.scalar("INSERT INTO schedules (concert_id, starts_at) VALUES (" + std::to_string(concert_id) +
@@ -78,7 +66,7 @@ std::pair<int64_t, std::vector<int64_t>> add_schedule(const TestDatabase& db, in
 
 TEST_F(HoldSeats, ReservationRecordsAmountQuantityAndExpiryHoldSecondsAhead) {
   db.exec("UPDATE seats SET price = 2500 WHERE id = " + std::to_string(s.seat_ids[4]));
-  auto h = store.hold_seats(req(0, {4, 5}));
+  auto h = store.hold_seats(hold_req(0, {4, 5}));
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(h->amount, 3500);
   EXPECT_FALSE(h->replayed);
@@ -92,8 +80,8 @@ TEST_F(HoldSeats, ReservationRecordsAmountQuantityAndExpiryHoldSecondsAhead) {
 }
 
 TEST_F(HoldSeats, HoldingBeyondThePerUserLimitIsLimitExceeded) {
-  ASSERT_TRUE(store.hold_seats(req(0, {0, 1, 2})).ok());
-  auto over = store.hold_seats(req(0, {3, 4}));
+  ASSERT_TRUE(store.hold_seats(hold_req(0, {0, 1, 2})).ok());
+  auto over = store.hold_seats(hold_req(0, {3, 4}));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(code_of(over), "LIMIT_EXCEEDED");
   auto d = nlohmann::json::parse(over.status().details_json());
@@ -102,7 +90,7 @@ TEST_F(HoldSeats, HoldingBeyondThePerUserLimitIsLimitExceeded) {
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE user_id = " + std::to_string(s.first_user_id)), 1);
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), 3);
 
-  auto up_to_limit = store.hold_seats(req(0, {3}));
+  auto up_to_limit = store.hold_seats(hold_req(0, {3}));
   ASSERT_TRUE(up_to_limit.ok()) << "exactly the limit is allowed: " << up_to_limit.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats s JOIN reservations r ON r.id = s.reservation_id"
                      " WHERE r.user_id = " + std::to_string(s.first_user_id)),
@@ -110,32 +98,32 @@ TEST_F(HoldSeats, HoldingBeyondThePerUserLimitIsLimitExceeded) {
 }
 
 TEST_F(HoldSeats, ConfirmedSeatsCountTowardTheLimitAndCancelledOnesDoNot) {
-  auto first = store.hold_seats(req(0, {0, 1}));
+  auto first = store.hold_seats(hold_req(0, {0, 1}));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(store.pay({first->reservation_id, s.first_user_id, {}, {}}).ok());
-  auto second = store.hold_seats(req(0, {2, 3}));
+  auto second = store.hold_seats(hold_req(0, {2, 3}));
   ASSERT_TRUE(second.ok()) << second.status().message();
-  EXPECT_EQ(code_of(store.hold_seats(req(0, {4}))), "LIMIT_EXCEEDED");
+  EXPECT_EQ(code_of(store.hold_seats(hold_req(0, {4}))), "LIMIT_EXCEEDED");
 
   ASSERT_TRUE(store.cancel(second->reservation_id, s.first_user_id).ok());
-  auto third = store.hold_seats(req(0, {4, 5}));
+  auto third = store.hold_seats(hold_req(0, {4, 5}));
   ASSERT_TRUE(third.ok()) << third.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE status IN ('HELD', 'CONFIRMED')"), 2);
 }
 
 TEST_F(HoldSeats, ExpiredHoldNoLongerCountsTowardTheLimit) {
-  auto first = store.hold_seats(req(0, {0, 1, 2, 3}));
+  auto first = store.hold_seats(hold_req(0, {0, 1, 2, 3}));
   ASSERT_TRUE(first.ok());
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " +
           std::to_string(first->reservation_id));
-  auto next = store.hold_seats(req(0, {4, 5}));
+  auto next = store.hold_seats(hold_req(0, {4, 5}));
   ASSERT_TRUE(next.ok()) << next.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id = " + std::to_string(next->reservation_id)), 2);
 }
 
 TEST_F(HoldSeats, LimitIsPerSchedule) {
   auto [other, other_seats] = add_schedule(db, s.concert_id, 5);
-  ASSERT_TRUE(store.hold_seats(req(0, {0, 1, 2, 3})).ok());
+  ASSERT_TRUE(store.hold_seats(hold_req(0, {0, 1, 2, 3})).ok());
   auto h = store.hold_seats({s.first_user_id, other, {other_seats[0], other_seats[1]}, {}, {}});
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE schedule_id = " + std::to_string(other) +
@@ -182,12 +170,12 @@ TEST_F(HoldSeats, UnknownScheduleIsNotFound) {
 }
 
 TEST_F(HoldSeats, ExpiredButUnsweptHoldKeepsItsSeatUntilSwept) {
-  auto first = store.hold_seats(req(0, {6}));
+  auto first = store.hold_seats(hold_req(0, {6}));
   ASSERT_TRUE(first.ok());
   auto first_id = std::to_string(first->reservation_id);
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " + first_id);
 
-  auto blocked = store.hold_seats(req(1, {6}));
+  auto blocked = store.hold_seats(hold_req(1, {6}));
   ASSERT_FALSE(blocked.ok());
   EXPECT_EQ(code_of(blocked), "SEAT_TAKEN");
   EXPECT_EQ(db.scalar("SELECT reservation_id FROM seats WHERE id = " + std::to_string(s.seat_ids[6])), first_id);
@@ -197,7 +185,7 @@ TEST_F(HoldSeats, ExpiredButUnsweptHoldKeepsItsSeatUntilSwept) {
   EXPECT_EQ(swept.value(), 1);
   EXPECT_EQ(db.scalar("SELECT status FROM reservations WHERE id = " + first_id), "EXPIRED");
 
-  auto now_free = store.hold_seats(req(1, {6}));
+  auto now_free = store.hold_seats(hold_req(1, {6}));
   ASSERT_TRUE(now_free.ok()) << now_free.status().message();
   EXPECT_EQ(db.scalar("SELECT reservation_id FROM seats WHERE id = " + std::to_string(s.seat_ids[6])),
             std::to_string(now_free->reservation_id));

@@ -6,33 +6,18 @@
 #include <chrono>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
+struct Idempotency : StoreTest {
+  Idempotency() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
 
-struct Idempotency : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000});
-  PgStore store{PgStoreOptions{db.url()}};
-
-  int64_t user(int offset) const { return s.first_user_id + offset; }
-  std::string uid(int offset) const { return std::to_string(user(offset)); }
-  HoldSeatsRequest hold_req(int user_offset, std::vector<size_t> seat_idx, std::string key, std::string hash) {
-    HoldSeatsRequest r{user(user_offset), s.schedule_id, {}, std::move(key), std::move(hash)};
-    for (auto i : seat_idx) r.seat_ids.push_back(s.seat_ids[i]);
-    return r;
-  }
   int64_t reservations() const { return db.count("SELECT count(*) FROM reservations"); }
   int64_t keys() const { return db.count("SELECT count(*) FROM idempotency_keys"); }
-  int64_t balance(int offset) const { return db.count("SELECT balance FROM users WHERE id = " + uid(offset)); }
   // Takes the advisory lock resv_idem_begin uses for (user, key) in an open
   // transaction of another connection, as an in-flight request would.
   static void lock_key(pqxx::work& tx, int64_t user_id, const std::string& key) {

@@ -10,6 +10,7 @@
 
 #include "migrations.h"
 #include "pg_store.h"
+#include "store_fixture.h"
 #include "test_db.h"
 
 using namespace resv;
@@ -20,11 +21,6 @@ namespace {
 ::testing::AssertionResult Contains(const std::string& hay, const std::string& needle) {
   if (hay.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << '"' << hay << "\" does not contain \"" << needle << '"';
-}
-
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
 }
 
 std::vector<int> bundled_versions() {

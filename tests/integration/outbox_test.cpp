@@ -2,28 +2,17 @@
 // the same transaction; refusals and replays write none.
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
+struct Outbox : StoreTest {
+  Outbox() : StoreTest({.seats = 10, .seat_price = 1000, .users = 4, .balance = 100000}) {}
 
-struct Outbox : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10, .seat_price = 1000, .users = 4, .balance = 100000});
-  PgStore store{PgStoreOptions{db.url()}};
-
-  int64_t user(int offset) const { return s.first_user_id + offset; }
-  std::string uid(int offset) const { return std::to_string(user(offset)); }
   int64_t rows() const { return db.count("SELECT count(*) FROM outbox"); }
   // "type aggregate_type aggregate_id" of the newest outbox row.
   std::string last() const {
@@ -38,13 +27,6 @@ struct Outbox : ::testing::Test {
   bool same_tx(const std::string& table_ts_sql) const {
     return db.scalar("SELECT (SELECT created_at FROM outbox ORDER BY id DESC LIMIT 1) = (" + table_ts_sql + ")") ==
            "t";
-  }
-  int64_t hold(int user_offset, std::vector<size_t> seat_idx) {
-    HoldSeatsRequest r{user(user_offset), s.schedule_id, {}, {}, {}};
-    for (auto i : seat_idx) r.seat_ids.push_back(s.seat_ids[i]);
-    auto h = store.hold_seats(r);
-    if (!h.ok()) throw std::runtime_error("hold failed: " + h.status().message());
-    return h->reservation_id;
   }
 };
 

@@ -2,55 +2,22 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <stdexcept>
-
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
 
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
+struct Payments : StoreTest {
+  Payments() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
 
-struct Payments : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000});
-  PgStore store{PgStoreOptions{db.url()}};
-
-  int64_t user(int offset) const { return s.first_user_id + offset; }
-  std::string uid(int offset) const { return std::to_string(user(offset)); }
-  // Holds seats (by index) for a user; throws (failing the test) if refused.
-  int64_t hold(int user_offset, std::vector<size_t> seat_idx) {
-    HoldSeatsRequest r{user(user_offset), s.schedule_id, {}, {}, {}};
-    for (auto i : seat_idx) r.seat_ids.push_back(s.seat_ids[i]);
-    auto h = store.hold_seats(r);
-    if (!h.ok()) throw std::runtime_error("hold failed: " + h.status().message());
-    return h->reservation_id;
-  }
   Result<resv::Payment> pay(int64_t reservation, int user_offset) {
     return store.pay({reservation, user(user_offset), {}, {}});
   }
-  int64_t balance(int offset) const { return db.count("SELECT balance FROM users WHERE id = " + uid(offset)); }
-  int64_t payments_of(int64_t reservation) const {
-    return db.count("SELECT count(*) FROM payments WHERE reservation_id = " + std::to_string(reservation));
-  }
   int64_t ledger_lines(int offset) const {
     return db.count("SELECT count(*) FROM balance_ledger WHERE user_id = " + uid(offset));
-  }
-  int64_t events(const std::string& type, int64_t reservation) const {
-    return db.count("SELECT count(*) FROM outbox WHERE event_type = '" + type +
-                    "' AND aggregate_id = " + std::to_string(reservation));
-  }
-  std::string status_of(int64_t reservation) const {
-    return db.scalar("SELECT status FROM reservations WHERE id = " + std::to_string(reservation));
-  }
-  int64_t seats_of(int64_t reservation) const {
-    return db.count("SELECT count(*) FROM seats WHERE reservation_id = " + std::to_string(reservation));
   }
 };
 

@@ -8,7 +8,7 @@
 
 #include "migrations.h"
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
@@ -21,11 +21,6 @@ using namespace resv::test;
 extern "C" const char* __lsan_default_suppressions() { return "leak:pqxx::connection_base::exec\n"; }
 
 namespace {
-
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
 
 struct PgStoreConnection : ::testing::Test {
   TestDatabase db;

@@ -18,17 +18,12 @@
 #include <thread>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
 
 namespace {
-
-template <class T>
-std::string code_of(const Result<T>& r) {
-  return r.ok() ? "OK" : std::string(code_name(r.status().code()));
-}
 
 // Opens the store's connection now, so that threads start racing only after
 // every one of them is connected. A failure shows up in the calls that follow.

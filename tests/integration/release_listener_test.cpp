@@ -6,13 +6,12 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "pg_store.h"
 #include "release_listener.h"
-#include "seed.h"
+#include "store_fixture.h"
 
 using namespace resv;
 using namespace resv::test;
@@ -75,19 +74,14 @@ class Events {
   size_t cursor_ = 0;
 };
 
-struct ReleaseEvents : ::testing::Test {
-  TestDatabase db;
-  Seeded s = seed(db, {.seats = 10, .seat_price = 1000, .users = 4, .balance = 100000});
-  PgStore store{PgStoreOptions{db.url()}};
-  Events events;  // declared before the listener: outlives its thread
+struct ReleaseEvents : StoreTest {
+  ReleaseEvents() : StoreTest({.seats = 10, .seat_price = 1000, .users = 4, .balance = 100000}) {}
+
+  // Declared before the listener: outlives its thread. (It hides
+  // StoreTest::events(type, reservation), which these tests do not need.)
+  Events events;
   ReleaseListener listener{db.url(), [this](const ReleaseEvent& e) { events.push(e); }};
 
-  int64_t user(int offset) const { return s.first_user_id + offset; }
-  int64_t hold(int user_offset, std::vector<int64_t> seat_ids) {
-    auto h = store.hold_seats({user(user_offset), s.schedule_id, std::move(seat_ids), {}, {}});
-    if (!h.ok()) throw std::runtime_error("hold failed: " + h.status().message());
-    return h->reservation_id;
-  }
   std::vector<int64_t> seats(std::initializer_list<size_t> idx) const {
     std::vector<int64_t> out;
     for (auto i : idx) out.push_back(s.seat_ids[i]);
@@ -102,7 +96,7 @@ TEST_F(ReleaseEvents, CancelPublishesTheScheduleAndSeatIds) {
   listener.start();
   ASSERT_TRUE(events.wait_connected());
   EXPECT_TRUE(listener.connected());
-  auto id = hold(0, seats({4, 2}));
+  auto id = hold(0, {4, 2});
   ASSERT_TRUE(store.cancel(id, user(0)).ok());
 
   auto ev = events.next_release();
@@ -116,8 +110,8 @@ TEST_F(ReleaseEvents, CancelPublishesTheScheduleAndSeatIds) {
 TEST_F(ReleaseEvents, ExpiryAndExpiredPaymentPublishToo) {
   listener.start();
   ASSERT_TRUE(events.wait_connected());
-  auto swept = hold(0, seats({0}));
-  auto paid_late = hold(1, seats({1}));
+  auto swept = hold(0, {0});
+  auto paid_late = hold(1, {1});
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " + std::to_string(swept));
   auto n = store.expire_holds(10);
   ASSERT_TRUE(n.ok());
@@ -153,14 +147,14 @@ TEST_F(ReleaseEvents, HoldsPaymentsAndMalformedNotificationsPublishNothing) {
   listener.start();
   ASSERT_TRUE(events.wait_connected());
   // None of these may produce a release event...
-  auto paid = hold(0, seats({0}));
+  auto paid = hold(0, {0});
   ASSERT_TRUE(store.pay({paid, user(0), {}, {}}).ok());
   ASSERT_TRUE(store.top_up({user(0), 10, {}, {}}).ok());
   db.exec("SELECT pg_notify('resv_release', 'not json')");
   db.exec("SELECT pg_notify('resv_release', '{\"seatIds\": [1, 2]}')");
   db.exec("SELECT pg_notify('resv_release', '{\"scheduleId\": \"7\"}')");
   // ...so the first one is this cancel's (notifications arrive in commit order).
-  auto id = hold(1, seats({5}));
+  auto id = hold(1, {5});
   ASSERT_TRUE(store.cancel(id, user(1)).ok());
   auto ev = events.next_release();
   ASSERT_TRUE(ev.has_value());
@@ -210,7 +204,7 @@ TEST_F(ReleaseEvents, ReconnectsAfterLosingItsConnectionAndSaysSo) {
   while (!listener.connected() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(listener.connected());
-  auto id = hold(0, seats({7}));
+  auto id = hold(0, {7});
   ASSERT_TRUE(store.cancel(id, user(0)).ok());
   auto ev = events.next_release();
   ASSERT_TRUE(ev.has_value()) << "releases are delivered again after the reconnect";
