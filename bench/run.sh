@@ -32,6 +32,9 @@ while True:
     except OSError: pass'
 }
 log() { echo "bench: $*" >&2; }
+# Like pgbench's own pre-run vacuum: each measured phase starts without the
+# previous phase's dead rows, autovacuum backlog or dirty buffers.
+settle() { psql -q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null; }
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 admin_url=$(scripts/pg-test.sh start "$work/pg")
@@ -110,9 +113,11 @@ seat3=$(psql -Atq "$db" -c "SELECT min(id) FROM seats WHERE schedule_id = 3")
 c_runs=(); pg_runs=()
 for round in 0 1 2; do
   log "(c) seat holds, round $((round + 1)): pgbench ceiling, then resv-server"
+  settle
   pg_runs+=("$(pgbench -n -M prepared -c 32 -j 1 -t "$per_client" -f bench/hold_seat.pgbench \
     -D i=0 -D stride="$per_client" -D schedule=3 -D first_seat="$((seat3 - 1 + round * per_round))" \
     -D first_user="$((100000 + round * per_round))" "$db" | awk '/^tps/ {print $3; exit}')")
+  settle
   c_runs+=("$(loadgen --scenario seats -c 32 -n "$per_round" --schedule 2 --first-seat "$((seat2 + round * per_round))" \
     --first-user "$((1 + round * per_round))")")
 done
@@ -126,20 +131,22 @@ print(json.dumps(m))")
 pg_ok=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 3 AND reservation_id IS NOT NULL")
 c_ok=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 2 AND reservation_id IS NOT NULL")
 
-# (d) one pool of 100,000, one per user, 64 connections, distinct users.
+# (d) one pool of 100,000, one per user, 64 connections, distinct users; and,
+# as a control, seat holds at the same 64 connections (seats (c) left free).
+settle
+log "(d) control: seat holds at 64 connections"
+dc=$(loadgen --scenario seats -c 64 -n "$((n / 3))" --schedule 2 --first-seat "$((seat2 + n))" --first-user 150001)
+settle
 log "(d) pool holds"
 d=$(loadgen --scenario pool -c 64 -n "$n" --schedule 5 --pool 2 --quantity 1 --first-user 100001)
 d_units=$(psql -Atq "$db" -c "SELECT count(*) FROM pool_units WHERE pool_id = 2 AND reservation_id IS NOT NULL")
-# Control for (d): seat holds at the same 64 connections, on seats (c) left free.
-log "(d) control: seat holds at 64 connections"
-dc=$(loadgen --scenario seats -c 64 -n "$((n / 3))" --schedule 2 --first-seat "$((seat2 + n))" --first-user 150001)
 
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
 cat <<REPORT
 ## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -r))
 
 PostgreSQL 15 throwaway cluster (scripts/pg-test.sh: fsync off, synchronous_commit off) shared by
-resv-server and its ceilings; resv-server --io-threads 1 --db-pool-size ${RESV_BENCH_POOL:-32}; wrk -t1; nginx 1 worker;
+resv-server and its ceilings (VACUUM ANALYZE + CHECKPOINT before each measured phase); resv-server --io-threads 1 --db-pool-size ${RESV_BENCH_POOL:-32}; wrk -t1; nginx 1 worker;
 pgbench -j1; resv-loadgen is single-threaded. Command: bench/run.sh
 
 | | measure | resv-server | ceiling | ratio | goal |

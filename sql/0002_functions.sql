@@ -154,8 +154,10 @@ $$;
 
 -- Locks up to p_qty free units of a pool, from p_start upwards and then
 -- wrapping around, skipping units other transactions have locked.
+-- Custom plans only: a cached generic plan cannot see that LIMIT is small and
+-- may sort every free unit of a big pool instead of walking the index.
 CREATE FUNCTION resv_take_units(p_pool bigint, p_start int, p_qty int)
-RETURNS int[] LANGUAGE plpgsql AS $$
+RETURNS int[] LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_units int[];
 BEGIN
