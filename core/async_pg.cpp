@@ -20,6 +20,20 @@ namespace resv {
 namespace net = boost::asio;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+// A connection in transit from the connector thread to the strand.
+struct OwnedConn {
+  explicit OwnedConn(PGconn* p) : pg(p) {}
+  ~OwnedConn() {
+    if (pg) PQfinish(pg);
+  }
+  OwnedConn(const OwnedConn&) = delete;
+  OwnedConn& operator=(const OwnedConn&) = delete;
+  PGconn* release() { return std::exchange(pg, nullptr); }
+  PGconn* pg;
+};
+}  // namespace
+
 struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
   struct Job {
     std::string statement;
@@ -73,7 +87,10 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
         to_connect.push_back(index);
         continue;
       }
-      net::post(strand, [self = shared_from_this(), index, pg] { self->attach(index, pg); });
+      // Owned by the handler: if the io_context stops before it runs, the
+      // handler's destruction still closes the connection.
+      auto owned = std::make_shared<OwnedConn>(pg);
+      net::post(strand, [self = shared_from_this(), index, owned] { self->attach(index, owned->release()); });
     }
   }
 

@@ -14,17 +14,19 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 scripts/install-deps.sh
 
+suite_dir=""
+trap '[[ -n "$suite_dir" ]] && scripts/pg-test.sh stop "$suite_dir/pgtest" 2>/dev/null || true' EXIT
+
 run_suite() {  # dir, cmake args...
   local dir=$1; shift
+  suite_dir=$dir
   echo "== configure + build ($dir)" >&2
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
   ninja -C "$dir"
   echo "== tests ($dir)" >&2
   # ctest starts and stops the throwaway PostgreSQL (fixtures pg_start/pg_stop),
-  # and stops it even when tests fail. The trap covers an interrupted run.
-  trap 'scripts/pg-test.sh stop "$dir/pgtest" 2>/dev/null || true' EXIT
+  # and stops it even when tests fail; the EXIT trap covers an interrupted run.
   (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
-  trap - EXIT
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
