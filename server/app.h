@@ -2,6 +2,9 @@
 // What the route handlers share. Owned by main(); outlives every request.
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "async_pg.h"
 #include "availability.h"
@@ -37,6 +40,10 @@ struct App {
 void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn);
 
 using Params = std::vector<std::optional<std::string>>;
+// An optional text parameter: "" (no Idempotency-Key, no hash) is SQL NULL.
+inline std::optional<std::string> opt(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional(s);
+}
 // Runs a write-path statement on the async pool; `fn` turns its answer (the
 // SQL function's JSON text, or a Status) into the reply. 503 at once when the
 // pool and its queue are full; an exception becomes a 500.

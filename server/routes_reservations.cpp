@@ -61,8 +61,6 @@ void learn(App& app, const HoldPoolRequest& req, const Status& s, uint64_t gen) 
   if (s.code() == ErrorCode::SoldOut) app.filter.record_remaining(req.pool_id, detail_int(s, "remaining", 0), gen);
 }
 
-std::optional<std::string> opt(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
-
 Params hold_params(const HoldSeatsRequest& r) {
   return {std::to_string(r.user_id), std::to_string(r.schedule_id), pg_int_array(r.seat_ids), opt(r.idempotency_key),
           opt(r.request_hash)};

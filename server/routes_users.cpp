@@ -27,9 +27,7 @@ void register_user_routes(Router& r, App& app) {
     TopUpRequest t{id.value(), amount.value(), req.header("idempotency-key"), {}};
     if (auto s = validate(t); !s.ok()) return reply(error_response(s));
     if (!t.idempotency_key.empty()) t.request_hash = request_hash(req.method, req.path, req.body);
-    Params params{std::to_string(t.user_id), std::to_string(t.amount),
-                  t.idempotency_key.empty() ? std::nullopt : std::optional(t.idempotency_key),
-                  t.request_hash.empty() ? std::nullopt : std::optional(t.request_hash)};
+    Params params{std::to_string(t.user_id), std::to_string(t.amount), opt(t.idempotency_key), opt(t.request_hash)};
     run_write(app, std::move(reply), "top_up", std::move(params), [](Result<std::string> answer, Reply& out) {
       auto b = answer.ok() ? balance_from_db_json(answer.value()) : Result<Balance>(answer.status());
       if (!b.ok()) return out(error_response(b.status()));
