@@ -166,6 +166,21 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
     waiting_gauge.set(static_cast<int64_t>(queue.size()));
   }
 
+  void recheck() {
+    std::deque<Job> keep;
+    for (auto& job : queue) {
+      if (job.precheck)
+        if (auto answer = job.precheck()) {
+          queued.fetch_sub(1);
+          job.cb(std::move(*answer));
+          continue;
+        }
+      keep.push_back(std::move(job));
+    }
+    queue.swap(keep);
+    waiting_gauge.set(static_cast<int64_t>(queue.size()));
+  }
+
   Job pop() {
     Job j = std::move(queue.front());
     queue.pop_front();
@@ -328,6 +343,12 @@ bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::strin
     impl->dispatch();
   });
   return true;
+}
+
+void AsyncPg::recheck_waiting() {
+  net::post(impl_->strand, [impl = impl_] {
+    if (!impl->queue.empty()) impl->recheck();
+  });
 }
 
 int AsyncPg::size() const { return impl_->opts.size; }

@@ -59,6 +59,11 @@ class AsyncPg {
   bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
               Precheck precheck = {});
 
+  // Runs the precheck of every waiting request now, answering those it
+  // answers: call it when something was learned (e.g. "sold out") that lets
+  // queued requests be answered without waiting for a connection.
+  void recheck_waiting();
+
   int size() const;
   int in_use() const;
   int waiting() const;

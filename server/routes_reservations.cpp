@@ -53,12 +53,17 @@ std::optional<Status> filter_answer(App& app, const HoldPoolRequest& req) {
 }
 
 // What the filter learns from a failed hold.
+// Requests already queued for a connection may be answered by it at once.
 void learn(App& app, const HoldSeatsRequest& req, const Status& s, uint64_t gen) {
-  if (s.code() == ErrorCode::SeatTaken) app.filter.record_taken(req.schedule_id, detail_ints(s, "seatIds"), gen);
+  if (s.code() != ErrorCode::SeatTaken) return;
+  app.filter.record_taken(req.schedule_id, detail_ints(s, "seatIds"), gen);
+  app.writes.recheck_waiting();
 }
 
 void learn(App& app, const HoldPoolRequest& req, const Status& s, uint64_t gen) {
-  if (s.code() == ErrorCode::SoldOut) app.filter.record_remaining(req.pool_id, detail_int(s, "remaining", 0), gen);
+  if (s.code() != ErrorCode::SoldOut) return;
+  app.filter.record_remaining(req.pool_id, detail_int(s, "remaining", 0), gen);
+  app.writes.recheck_waiting();
 }
 
 Params hold_params(const HoldSeatsRequest& r) {

@@ -1,6 +1,7 @@
 // AsyncPg, the non-blocking pool behind the hot paths, against a real PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <pqxx/pqxx>
@@ -126,6 +127,38 @@ TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
   auto r = first.get();
   EXPECT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100005);
+  pg.stop();
+}
+
+TEST_F(AsyncPgTest, RecheckAnswersQueuedRequestsWhileEveryConnectionIsBusy) {
+  AsyncPg pg(loop.ioc, {db.url(), 1}, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 1));
+  pqxx::connection blocker(db.url());
+  pqxx::work tx(blocker);
+  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  // The only connection waits on the lock; the second request queues behind it.
+  auto first = std::async(std::launch::async, [&] { return call(pg, "top_up", {uid(0), "5", std::nullopt, std::nullopt}); });
+  for (int i = 0; i < 600 && pg.in_use() < 1; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(pg.in_use(), 1);
+  std::atomic<bool> learned{false};
+  auto queued = std::async(std::launch::async, [&] {
+    return call(pg, "top_up", {uid(1), "5", std::nullopt, std::nullopt}, [&]() -> std::optional<Status> {
+      if (learned) return Status::SoldOut("learned meanwhile");
+      return std::nullopt;
+    });
+  });
+  for (int i = 0; i < 600 && pg.waiting() < 1; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(pg.waiting(), 1);
+  learned = true;
+  pg.recheck_waiting();
+  ASSERT_EQ(queued.wait_for(30s), std::future_status::ready) << "answered while the connection is still busy";
+  auto r = queued.get();
+  EXPECT_EQ(r.status().code(), ErrorCode::SoldOut);
+  EXPECT_EQ(pg.waiting(), 0);
+  tx.commit();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(1)), 100000) << "the queued top-up never ran";
   pg.stop();
 }
 
