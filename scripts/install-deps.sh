@@ -7,14 +7,14 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config
   libpqxx-dev libpq-dev
   libboost-dev
-  libcli11-dev
+  libcli11-dev libtomlplusplus-dev
   librdkafka-dev
   libspdlog-dev libfmt-dev
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   libssl-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
-  curl procps
+  curl procps man-db groff-base bash-completion zsh fish
 )
 bench_packages=(wrk nginx-light)
 

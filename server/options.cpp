@@ -6,8 +6,7 @@
 
 namespace resv {
 
-int parse_server_options(int argc, char** argv, ServerOptions& o) {
-  CLI::App app{"resv-server: the reservation server (HTTP/JSON on PostgreSQL)", "resv-server"};
+void add_server_options(CLI::App& app, ServerOptions& o) {
   app.set_version_flag("--version", std::string("resv-server ") + kVersion);
   app.option_defaults()->always_capture_default();
   app.add_option("--database-url", o.database_url, "PostgreSQL connection URL")->envname("RESV_DATABASE_URL");
@@ -51,6 +50,11 @@ int parse_server_options(int argc, char** argv, ServerOptions& o) {
   app.add_option("--log-level", o.log_level, "Log level")
       ->envname("RESV_LOG_LEVEL")->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_flag("--migrate", o.migrate, "Apply pending schema migrations and exit");
+}
+
+int parse_server_options(int argc, char** argv, ServerOptions& o) {
+  CLI::App app{kServerSummary, "resv-server"};
+  add_server_options(app, o);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,7 +2,13 @@
 // resv-server configuration: flags, each with a RESV_* environment variable.
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace resv {
+
+inline constexpr const char* kServerSummary = "resv-server: the reservation server (HTTP/JSON on PostgreSQL)";
 
 struct ServerOptions {
   std::string database_url = "postgresql:///resv";
@@ -31,6 +37,10 @@ struct ServerOptions {
 
 // Parses argv and the environment. Returns -1 to continue, or an exit code
 // (0 after --help/--version, 2 on a usage error, with the message printed).
+// Adds every option (with its RESV_* variable) to `app`, bound to `out`:
+// the one description of the flags, also used for resv-server(8).
+void add_server_options(CLI::App& app, ServerOptions& out);
+
 int parse_server_options(int argc, char** argv, ServerOptions& out);
 
 }  // namespace resv

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "http_client.h"
+#include "test_http.h"
 #include "seed.h"
 #include "server_process.h"
 

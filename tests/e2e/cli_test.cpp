@@ -1,4 +1,4 @@
-// The resv binary: version, migrate, and exit codes.
+// The resv binary: version, db migrate, and exit codes.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -33,15 +33,16 @@ TEST(Cli, VersionPrintsTheVersion) {
 
 TEST(Cli, MigrateOnAMigratedDatabaseAppliesNothing) {
   TestDatabase db;
-  auto r = run("migrate --db " + db.url());
+  auto r = run("db migrate --db " + db.url());
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("applied 0 migration(s)"), std::string::npos) << r.out;
 }
 
 TEST(Cli, MigrateWithTheDatabaseUnreachableExitsThree) {
-  auto r = run("migrate --db postgresql://nobody@127.0.0.1:1/none");
+  auto r = run("db migrate --db postgresql://nobody@127.0.0.1:1/none");
   EXPECT_EQ(r.code, 3) << r.out;
-  EXPECT_NE(r.out.find("resv: error:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("resv: error: cannot connect"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hint: check that PostgreSQL runs and that the URL postgresql://nobody@127.0.0.1:1/none"), std::string::npos) << r.out;
 }
 
 TEST(Cli, UnknownOptionExitsTwo) {

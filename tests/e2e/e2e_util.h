@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_client.h"
+#include "test_http.h"
 #include "server_process.h"
 
 namespace resv::e2e {

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "http_client.h"
+#include "test_http.h"
 
 namespace resv::test {
 

@@ -5,7 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-namespace resv::test {
+namespace resv::cli {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -15,21 +15,25 @@ using tcp = net::ip::tcp;
 struct HttpClient::Impl {
   std::string host;
   uint16_t port;
+  std::chrono::milliseconds timeout;
   net::io_context ioc;
   std::unique_ptr<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
 
   void connect() {
     stream = std::make_unique<beast::tcp_stream>(ioc);
+    stream->expires_after(timeout);
     stream->connect(tcp::endpoint(net::ip::make_address(host), port));
     stream->socket().set_option(tcp::no_delay(true));
     buffer.clear();
   }
 };
 
-HttpClient::HttpClient(std::string host, uint16_t port) : impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(std::string host, uint16_t port, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
+  impl_->timeout = timeout;
 }
 
 HttpClient::~HttpClient() = default;
@@ -46,6 +50,7 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
       for (const auto& [k, v] : headers) req.set(k, v);
       req.body() = body;
       req.prepare_payload();
+      impl_->stream->expires_after(impl_->timeout);
       http::write(*impl_->stream, req);
       http::response_parser<http::string_body> parser;
       parser.body_limit(64 * 1024 * 1024);
@@ -89,4 +94,4 @@ std::string HttpClient::raw(const std::string& bytes) {
   }
 }
 
-}  // namespace resv::test
+}  // namespace resv::cli

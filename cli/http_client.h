@@ -1,11 +1,13 @@
 #pragma once
-// A small blocking HTTP/1.1 client for tests, with keep-alive.
+// A small blocking HTTP/1.1 client with keep-alive and a timeout per request:
+// the CLI's way to the admin and public APIs (and the tests').
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
-namespace resv::test {
+namespace resv::cli {
 
 struct HttpResult {
   int status = 0;  // 0: the connection failed (see error)
@@ -16,7 +18,8 @@ struct HttpResult {
 
 class HttpClient {
  public:
-  HttpClient(std::string host, uint16_t port);
+  // Every request (connect, write, read) must finish within `timeout`.
+  HttpClient(std::string host, uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~HttpClient();
   HttpResult request(const std::string& method, const std::string& target, const std::string& body = "",
                      const std::map<std::string, std::string>& headers = {});
@@ -35,4 +38,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace resv::test
+}  // namespace resv::cli

@@ -1,0 +1,27 @@
+#include "outcome.h"
+
+namespace resv::cli {
+
+Outcome Outcome::From(const Status& s, std::string hint) {
+  switch (s.code()) {
+    case ErrorCode::Ok:
+      return Ok();
+    case ErrorCode::DbUnavailable:
+      return Unreachable(s.message(), hint.empty() ? "check the database URL (resv config show) and that the database "
+                                                      "is running (resv db status)"
+                                                    : std::move(hint));
+    case ErrorCode::InvalidRequest:
+      return Usage(s.message(), std::move(hint));
+    default:
+      return Failed(s.message(), std::move(hint));
+  }
+}
+
+std::string Outcome::message() const {
+  if (what_.empty()) return {};
+  std::string m = "resv: error: " + what_;
+  if (!hint_.empty()) m += " (hint: " + hint_ + ")";
+  return m;
+}
+
+}  // namespace resv::cli

@@ -1,0 +1,79 @@
+#pragma once
+// The state directory: where resv keeps what it provisions itself (the
+// embedded PostgreSQL cluster, resv-server instances' pidfiles and logs, the
+// generated admin token). Layout:
+//   <state>/pg/data/             the cluster (owned by `postgres` when run as root)
+//   <state>/pg/run/              its unix socket and log
+//   <state>/pg/embedded.json     port, user, password, database (mode 0600)
+//   <state>/server/instance-N.json, instance-N.log   one per resv-server (N from 1)
+//   <state>/server/admin-token   generated admin bearer token (mode 0600)
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "status.h"
+
+namespace resv::cli {
+
+namespace fs = std::filesystem;
+
+// $XDG_STATE_HOME/resv or ~/.local/state/resv; /var/lib/resv as root (the
+// cluster must be reachable by the `postgres` user, which /root is not).
+fs::path default_state_dir();
+
+struct EmbeddedDb {
+  int port = 0;
+  std::string user = "resv";
+  std::string password{};
+  std::string database = "resv";
+  std::string url() const;  // postgresql://user:password@127.0.0.1:port/database
+};
+
+struct ServerInstance {
+  int index = 1;  // 1-based
+  long pid = 0;
+  int port = 0;
+  int admin_port = 0;
+  std::string started_at{};  // ISO 8601 UTC
+  std::string log{};         // path of its log file
+};
+
+class StateDir {
+ public:
+  explicit StateDir(fs::path root) : root_(std::move(root)) {}
+  const fs::path& root() const { return root_; }
+  fs::path pg_data() const { return root_ / "pg" / "data"; }
+  fs::path pg_run() const { return root_ / "pg" / "run"; }
+  fs::path embedded_file() const { return root_ / "pg" / "embedded.json"; }
+  fs::path server_dir() const { return root_ / "server"; }
+  fs::path admin_token_file() const { return server_dir() / "admin-token"; }
+  fs::path instance_file(int index) const;
+  fs::path instance_log(int index) const;
+
+  // nullopt when no embedded cluster was created here.
+  std::optional<EmbeddedDb> embedded() const;
+  Status save_embedded(const EmbeddedDb& db) const;
+
+  // Recorded instances, by index (whether or not their process still runs).
+  std::vector<ServerInstance> instances() const;
+  Status save_instance(const ServerInstance& i) const;
+  void remove_instance(int index) const;
+
+  // The generated admin token, or "" when none was generated yet.
+  std::string admin_token() const;
+  // Returns the token, generating and saving one (0600) when there is none.
+  Result<std::string> ensure_admin_token() const;
+
+ private:
+  fs::path root_;
+};
+
+// Writes `text` to `path` atomically (temp file + rename), with `mode`.
+Status write_file_atomic(const fs::path& path, const std::string& text, unsigned mode = 0644);
+// A random hex string of `bytes` bytes from /dev/urandom.
+std::string random_hex(size_t bytes);
+// True when process `pid` exists (signal 0).
+bool process_alive(long pid);
+
+}  // namespace resv::cli

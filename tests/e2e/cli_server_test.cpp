@@ -1,0 +1,407 @@
+// resv server: start, status, stop, restart and logs of real resv-server
+// processes, each test in its own state directory and on its own free ports.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "e2e_util.h"
+#include "test_db.h"
+
+using namespace resv::test;
+using namespace resv::e2e;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs resv with `args` (an argument vector, no shell); stdout through a
+// pipe, stderr through a file.
+Run run_resv(const std::vector<std::string>& args, const fs::path& err_file) {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<std::string> argv_s = {RESV_CLI_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  Run r;
+  char buf[4096];
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.err = read_all(err_file);
+  return r;
+}
+
+// Running and not a zombie (nobody may reap a server whose resv has exited).
+bool running(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+bool is_resv_server(long pid) {
+  return running(pid) && read_all("/proc/" + std::to_string(pid) + "/cmdline").find("resv-server") != std::string::npos;
+}
+
+bool answers(int port, const std::string& target) {
+  HttpClient c("127.0.0.1", static_cast<uint16_t>(port), std::chrono::seconds(2));
+  return c.get(target).status == 200;
+}
+
+// A base port with `count` consecutive free ports, distinct from `taken`.
+int free_ports(int count, std::set<int>& taken) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    int base = ntohs(a.sin_port);
+    close(fd);
+    bool ok = base + count - 1 <= 65535;
+    for (int p = base; ok && p < base + count; ++p) {
+      if (taken.count(p)) ok = false;
+      int probe = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in b{};
+      b.sin_family = AF_INET;
+      b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      b.sin_port = htons(static_cast<uint16_t>(p));
+      ok = ok && bind(probe, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0;
+      close(probe);
+    }
+    if (!ok) continue;
+    for (int p = base; p < base + count; ++p) taken.insert(p);
+    return base;
+  }
+  throw std::runtime_error("no free consecutive ports");
+}
+
+// A state directory of its own, resv run against it and one database, and
+// on destruction `resv server stop` then SIGKILL for any server left over.
+class ServerCli {
+ public:
+  explicit ServerCli(std::string db_url, int instances = 1) : db_url_(std::move(db_url)) {
+    char tmpl[] = "/tmp/resv-cli-server-XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+    state_ = tmpl;
+    std::set<int> taken;
+    port = free_ports(instances, taken);
+    admin_port = free_ports(instances, taken);
+  }
+  ~ServerCli() {
+    resv({"server", "stop", "--timeout", "10"});
+    for (long pid : pids_)
+      if (is_resv_server(pid)) kill(static_cast<pid_t>(pid), SIGKILL);
+    std::error_code ec;
+    fs::remove_all(state_, ec);
+  }
+  ServerCli(const ServerCli&) = delete;
+  ServerCli& operator=(const ServerCli&) = delete;
+
+  Run resv(std::vector<std::string> args, const std::string& db_url = "") {
+    args.insert(args.end(), {"--state-dir", state_.string(), "--db", db_url.empty() ? db_url_ : db_url});
+    Run r = run_resv(args, state_ / "resv.stderr");
+    remember_pids();
+    return r;
+  }
+  Run start(std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"server", "start", "--port", std::to_string(port), "--admin-port",
+                                     std::to_string(admin_port)};
+    args.insert(args.end(), more.begin(), more.end());
+    return resv(args);
+  }
+
+  const fs::path& state() const { return state_; }
+  fs::path log(int index) const { return state_ / "server" / ("instance-" + std::to_string(index) + ".log"); }
+
+  int port = 0, admin_port = 0;
+
+ private:
+  // Every pid ever recorded, for the SIGKILL fallback.
+  void remember_pids() {
+    for (int i = 1; i <= 8; ++i) {
+      auto j = parse_or_null(read_all(state_ / "server" / ("instance-" + std::to_string(i) + ".json")));
+      if (j.is_object() && j.contains("pid")) pids_.insert(j["pid"].get<long>());
+    }
+  }
+  std::string db_url_;
+  fs::path state_;
+  std::set<long> pids_;
+};
+
+json instances_of(const Run& r) {
+  auto j = parse_or_null(r.out);
+  return j.is_object() && j.contains("instances") ? j["instances"] : json::array();
+}
+
+}  // namespace
+
+TEST(CliServer, StartPrintsTheUrlsAndTheApiAnswers) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  auto r = cli.start({"--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto items = instances_of(r);
+  ASSERT_EQ(items.size(), 1u) << r.out;
+  EXPECT_EQ(items[0]["api_url"], "http://127.0.0.1:" + std::to_string(cli.port));
+  EXPECT_EQ(items[0]["admin_url"], "http://127.0.0.1:" + std::to_string(cli.admin_port));
+  EXPECT_EQ(items[0]["state"], "started");
+  long pid = items[0]["pid"].get<long>();
+  EXPECT_TRUE(is_resv_server(pid));
+
+  HttpClient api("127.0.0.1", static_cast<uint16_t>(cli.port));
+  auto concerts = api.get("/api/concerts");
+  EXPECT_EQ(concerts.status, 200) << concerts.body;
+
+  // Secrets travel in the environment, not the command line `ps` shows.
+  std::string cmdline = read_all("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string token = read_all(cli.state() / "server" / "admin-token");
+  token.erase(token.find_last_not_of('\n') + 1);
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(cmdline.find(db.url()), std::string::npos) << cmdline;
+  EXPECT_EQ(cmdline.find(token), std::string::npos) << cmdline;
+  HttpClient admin("127.0.0.1", static_cast<uint16_t>(cli.admin_port));
+  EXPECT_EQ(admin.get("/admin/status", {{"Authorization", "Bearer " + token}}).status, 200)
+      << "the server was given the generated token";
+
+  auto table = cli.resv({"server", "status"});
+  EXPECT_NE(table.out.find("ready"), std::string::npos) << table.out;
+}
+
+TEST(CliServer, StartingTwiceReportsTheRunningInstance) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  auto first = cli.start({"--json"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  auto second = cli.start({"--json"});
+  EXPECT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.err.find("already running"), std::string::npos) << second.err;
+  auto a = instances_of(first), b = instances_of(second);
+  ASSERT_EQ(b.size(), 1u) << second.out;
+  EXPECT_EQ(b[0]["pid"], a[0]["pid"]) << "no second process";
+  EXPECT_EQ(b[0]["state"], "already running");
+  EXPECT_TRUE(is_resv_server(a[0]["pid"].get<long>()));
+}
+
+TEST(CliServer, TwoInstancesListenOnConsecutivePortsAndStatusListsThemReady) {
+  TestDatabase db;
+  ServerCli cli(db.url(), 2);
+  auto r = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto items = instances_of(r);
+  ASSERT_EQ(items.size(), 2u) << r.out;
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE("instance " + std::to_string(i + 1));
+    EXPECT_EQ(items[i]["port"], cli.port + i);
+    EXPECT_EQ(items[i]["admin_port"], cli.admin_port + i);
+    EXPECT_TRUE(answers(cli.admin_port + i, "/readyz"));
+    EXPECT_TRUE(answers(cli.port + i, "/api/concerts"));
+  }
+  EXPECT_NE(items[0]["pid"], items[1]["pid"]);
+
+  auto status = cli.resv({"server", "status", "--json"});
+  EXPECT_EQ(status.code, 0) << status.out << status.err;
+  auto listed = instances_of(status);
+  ASSERT_EQ(listed.size(), 2u) << status.out;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(listed[i]["pid"], items[i]["pid"]);
+    EXPECT_EQ(listed[i]["port"], cli.port + i);
+    EXPECT_EQ(listed[i]["ready"], true) << status.out;
+    EXPECT_TRUE(listed[i]["reasons"].empty()) << status.out;
+    EXPECT_TRUE(listed[i]["version"].is_string()) << status.out;
+    EXPECT_GE(listed[i]["uptime_s"].get<int>(), 0) << status.out;
+    EXPECT_EQ(listed[i]["in_flight"], 0) << status.out;
+    EXPECT_GT(listed[i]["db_pool_size"].get<int>(), 0) << status.out;
+    EXPECT_TRUE(listed[i]["db_pool_in_use"].is_number()) << status.out;
+  }
+}
+
+TEST(CliServer, KilledInstanceMakesStatusExitFour) {
+  TestDatabase db;
+  ServerCli cli(db.url(), 2);
+  auto r = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  long victim = instances_of(r)[1]["pid"].get<long>();
+  ASSERT_EQ(kill(static_cast<pid_t>(victim), SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !running(victim); }, 10));
+
+  auto status = cli.resv({"server", "status", "--json"});
+  EXPECT_EQ(status.code, 4) << status.out << status.err;
+  EXPECT_NE(status.err.find("instance 2 (pid " + std::to_string(victim)), std::string::npos) << status.err;
+  auto listed = instances_of(status);
+  ASSERT_EQ(listed.size(), 2u) << status.out;
+  EXPECT_EQ(listed[0]["ready"], true);
+  EXPECT_EQ(listed[1]["ready"], false);
+  EXPECT_EQ(listed[1]["running"], false);
+  EXPECT_TRUE(answers(cli.port, "/api/concerts")) << "the other instance keeps serving";
+}
+
+TEST(CliServer, StopEndsTheProcessesAndStatusThenExitsThree) {
+  TestDatabase db;
+  ServerCli cli(db.url(), 2);
+  auto r = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<long> pids;
+  for (const auto& i : instances_of(r)) pids.push_back(i["pid"].get<long>());
+
+  auto stop = cli.resv({"server", "stop"});
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  for (long pid : pids) EXPECT_TRUE(eventually([&] { return !running(pid); }, 10)) << pid << " still runs";
+  EXPECT_FALSE(answers(cli.port, "/api/concerts"));
+  EXPECT_FALSE(answers(cli.admin_port + 1, "/readyz"));
+  EXPECT_FALSE(fs::exists(cli.state() / "server" / "instance-1.json"));
+
+  auto status = cli.resv({"server", "status"});
+  EXPECT_EQ(status.code, 3) << status.err;
+  EXPECT_NE(status.err.find("resv server start"), std::string::npos) << status.err;
+  EXPECT_EQ(cli.resv({"server", "stop"}).code, 0) << "stopping nothing succeeds";
+}
+
+TEST(CliServer, StopRemovesTheRecordOfAnInstanceThatDied) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  auto r = cli.start({"--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  long pid = instances_of(r)[0]["pid"].get<long>();
+  kill(static_cast<pid_t>(pid), SIGKILL);
+  ASSERT_TRUE(eventually([&] { return !running(pid); }, 10));
+
+  auto stop = cli.resv({"server", "stop"});
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  EXPECT_NE(stop.err.find("was not running"), std::string::npos) << stop.err;
+  EXPECT_FALSE(fs::exists(cli.state() / "server" / "instance-1.json"));
+}
+
+TEST(CliServer, StopKillsAnInstanceThatDoesNotExitInTime) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  auto r = cli.start({"--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  long pid = instances_of(r)[0]["pid"].get<long>();
+  ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGSTOP), 0);  // it cannot act on SIGTERM
+
+  auto stop = cli.resv({"server", "stop", "--timeout", "1"});
+  EXPECT_EQ(stop.code, 0) << stop.err;
+  EXPECT_NE(stop.err.find("killed"), std::string::npos) << stop.err;
+  EXPECT_TRUE(eventually([&] { return !running(pid); }, 10));
+  EXPECT_FALSE(fs::exists(cli.state() / "server" / "instance-1.json"));
+}
+
+TEST(CliServer, UnreachableDatabaseFailsTheStartWithTheLogTail) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  auto r = cli.resv({"server", "start", "--port", std::to_string(cli.port), "--admin-port",
+                     std::to_string(cli.admin_port), "--timeout", "3"},
+                    "postgresql://nobody:secret-pw@127.0.0.1:1/none");
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("not ready within 3 s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("last lines of " + cli.log(1).string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("database connection failed"), std::string::npos) << "the log says why: " << r.err;
+  EXPECT_EQ(r.err.find("secret-pw"), std::string::npos) << r.err;
+
+  // What it started is gone.
+  auto at = r.err.find("(pid ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  long pid = std::stol(r.err.substr(at + 5));
+  EXPECT_TRUE(eventually([&] { return !running(pid); }, 10));
+  EXPECT_FALSE(answers(cli.admin_port, "/healthz"));
+  EXPECT_FALSE(fs::exists(cli.state() / "server" / "instance-1.json"));
+}
+
+TEST(CliServer, RestartKeepsThePortsGivesNewPidsAndKeepsServing) {
+  TestDatabase db;
+  ServerCli cli(db.url(), 2);
+  auto r = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto before = instances_of(r);
+
+  // Rolling: while it restarts, one instance or the other always answers.
+  std::atomic<bool> restarting{true};
+  std::atomic<int> rounds{0}, none_answered{0};
+  std::thread client([&] {
+    while (restarting) {
+      if (!answers(cli.port, "/api/concerts") && !answers(cli.port + 1, "/api/concerts")) ++none_answered;
+      ++rounds;
+    }
+  });
+  auto restart = cli.resv({"server", "restart", "--json"});
+  restarting = false;
+  client.join();
+  EXPECT_GT(rounds, 0);
+  EXPECT_EQ(none_answered, 0) << "of " << rounds << " rounds";
+  ASSERT_EQ(restart.code, 0) << restart.out << restart.err;
+  auto after = instances_of(restart);
+  ASSERT_EQ(after.size(), 2u) << restart.out;
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE("instance " + std::to_string(i + 1));
+    EXPECT_EQ(after[i]["port"], before[i]["port"]);
+    EXPECT_EQ(after[i]["admin_port"], before[i]["admin_port"]);
+    EXPECT_EQ(after[i]["state"], "restarted");
+    EXPECT_NE(after[i]["pid"], before[i]["pid"]);
+    EXPECT_FALSE(running(before[i]["pid"].get<long>()));
+    EXPECT_TRUE(is_resv_server(after[i]["pid"].get<long>()));
+    EXPECT_TRUE(answers(after[i]["port"].get<int>(), "/api/concerts"));
+  }
+  auto status = cli.resv({"server", "status", "--json"});
+  EXPECT_EQ(status.code, 0) << status.err;
+  EXPECT_EQ(instances_of(status)[1]["pid"], after[1]["pid"]);
+}
+
+TEST(CliServer, LogsPrintsTheLastLinesOfTheLog) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  ASSERT_EQ(cli.start().code, 0);
+  HttpClient api("127.0.0.1", static_cast<uint16_t>(cli.port));
+  api.get("/api/concerts");
+
+  auto r = cli.resv({"server", "logs", "-n", "5"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> log_lines;
+  std::istringstream log(read_all(cli.log(1)));
+  for (std::string line; std::getline(log, line);) log_lines.push_back(line);
+  ASSERT_GE(log_lines.size(), 2u);
+  std::vector<std::string> printed;
+  std::istringstream out(r.out);
+  for (std::string line; std::getline(out, line);) printed.push_back(line);
+  size_t n = std::min<size_t>(5, log_lines.size());
+  ASSERT_EQ(printed.size(), n) << r.out;
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(printed[i], log_lines[log_lines.size() - n + i]);
+}
