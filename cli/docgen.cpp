@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -160,6 +161,26 @@ std::string walk_words(const Tree& t, const std::string& words, const std::strin
   return s.str();
 }
 
+// The `case "$prev"` that completes an option's value (bash and zsh):
+// `offer` turns the words to offer into a shell command, `files` offers file
+// names; an option with a free value offers nothing.
+std::string value_cases(const Tree& t, const std::function<std::string(const std::string&)>& offer,
+                        const std::string& files) {
+  std::ostringstream s;
+  s << "  case \"$prev\" in\n";
+  std::set<std::string> done;
+  for (const auto& c : t.all())
+    for (const auto& o : c.options) {
+      if (o.type.empty() || !o.positional.empty()) continue;
+      std::string names = join(o.names, "|");
+      if (!done.insert(names).second) continue;
+      std::string action = !o.choices.empty() ? offer(join(o.choices)) + "; " : takes_path(o) ? files + "; " : "";
+      s << "    " << names << ") " << action << "return ;;\n";
+    }
+  s << "  esac\n";
+  return s.str();
+}
+
 std::string roff_escape(const std::string& text) {
   std::string out;
   bool line_start = true;
@@ -205,21 +226,9 @@ std::string bash_completion(const CLI::App& root, const Context& ctx) {
     << "_resv() {\n"
     << "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
     << walk_words(t, "COMP_WORDS", "1", "COMP_CWORD")
-    << "  case \"$prev\" in\n";
-  std::set<std::string> done;
-  for (const auto& c : t.all())
-    for (const auto& o : c.options) {
-      if (o.type.empty() || !o.positional.empty()) continue;
-      std::string names = join(o.names, "|");
-      if (!done.insert(names).second) continue;
-      if (!o.choices.empty())
-        s << "    " << names << ") COMPREPLY=($(compgen -W " << shell_quote(join(o.choices)) << " -- \"$cur\")); return ;;\n";
-      else if (takes_path(o))
-        s << "    " << names << ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
-      else
-        s << "    " << names << ") return ;;\n";
-    }
-  s << "  esac\n"
+    << value_cases(
+           t, [](const std::string& w) { return "COMPREPLY=($(compgen -W " + shell_quote(w) + " -- \"$cur\"))"; },
+           "COMPREPLY=($(compgen -f -- \"$cur\"))")
     << "  local words opts\n"
     << "  case \"$path\" in\n";
   for (const auto& c : t.all()) {
@@ -251,18 +260,7 @@ std::string zsh_completion(const CLI::App& root, const Context& ctx) {
     << "_resv() {\n"
     << "  local cur=${words[CURRENT]} prev=${words[CURRENT-1]}\n"
     << walk_words(t, "words", "2", "CURRENT")
-    << "  case \"$prev\" in\n";
-  std::set<std::string> done;
-  for (const auto& c : t.all())
-    for (const auto& o : c.options) {
-      if (o.type.empty() || !o.positional.empty()) continue;
-      std::string names = join(o.names, "|");
-      if (!done.insert(names).second) continue;
-      if (!o.choices.empty()) s << "    " << names << ") compadd -- " << join(o.choices) << "; return ;;\n";
-      else if (takes_path(o)) s << "    " << names << ") _files; return ;;\n";
-      else s << "    " << names << ") return ;;\n";
-    }
-  s << "  esac\n"
+    << value_cases(t, [](const std::string& w) { return "compadd -- " + w; }, "_files")
     << "  local -a items\n"
     << "  if [[ $cur == -* ]]; then\n"
     << "    case \"$path\" in\n";

@@ -237,20 +237,6 @@ Outcome init_cluster(const StateDir& st, const Runner& pg, const EmbeddedDb& db)
   return Outcome::Ok();
 }
 
-std::string read_from(const fs::path& file, std::uintmax_t offset) {
-  std::ifstream in(file, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::uintmax_t size_of(const fs::path& file) {
-  std::error_code ec;
-  auto n = fs::file_size(file, ec);
-  return ec ? 0 : n;
-}
-
 // The pid in the first line of `lockfile` (postmaster.pid, a socket's lock
 // file), 0 when there is none.
 long pid_in(const fs::path& lockfile) {
@@ -260,21 +246,7 @@ long pid_in(const fs::path& lockfile) {
   return in ? pid : 0;
 }
 
-// A postgres process that has not exited. pg_ctl status asks only kill(pid,
-// 0), which a zombie (a killed postmaster whose parent, often init in a
-// container, has not reaped it yet) and a pid reused after a reboot both pass.
-bool live_postgres(long pid) {
-  if (pid <= 0) return false;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  auto open = stat.find('('), close = stat.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) return false;
-  char state = stat[close + 2];
-  return stat.substr(open + 1, close - open - 1) == "postgres" && state != 'Z' && state != 'X';
-}
-
-bool running(const StateDir& st) { return live_postgres(pid_in(st.pg_data() / "postmaster.pid")); }
+bool running(const StateDir& st) { return process_running(pid_in(st.pg_data() / "postmaster.pid"), "postgres"); }
 
 // Removes the lock files of a postmaster that is gone (postgres would refuse
 // to start while their pid is a zombie or another process); returns its pid,
@@ -283,7 +255,7 @@ bool running(const StateDir& st) { return live_postgres(pid_in(st.pg_data() / "p
 long clear_stale_lockfiles(const StateDir& st) {
   const fs::path pidfile = st.pg_data() / "postmaster.pid";
   long pid = pid_in(pidfile);
-  if (pid == 0 || live_postgres(pid)) return 0;
+  if (pid == 0 || process_running(pid, "postgres")) return 0;
   std::error_code ec;
   fs::remove(pidfile, ec);
   for (const auto& entry : fs::directory_iterator(st.pg_run(), ec)) {
@@ -302,11 +274,11 @@ long clear_stale_lockfiles(const StateDir& st) {
 Outcome start_cluster(const StateDir& st, const Runner& pg, EmbeddedDb& db, bool fresh) {
   const fs::path log = embedded_log(st);
   for (int attempt = 1;; ++attempt) {
-    auto offset = size_of(log);
+    auto offset = file_size_or_zero(log);
     Ran ran = pg.run("pg_ctl", {"start", "-D", st.pg_data().string(), "-l", log.string(), "-w", "-t",
                                 std::to_string(kStartTimeoutSeconds)});
     if (ran.code == 0) return Outcome::Ok();
-    std::string logged = read_from(log, offset);
+    std::string logged = read_file(log, offset);
     bool port_taken = logged.find("could not bind") != std::string::npos ||
                       logged.find("Address already in use") != std::string::npos;
     bool old_children = logged.find("pre-existing shared memory block") != std::string::npos;

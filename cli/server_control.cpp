@@ -39,27 +39,6 @@ std::string now_iso8601() {
   return buf;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::uintmax_t size_or_zero(const fs::path& p) {
-  std::error_code ec;
-  auto n = fs::file_size(p, ec);
-  return ec ? 0 : n;
-}
-
-// The text of `p` from byte `offset` on.
-std::string read_from(const fs::path& p, std::uintmax_t offset) {
-  std::ifstream in(p, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string last_lines(const std::string& text, int n) {
   size_t end = text.size();
@@ -95,27 +74,13 @@ bool executable(const fs::path& p) {
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
 }
 
-// Process state from /proc/<pid>/stat (the field after the command name),
-// or 0 when the process does not exist.
-char proc_state(long pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return 0;
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : 0;
-}
-
-// Exists and is not a zombie: a server started by an earlier resv is not our
-// child, and when nobody reaps it, it stays a zombie after it died.
-bool alive_not_zombie(long pid) { return process_alive(pid) && proc_state(pid) != 'Z'; }
-
 // True once `pid` has exited; reaps it when it is our child.
 bool exited(long pid) {
   int st = 0;
   pid_t r = ::waitpid(static_cast<pid_t>(pid), &st, WNOHANG);
   if (r == pid) return true;
   if (r == 0) return false;
-  return !alive_not_zombie(pid);  // not our child
+  return !process_running(pid);  // not our child: it may be a zombie nobody reaps
 }
 
 bool wait_exited(long pid, Clock::time_point deadline) {
@@ -260,7 +225,7 @@ void kill_started(const StateDir& state, const std::vector<Pending>& started) {
 
 Outcome start_failure(const Launch& l, const Pending& p, const std::string& what) {
   // Our own /readyz polls are logged as failed requests: they would fill the tail.
-  std::istringstream log(read_from(p.inst.log, p.log_offset));
+  std::istringstream log(read_file(p.inst.log, p.log_offset));
   std::string relevant;
   for (std::string line; std::getline(log, line);)
     if (line.find("path=/readyz ") == std::string::npos) relevant += line + "\n";
@@ -285,7 +250,7 @@ Outcome wait_ready(const StateDir& state, const Launch& l, std::vector<Pending>&
       if (auto how = child_exit(p.inst.pid); !how.empty()) return start_failure(l, p, how + " before it was ready");
       if (!p.listening) {
         int port = 0, admin = 0;
-        if (parse_listening(read_from(p.inst.log, p.log_offset), port, admin)) {
+        if (parse_listening(read_file(p.inst.log, p.log_offset), port, admin)) {
           p.listening = true;
           if (port != p.inst.port || admin != p.inst.admin_port) {  // asked for any free port (0)
             p.inst.port = port;
@@ -342,7 +307,7 @@ Expected<std::vector<ServerInstance>> launch(const Context& ctx, const Launch& l
     p.inst.port = pl.port;
     p.inst.admin_port = pl.admin_port;
     p.inst.log = state.instance_log(pl.index).string();
-    p.log_offset = size_or_zero(p.inst.log);
+    p.log_offset = file_size_or_zero(p.inst.log);
     auto pid = spawn(l, server_args(l, pl.port, pl.admin_port, extra), p.inst.log);
     if (!pid.ok()) {
       kill_started(state, pending);
@@ -492,10 +457,7 @@ std::vector<StopReport> stop_instances(const StateDir& state, const std::vector<
 }
 
 bool is_running_server(long pid) {
-  if (!alive_not_zombie(pid)) return false;
-  std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
-  return fs::path(argv0).filename() == "resv-server";
+  return process_running(pid, "resv-server");
 }
 
 Expected<std::string> find_server_binary() {

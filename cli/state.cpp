@@ -1,7 +1,6 @@
 #include "state.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -150,9 +149,28 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
-bool process_alive(long pid) {
+bool process_running(long pid, std::string_view program) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  auto open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) return false;
+  char state = stat[close + 2];
+  if (state == 'Z' || state == 'X') return false;
+  return program.empty() || stat.substr(open + 1, close - open - 1) == program;
+}
+
+std::string read_file(const fs::path& path, std::uintmax_t offset) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::uintmax_t file_size_or_zero(const fs::path& path) {
+  std::error_code ec;
+  auto n = fs::file_size(path, ec);
+  return ec ? 0 : n;
 }
 
 }  // namespace resv::cli

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "status.h"
@@ -73,7 +74,15 @@ class StateDir {
 Status write_file_atomic(const fs::path& path, const std::string& text, unsigned mode = 0644);
 // A random hex string of `bytes` bytes from /dev/urandom.
 std::string random_hex(size_t bytes);
-// True when process `pid` exists (signal 0).
-bool process_alive(long pid);
+// True when process `pid` runs: it exists and is not a zombie (a process
+// nobody reaped, e.g. an orphan where init does not reap). With `program`,
+// also its name (/proc/<pid>/comm) must be that: a pid reused by another
+// program does not count.
+bool process_running(long pid, std::string_view program = {});
+
+// The text of `path` from byte `offset` on ("" when unreadable).
+std::string read_file(const fs::path& path, std::uintmax_t offset = 0);
+// The size of `path`, 0 when it does not exist.
+std::uintmax_t file_size_or_zero(const fs::path& path);
 
 }  // namespace resv::cli

@@ -2,8 +2,6 @@
 // cluster in a temporary state directory; `resv config show`; the CLI's
 // output and exit code conventions.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -17,18 +15,6 @@ using namespace resv::e2e;
 using nlohmann::json;
 
 namespace {
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // A state directory the postgres user can reach; whatever was started in it
 // is stopped when the test ends, pass or fail.
@@ -50,7 +36,8 @@ struct StateDirGuard {
 
 TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
   StateDirGuard state;
-  std::string port = std::to_string(free_port()), admin = std::to_string(free_port());
+  std::set<int> taken;
+  std::string port = std::to_string(free_ports(1, taken)), admin = std::to_string(free_ports(1, taken));
   std::vector<std::string> args{"--state-dir", state.path, "demo", "--port", port, "--admin-port", admin, "--json"};
   auto first = run_resv(args);
   ASSERT_EQ(first.code, 0) << first.err;

@@ -3,6 +3,8 @@
 // apart (the CLI's contract puts data on one and messages on the other),
 // standard input from /dev/null (as in CI and scripts), extra environment.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,6 +28,13 @@ struct CliRun {
   std::string out;
   std::string err;
 };
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 inline CliRun run_resv(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
   char tmpl[] = "/tmp/resv-cli-run-XXXXXX";
@@ -56,16 +67,40 @@ inline CliRun run_resv(const std::vector<std::string>& args, const std::map<std:
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   }
   posix_spawn_file_actions_destroy(&fa);
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
   std::filesystem::remove_all(dir);
   return r;
+}
+
+// A base port with `count` consecutive free ports, distinct from `taken`.
+inline int free_ports(int count, std::set<int>& taken) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    int base = ntohs(a.sin_port);
+    close(fd);
+    bool ok = base + count - 1 <= 65535;
+    for (int p = base; ok && p < base + count; ++p) {
+      if (taken.count(p)) ok = false;
+      int probe = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in b{};
+      b.sin_family = AF_INET;
+      b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      b.sin_port = htons(static_cast<uint16_t>(p));
+      ok = ok && bind(probe, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0;
+      close(probe);
+    }
+    if (!ok) continue;
+    for (int p = base; p < base + count; ++p) taken.insert(p);
+    return base;
+  }
+  throw std::runtime_error("no free consecutive ports");
 }
 
 }  // namespace resv::e2e

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "cli_run.h"
 #include "e2e_util.h"
 #include "test_db.h"
 
@@ -20,51 +21,6 @@ using namespace resv::e2e;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs resv with `args` (an argument vector, no shell); stdout through a
-// pipe, stderr through a file.
-Run run_resv(const std::vector<std::string>& args, const fs::path& err_file) {
-  int out[2];
-  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = fork();
-  if (pid == 0) {
-    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<std::string> argv_s = {RESV_CLI_BIN};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  Run r;
-  char buf[4096];
-  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) r.out.append(buf, static_cast<size_t>(n));
-  close(out[0]);
-  int st = 0;
-  waitpid(pid, &st, 0);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = read_all(err_file);
-  return r;
-}
 
 // Running and not a zombie (nobody may reap a server whose resv has exited).
 bool running(long pid) {
@@ -76,42 +32,12 @@ bool running(long pid) {
 }
 
 bool is_resv_server(long pid) {
-  return running(pid) && read_all("/proc/" + std::to_string(pid) + "/cmdline").find("resv-server") != std::string::npos;
+  return running(pid) && read_file("/proc/" + std::to_string(pid) + "/cmdline").find("resv-server") != std::string::npos;
 }
 
 bool answers(int port, const std::string& target) {
   HttpClient c("127.0.0.1", static_cast<uint16_t>(port), std::chrono::seconds(2));
   return c.get(target).status == 200;
-}
-
-// A base port with `count` consecutive free ports, distinct from `taken`.
-int free_ports(int count, std::set<int>& taken) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    int base = ntohs(a.sin_port);
-    close(fd);
-    bool ok = base + count - 1 <= 65535;
-    for (int p = base; ok && p < base + count; ++p) {
-      if (taken.count(p)) ok = false;
-      int probe = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in b{};
-      b.sin_family = AF_INET;
-      b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      b.sin_port = htons(static_cast<uint16_t>(p));
-      ok = ok && bind(probe, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0;
-      close(probe);
-    }
-    if (!ok) continue;
-    for (int p = base; p < base + count; ++p) taken.insert(p);
-    return base;
-  }
-  throw std::runtime_error("no free consecutive ports");
 }
 
 // A state directory of its own, resv run against it and one database, and
@@ -136,13 +62,13 @@ class ServerCli {
   ServerCli(const ServerCli&) = delete;
   ServerCli& operator=(const ServerCli&) = delete;
 
-  Run resv(std::vector<std::string> args, const std::string& db_url = "") {
+  CliRun resv(std::vector<std::string> args, const std::string& db_url = "") {
     args.insert(args.end(), {"--state-dir", state_.string(), "--db", db_url.empty() ? db_url_ : db_url});
-    Run r = run_resv(args, state_ / "resv.stderr");
+    CliRun r = run_resv(args);
     remember_pids();
     return r;
   }
-  Run start(std::vector<std::string> more = {}) {
+  CliRun start(std::vector<std::string> more = {}) {
     std::vector<std::string> args = {"server", "start", "--port", std::to_string(port), "--admin-port",
                                      std::to_string(admin_port)};
     args.insert(args.end(), more.begin(), more.end());
@@ -158,7 +84,7 @@ class ServerCli {
   // Every pid ever recorded, for the SIGKILL fallback.
   void remember_pids() {
     for (int i = 1; i <= 8; ++i) {
-      auto j = parse_or_null(read_all(state_ / "server" / ("instance-" + std::to_string(i) + ".json")));
+      auto j = parse_or_null(read_file(state_ / "server" / ("instance-" + std::to_string(i) + ".json")));
       if (j.is_object() && j.contains("pid")) pids_.insert(j["pid"].get<long>());
     }
   }
@@ -167,7 +93,7 @@ class ServerCli {
   std::set<long> pids_;
 };
 
-json instances_of(const Run& r) {
+json instances_of(const CliRun& r) {
   auto j = parse_or_null(r.out);
   return j.is_object() && j.contains("instances") ? j["instances"] : json::array();
 }
@@ -192,8 +118,8 @@ TEST(CliServer, StartPrintsTheUrlsAndTheApiAnswers) {
   EXPECT_EQ(concerts.status, 200) << concerts.body;
 
   // Secrets travel in the environment, not the command line `ps` shows.
-  std::string cmdline = read_all("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string token = read_all(cli.state() / "server" / "admin-token");
+  std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string token = read_file(cli.state() / "server" / "admin-token");
   token.erase(token.find_last_not_of('\n') + 1);
   ASSERT_FALSE(token.empty());
   EXPECT_EQ(cmdline.find(db.url()), std::string::npos) << cmdline;
@@ -395,7 +321,7 @@ TEST(CliServer, LogsPrintsTheLastLinesOfTheLog) {
   auto r = cli.resv({"server", "logs", "-n", "5"});
   EXPECT_EQ(r.code, 0) << r.err;
   std::vector<std::string> log_lines;
-  std::istringstream log(read_all(cli.log(1)));
+  std::istringstream log(read_file(cli.log(1)));
   for (std::string line; std::getline(log, line);) log_lines.push_back(line);
   ASSERT_GE(log_lines.size(), 2u);
   std::vector<std::string> printed;
