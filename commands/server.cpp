@@ -175,19 +175,22 @@ std::optional<T> field(const json& j, const json::json_pointer& p) {
   return std::nullopt;
 }
 
-// Asks one instance's admin listener; sets `auth_problem` when /admin/status
-// could not be read.
-InstanceStatus probe(const ServerInstance& inst, const std::string& token, std::string& auth_problem) {
+// Asks one instance's admin listener at `host`; sets `auth_problem` when
+// /admin/status could not be read. A recorded instance (`managed`) is first
+// checked for its process; another server is known only by its answers.
+InstanceStatus probe(const ServerInstance& inst, const std::string& host, bool managed, const std::string& token,
+                     std::string& auth_problem) {
   InstanceStatus s;
   s.inst = inst;
-  s.running = is_running_server(inst.pid);
+  s.running = !managed || is_running_server(inst.pid);
   if (!s.running) {
     s.reasons.push_back("not running (its process is gone)");
     return s;
   }
-  HttpClient admin("127.0.0.1", static_cast<uint16_t>(inst.admin_port), std::chrono::seconds(3));
+  HttpClient admin(host, static_cast<uint16_t>(inst.admin_port), std::chrono::seconds(3));
   auto r = admin.get("/readyz");
   if (r.status == 0) {
+    s.running = managed;
     s.reasons.push_back("admin port " + std::to_string(inst.admin_port) + " does not answer: " + r.error);
     return s;
   }
@@ -213,7 +216,24 @@ InstanceStatus probe(const ServerInstance& inst, const std::string& token, std::
   s.in_flight = field<long long>(j, "/inFlight"_json_pointer);
   s.db_pool_in_use = field<long long>(j, "/dbPool/inUse"_json_pointer);
   s.db_pool_size = field<long long>(j, "/dbPool/size"_json_pointer);
+  if (!managed) {
+    s.inst.pid = field<long long>(j, "/pid"_json_pointer).value_or(0);
+    s.inst.port = static_cast<int>(field<long long>(j, "/config/port"_json_pointer).value_or(0));
+  }
   return s;
+}
+
+// "http://HOST:PORT" (the admin URL setting) -> host and port.
+std::optional<std::pair<std::string, int>> parse_admin_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string rest = url.substr(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  int port = std::atoi(rest.c_str() + colon + 1);
+  if (port <= 0 || port > 65535) return std::nullopt;
+  return std::make_pair(rest.substr(0, colon), port);
 }
 
 template <class T>
@@ -222,11 +242,24 @@ json or_null(const std::optional<T>& v) {
 }
 
 Outcome run_status(const Context& ctx) {
-  auto recorded = ctx.state().instances();
   const std::string token = admin_token_for(ctx);
   std::vector<InstanceStatus> all;
   std::string auth_problem;
-  for (const auto& inst : recorded) all.push_back(probe(inst, token, auth_problem));
+  // An admin URL given by flag, environment or config file names a server
+  // resv may not have started: ask that one instead of the recorded ones.
+  const Setting& admin_url = ctx.settings().admin_url;
+  if (admin_url.source.rfind("default", 0) != 0) {
+    auto where = parse_admin_url(admin_url.value);
+    if (!where)
+      return Outcome::Usage("the admin URL '" + admin_url.value + "' (" + admin_url.source + ") is not http://HOST:PORT",
+                            "fix it, e.g. --admin-url http://127.0.0.1:9090");
+    ServerInstance external;
+    external.index = 1;
+    external.admin_port = where->second;
+    all.push_back(probe(external, where->first, false, token, auth_problem));
+  } else {
+    for (const auto& inst : ctx.state().instances()) all.push_back(probe(inst, "127.0.0.1", true, token, auth_problem));
+  }
 
   if (ctx.out().json()) {
     json items = json::array();
@@ -464,12 +497,14 @@ void register_server(CLI::App& app, Context& ctx) {
   auto* status = server->add_subcommand("status", "Show each instance's readiness, uptime, in-flight requests, pool use");
   status->footer(
       "Asks each recorded instance's /readyz and /admin/status (with the admin token).\n"
-      "Exit code 3 when no instance runs; 4 when any is not ready or recorded but dead,\n"
-      "with the reasons.\n"
+      "With an admin URL given (--admin-url, RESV_ADMIN_URL or the config file), asks that\n"
+      "server instead, wherever it runs. Exit code 3 when no instance runs (or the URL does\n"
+      "not answer); 4 when any is not ready or recorded but dead, with the reasons.\n"
       "\n"
       "Examples:\n"
       "  resv server status\n"
       "  resv server status --json | jq '.instances[] | select(.ready | not)'\n"
+      "  resv server status --admin-url http://10.0.0.7:9090 --admin-token \"$TOKEN\"\n"
       "\n"
       "JSON (--json):\n"
       "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"

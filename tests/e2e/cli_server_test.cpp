@@ -132,6 +132,36 @@ TEST(CliServer, StartPrintsTheUrlsAndTheApiAnswers) {
   EXPECT_NE(table.out.find("ready"), std::string::npos) << table.out;
 }
 
+TEST(CliServer, StatusAsksTheServerAtAGivenAdminUrl) {
+  TestDatabase db;
+  ServerCli cli(db.url());
+  auto started = cli.start({"--json"});
+  ASSERT_EQ(started.code, 0) << started.err;
+  std::string token = read_file(cli.state() / "server" / "admin-token");
+  token.erase(token.find_last_not_of('\n') + 1);
+  // From a state directory that recorded nothing: only the URL says where.
+  char tmpl[] = "/tmp/resv-other-state-XXXXXX";
+  std::string other = mkdtemp(tmpl);
+  auto r = run_resv({"server", "status", "--json", "--state-dir", other, "--admin-url",
+                     "http://127.0.0.1:" + std::to_string(cli.admin_port)},
+                    {{"RESV_ADMIN_TOKEN", token}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto items = instances_of(r);
+  ASSERT_EQ(items.size(), 1u) << r.out;
+  EXPECT_TRUE(items[0]["ready"].get<bool>());
+  EXPECT_EQ(items[0]["pid"], instances_of(started)[0]["pid"]) << "the pid comes from the server's own answer";
+  EXPECT_EQ(items[0]["port"], cli.port);
+
+  std::set<int> taken{cli.port, cli.admin_port};
+  auto nobody = run_resv({"server", "status", "--state-dir", other, "--admin-url",
+                          "http://127.0.0.1:" + std::to_string(free_ports(1, taken))});
+  EXPECT_EQ(nobody.code, 3) << nobody.err;
+  EXPECT_NE(nobody.err.find("does not answer"), std::string::npos) << nobody.err;
+  auto bad = run_resv({"server", "status", "--state-dir", other, "--admin-url", "localhost"});
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  fs::remove_all(other);
+}
+
 TEST(CliServer, StartingTwiceReportsTheRunningInstance) {
   TestDatabase db;
   ServerCli cli(db.url());
