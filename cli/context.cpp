@@ -42,6 +42,12 @@ int Context::run(CLI::App& app) {
     outcome = Outcome::Usage(resolved.status().message(), "fix the file, or name another with --config or RESV_CONFIG");
   } else {
     settings_.emplace(std::move(resolved.value()));
+    const std::pair<const char*, const Setting*> shown[] = {
+        {"database_url", &settings_->database_url}, {"admin_url", &settings_->admin_url},
+        {"state_dir", &settings_->state_dir}};
+    for (const auto& [name, st] : shown)
+      out_->detail(std::string("resv: ") + name + " = " + (st->value.empty() ? "-" : st->shown()) + "  [" +
+                   st->source + "]");
     const CLI::App* cmd = &app;
     for (auto subs = cmd->get_subcommands(); !subs.empty(); subs = cmd->get_subcommands()) cmd = subs.front();
     auto it = runners_.find(cmd);

@@ -143,3 +143,16 @@ TEST(CliConventions, CompletionScriptsArePrintedOnStdout) {
     EXPECT_EQ(r.err, "") << shell;
   }
 }
+
+TEST(CliConventions, VerboseShowsWhereSettingsCameFromAndQuietHidesMessages) {
+  StateDirGuard state;
+  auto verbose = run_resv({"-v", "--state-dir", state.path, "config", "show"}, {{"RESV_DATABASE_URL", "postgresql://h/db"}});
+  ASSERT_EQ(verbose.code, 0);
+  EXPECT_NE(verbose.err.find("database_url = postgresql://h/db  [env RESV_DATABASE_URL]"), std::string::npos)
+      << verbose.err;
+  auto plain = run_resv({"--state-dir", state.path, "config", "show"});
+  EXPECT_EQ(plain.err, "");
+  auto quiet = run_resv({"-q", "--state-dir", state.path, "seed", "demo"}, {{"RESV_DATABASE_URL", ""}});
+  EXPECT_EQ(quiet.code, 3);
+  EXPECT_NE(quiet.err.find("resv: error:"), std::string::npos) << "errors are shown even with --quiet";
+}
