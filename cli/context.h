@@ -32,6 +32,7 @@ class Context {
   using Runner = std::function<Outcome()>;
 
   GlobalFlags flags;
+  std::string program = "resv";  // as invoked (main sets argv[0] when it is a path)
 
   // Valid while a command runs (after parsing).
   const Output& out() const { return *out_; }

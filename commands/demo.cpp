@@ -29,6 +29,28 @@ struct DemoOptions {
   bool yes = false;
 };
 
+nlohmann::json demo_set_json(const DemoSet& d) {
+  return {{"concert_id", d.concert_id},       {"schedule_id", d.schedule_id},
+          {"seats", d.seat_ids.size()},       {"pool_id", d.pool_id},
+          {"pool_capacity", d.pool_capacity}, {"users", d.user_ids.size()},
+          {"first_user_id", d.user_ids.empty() ? 0 : d.user_ids.front()}};
+}
+
+// Adds the demo set beside what is there; asks first when the database is
+// not the embedded one (the data belongs to someone else).
+Expected<DemoSet> seed_demo_set(const Context& ctx, bool yes) {
+  auto url = ctx.database_url();
+  if (!url.ok()) return url.outcome();
+  if (!ctx.settings().embedded_db)
+    if (auto ok = confirm(ctx, "add demo data to " + ctx.settings().database_url.shown() + "?", yes); !ok.ok()) return ok;
+  auto set = seed_demo(url.value());
+  if (!set.ok())
+    return Outcome::From(set.status(), set.status().code() == ErrorCode::Internal
+                                           ? "is the schema current? run 'resv db migrate'"
+                                           : "");
+  return set.value();
+}
+
 // What the burst saw.
 struct Burst {
   int attempts = 0;
@@ -146,6 +168,14 @@ Expected<Audit> audit(const std::string& url, const DemoSet& set) {
   }
 }
 
+// How to run resv again as it was run here: the same binary and state
+// directory (scripts/demo.sh runs build/cli/resv, not one on PATH).
+std::string resv_cmd(const Context& ctx) {
+  std::string cmd = ctx.program;
+  if (ctx.flags.settings.state_dir.size()) cmd += " --state-dir " + ctx.flags.settings.state_dir;
+  return cmd;
+}
+
 std::string fmt_ms(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f ms", ms);
@@ -232,17 +262,19 @@ Outcome run_demo(Context& ctx, const DemoOptions& o) {
                                                    fmt_ms(percentile(b.hold_ms, 0.95)) + ", max " +
                                                    fmt_ms(percentile(b.hold_ms, 1.0))},
                                    {"overbooking",
-                                    overbooked ? out.red("YES: see the audit below")
+                                    overbooked ? out.red("YES: see the error below")
                                                : out.green("none") + " (" + std::to_string(a->seats_taken) +
                                                      " seats taken once each, " +
                                                      std::to_string(a->pool_units_taken) + "/" +
                                                      std::to_string(set->pool_capacity) + " pool places)"}}) +
                        "\n" + out.bold("Where to look next") + "\n" +
-                       "  resv server status           instances, readiness, in-flight requests\n"
-                       "  resv server logs -n 20       the server's log\n"
-                       "  curl " + api + "/api/schedules/" + std::to_string(set->schedule_id) + "/seats\n"
-                       "  resv db psql                 the data (reservations, payments, outbox)\n"
-                       "  resv server stop; resv db down    when you are done\n";
+                       key_values({{"  instances, readiness", resv_cmd(ctx) + " server status"},
+                                   {"  the server's log", resv_cmd(ctx) + " server logs -n 20"},
+                                   {"  the data", resv_cmd(ctx) + " db psql"},
+                                   {"  the seat map", "curl " + api + "/api/schedules/" +
+                                                          std::to_string(set->schedule_id) + "/seats"},
+                                   {"  when you are done",
+                                    resv_cmd(ctx) + " server stop && " + resv_cmd(ctx) + " db down"}});
     out.data(text);
   }
   if (overbooked)

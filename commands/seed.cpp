@@ -1,6 +1,11 @@
-// resv seed PROFILE: built-in data sets. `demo` is the small concert that
-// `resv demo` uses; the field reports' profiles come with the seed issue.
+// resv seed [PROFILE]: deterministic test data, bulk-loaded in one
+// transaction (core/seed.h).
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -11,72 +16,268 @@ namespace resv::cli {
 
 namespace {
 
-struct SeedOptions {
+struct SeedFlags {
   std::string profile;
-  bool yes = false;
+  std::optional<int64_t> concerts, schedules, seats, pools, capacity, party, per_user, users, balance;
+  std::string kind;
+  int64_t scale = 1;
+  std::optional<uint64_t> seed;
+  int jobs = 2;
+  bool reset = false, force = false, yes = false, dry_run = false;
+  std::string to_files;
 };
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+// The profile's spec with the explicit sizes applied over it (or, without a
+// profile, the sizes alone describe the whole set).
+Expected<SeedSpec> spec_from(const SeedFlags& f) {
+  SeedSpec spec;
+  if (!f.profile.empty()) {
+    auto p = seed_profile(f.profile);
+    if (!p.ok()) return Outcome::Usage(p.status().message());
+    spec = p.value();
+  } else if (!f.concerts && !f.seats && !f.pools && !f.users) {
+    return Outcome::Usage("nothing to seed: name a profile or give sizes",
+                          "e.g. 'resv seed concert', or 'resv seed --seats 1000000 --users 1000000'");
+  } else {
+    spec.profile = "custom";
+  }
+  if (f.concerts) spec.concerts = *f.concerts;
+  if (f.schedules) spec.schedules_per_concert = *f.schedules;
+  if (f.seats) spec.seats = *f.seats;
+  if (f.pools) spec.pools_per_schedule = *f.pools;
+  if (f.capacity) spec.pool_capacity = *f.capacity;
+  if (f.party) spec.pool_max_party = static_cast<int>(*f.party);
+  if (f.per_user) spec.pool_max_per_user = static_cast<int>(*f.per_user);
+  if (!f.kind.empty()) spec.pool_kind = f.kind;
+  if (f.users) spec.users = *f.users;
+  if (f.balance) spec.balance = *f.balance;
+  if (spec.pools_per_schedule > 0 && spec.pool_capacity == 0) spec.pool_capacity = 100;
+  spec = scale_spec(spec, f.scale);
+  spec.seed = f.seed.value_or(kDefaultSeed);
+  if (auto s = validate_spec(spec); !s.ok()) return Outcome::Usage(s.message());
+  return spec;
+}
+
+std::string thousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > (v < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string rate(int64_t rows, double seconds) {
+  return seconds > 0 && rows > 0 ? thousands(static_cast<int64_t>(static_cast<double>(rows) / seconds)) : "-";
+}
+
+// A progress bar on a terminal; a line per finished table otherwise.
+class Progress {
+ public:
+  explicit Progress(const Output& out) : out_(out) {}
+  void operator()(const std::string& table, int64_t done, int64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    if (table != table_) {  // the call that says a table begins
+      table_ = table;
+      started_ = now;
+      return;
+    }
+    double secs = std::chrono::duration<double>(now - started_).count();
+    if (done == total) {
+      out_.progress_done();
+      out_.info(table + ": " + thousands(total) + " rows in " + fmt(secs) + " s (" + rate(total, secs) + " rows/s)");
+      return;
+    }
+    if (now - drawn_ < std::chrono::milliseconds(100)) return;
+    drawn_ = now;
+    constexpr int kWidth = 30;
+    int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
+    double per_s = secs > 0 ? static_cast<double>(done) / secs : 0;
+    double eta = per_s > 0 ? static_cast<double>(total - done) / per_s : 0;
+    out_.progress(table + " [" + std::string(static_cast<size_t>(filled), '#') +
+                  std::string(static_cast<size_t>(kWidth - filled), '.') + "] " + thousands(done) + "/" +
+                  thousands(total) + "  " + rate(done, secs) + " rows/s  ETA " + human_duration(eta));
+  }
+
+ private:
+  static std::string fmt(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", s);
+    return buf;
+  }
+  const Output& out_;
+  std::string table_;
+  std::chrono::steady_clock::time_point started_, drawn_;
+};
+
+nlohmann::json tables_json(const std::vector<SeedTable>& tables) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& t : tables) {
+    nlohmann::json row{{"table", t.name}, {"rows", t.rows}};
+    if (t.seconds > 0) {
+      row["seconds"] = t.seconds;
+      row["rows_per_s"] = static_cast<double>(t.rows) / t.seconds;
+    }
+    arr.push_back(row);
+  }
+  return arr;
+}
+
+Outcome write_files(const Context& ctx, const SeedSpec& spec, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Outcome::Failed("cannot create " + dir + ": " + ec.message());
+  for (const auto& t : seed_plan(spec)) {
+    if (t.name == "pool_units") continue;  // made by the pools' trigger
+    std::string path = dir + "/" + t.name + ".copy";
+    std::ofstream f(path, std::ios::binary);
+    std::string buf;
+    for (int64_t i = 0; i < t.rows; ++i) {
+      buf += seed_row(spec, t.name, i);
+      buf += '\n';
+      if (buf.size() > (1 << 20)) {
+        f << buf;
+        buf.clear();
+      }
+    }
+    f << buf;
+    if (!f) return Outcome::Failed("cannot write " + path);
+    ctx.out().info("wrote " + path + " (" + thousands(t.rows) + " rows)");
+  }
+  return Outcome::Ok();
+}
+
+Outcome run_seed(const Context& ctx, const SeedFlags& f) {
+  auto spec = spec_from(f);
+  if (!spec.ok()) return spec.outcome();
+  const Output& out = ctx.out();
+  out.info("seed " + std::to_string(spec->seed) +
+           (f.seed ? "" : " (the default; --seed N for another data set, the same N for the same data)"));
+  if (!f.to_files.empty()) return write_files(ctx, spec.value(), f.to_files);
+  if (f.dry_run) {
+    auto plan = seed_plan(spec.value());
+    if (out.json()) {
+      out.print_json({{"dry_run", true}, {"profile", spec->profile}, {"seed", spec->seed}, {"tables", tables_json(plan)}});
+    } else {
+      Table t({"TABLE", "ROWS"});
+      for (const auto& row : plan) t.add({row.name, thousands(row.rows)});
+      out.data(t.render());
+      out.info(std::string("dry run: nothing was written") +
+               (f.reset ? "; with --reset, every table would be emptied first" : ""));
+    }
+    return Outcome::Ok();
+  }
+  auto url = ctx.database_url();
+  if (!url.ok()) return url.outcome();
+  if (f.reset)
+    if (auto ok = confirm(ctx, "delete every concert, user and reservation in " + ctx.settings().database_url.shown() +
+                                   " and seed '" + spec->profile + "' in their place?",
+                          f.yes);
+        !ok.ok())
+      return ok;
+
+  Progress progress(out);
+  SeedOptions o;
+  o.reset = f.reset;
+  o.force = f.force;
+  o.jobs = f.jobs;
+  o.progress = [&progress](const std::string& table, int64_t done, int64_t total) { progress(table, done, total); };
+  o.interrupted = [] { return g_interrupted.load(); };
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, on_sigint);
+  auto report = seed(url.value(), spec.value(), o);
+  std::signal(SIGINT, previous);
+  out.progress_done();
+  if (!report.ok()) {
+    const Status& s = report.status();
+    if (s.code() == ErrorCode::Conflict)
+      return Outcome::Failed(s.message() + "; nothing was changed",
+                             s.message().find("reservation") != std::string::npos
+                                 ? "pass --reset --force to delete them anyway"
+                                 : "pass --reset to replace it");
+    if (s.code() == ErrorCode::Cancelled) return Outcome::Failed(s.message());
+    if (s.code() == ErrorCode::Busy)
+      return Outcome::Failed(s.message() + "; nothing was changed", "stop the servers using it (resv server stop) and retry");
+    if (s.code() == ErrorCode::DbUnavailable) return Outcome::Unreachable(s.message() + "; nothing was changed");
+    return Outcome::Failed(s.message() + "; nothing was changed", "is the schema current? run 'resv db migrate'");
+  }
+  int64_t rows = 0;
+  for (const auto& t : report->tables) rows += t.rows;
+  if (out.json()) {
+    out.print_json({{"profile", spec->profile},
+                    {"seed", spec->seed},
+                    {"reset", f.reset},
+                    {"tables", tables_json(report->tables)},
+                    {"rows", rows},
+                    {"seconds", report->seconds},
+                    {"rows_per_s", report->seconds > 0 ? static_cast<double>(rows) / report->seconds : 0}});
+  } else {
+    Table t({"TABLE", "ROWS", "SECONDS", "ROWS/S"});
+    for (const auto& row : report->tables) {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.2f", row.seconds);
+      t.add({row.name, thousands(row.rows), row.seconds > 0 ? secs : "-", rate(row.rows, row.seconds)});
+    }
+    char total[32];
+    std::snprintf(total, sizeof total, "%.2f", report->seconds);
+    t.add({"total", thousands(rows), total, rate(rows, report->seconds)});
+    out.data(t.render());
+  }
+  out.info("running resv-servers on this database were told to drop their caches");
+  return Outcome::Ok();
+}
 
 }  // namespace
 
-nlohmann::json demo_set_json(const DemoSet& d) {
-  return {{"concert_id", d.concert_id},       {"schedule_id", d.schedule_id},
-          {"seats", d.seat_ids.size()},       {"pool_id", d.pool_id},
-          {"pool_capacity", d.pool_capacity}, {"users", d.user_ids.size()},
-          {"first_user_id", d.user_ids.empty() ? 0 : d.user_ids.front()}};
-}
-
-Expected<DemoSet> seed_demo_set(const Context& ctx, bool yes) {
-  auto url = ctx.database_url();
-  if (!url.ok()) return url.outcome();
-  // Adding rows to a database resv did not provision is a change to data
-  // someone else owns: ask first.
-  if (!ctx.settings().embedded_db)
-    if (auto ok = confirm(ctx, "add demo data to " + ctx.settings().database_url.shown() + "?", yes); !ok.ok()) return ok;
-  auto set = seed_demo(url.value());
-  if (!set.ok())
-    return Outcome::From(set.status(), set.status().code() == ErrorCode::Internal
-                                           ? "is the schema current? run 'resv db migrate'"
-                                           : "");
-  return set.value();
-}
-
 void register_seed(CLI::App& app, Context& ctx) {
-  auto opts = std::make_shared<SeedOptions>();
-  auto* cmd = app.add_subcommand("seed", "Add a built-in data set to the database");
-  ctx.choices(cmd->add_option("profile", opts->profile, "The data set")->required(), {"demo"});
-  cmd->add_flag("--yes,-y", opts->yes, "Do not ask before adding data to a database resv did not provision");
+  auto f = std::make_shared<SeedFlags>();
+  auto* cmd = app.add_subcommand("seed", "Load deterministic test data, as fast as PostgreSQL takes it");
+  ctx.choices(cmd->add_option("profile", f->profile, "A field report's set-up"), seed_profile_names());
+  cmd->add_option("--concerts", f->concerts, "Concerts (events)");
+  cmd->add_option("--schedules", f->schedules, "Schedules per concert");
+  cmd->add_option("--seats", f->seats, "Assigned seats in total, spread over every schedule");
+  cmd->add_option("--pools", f->pools, "Capacity pools per schedule");
+  cmd->add_option("--capacity", f->capacity, "Units per pool");
+  cmd->add_option("--party", f->party, "Largest party (units per reservation) of a pool");
+  cmd->add_option("--per-user", f->per_user, "Units of a pool one user may hold");
+  ctx.choices(cmd->add_option("--kind", f->kind, "Pool kind"), {"GENERAL_ADMISSION", "RESTAURANT_SLOT", "COUPON"});
+  cmd->add_option("--users", f->users, "Users");
+  cmd->add_option("--balance", f->balance, "Mean balance of a user (each gets 50-150 % of it)");
+  cmd->add_option("--scale", f->scale, "Multiply the events and users")->check(CLI::Range(1, 100000));
+  cmd->add_option("--seed", f->seed, "Seed of the generator: the same seed, the same data");
+  cmd->add_option("-j,--jobs", f->jobs, "Threads generating rows while one connection loads them")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_flag("--reset", f->reset, "Replace the data there is (asks first)");
+  cmd->add_flag("--force", f->force, "Even when reservations or payments exist (they are deleted)");
+  cmd->add_flag("-y,--yes", f->yes, "Do not ask for confirmation (needed without a terminal)");
+  cmd->add_flag("--dry-run", f->dry_run, "Print what would be created, write nothing");
+  cmd->add_option("--to-files", f->to_files, "Write the rows as COPY files into this directory instead of loading");
   cmd->footer(
-      "Profiles:\n"
-      "  demo   1 concert, 1 schedule a week from now, 200 seats (VIP/R/S), a general-admission\n"
-      "         pool of 40 (parties up to 4), 500 users with balance. Each run adds a new set.\n"
+      "Profiles (field reports): concert 1 schedule, 1,000 seats, 10,000 users; festival 10\n"
+      "concerts x 3 schedules x 5,000 seats, 50,000 users; restaurant one slot, a pool of 40 with\n"
+      "parties up to 4, 2,000 users; coupon a pool of 100,000, one per user, 150,000 users.\n"
+      "Sizes given with a profile change it; without one they describe the whole set.\n"
+      "\n"
+      "Everything happens in one transaction: the tables must be empty (or --reset), reservations\n"
+      "and payments are never deleted without --force, and an interrupted seed (Ctrl-C, killed,\n"
+      "database gone) leaves the database as it was. Ids start at 1; with the same --seed the\n"
+      "same ids, names, prices and balances every time (times are relative to now). Secondary\n"
+      "indexes and constraints are dropped for the load and rebuilt, then ANALYZE runs; running\n"
+      "servers are told to drop their caches.\n"
       "\n"
       "Examples:\n"
-      "  resv seed demo\n"
-      "  resv seed demo --json | jq .schedule_id\n"
+      "  resv seed concert\n"
+      "  resv seed festival --scale 2 --reset --yes\n"
+      "  resv seed --seats 1000000 --users 1000000 -j 4 --json\n"
+      "  resv seed coupon --dry-run\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"profile\": string, \"concert_id\": int, \"schedule_id\": int, \"seats\": int, \"pool_id\": int,\n"
-      "   \"pool_capacity\": int, \"users\": int, \"first_user_id\": int}");
-  ctx.on_run(cmd, [&ctx, opts] {
-    auto set = seed_demo_set(ctx, opts->yes);
-    if (!set.ok()) return set.outcome();
-    auto j = demo_set_json(set.value());
-    j["profile"] = opts->profile;
-    if (ctx.out().json()) {
-      ctx.out().print_json(j);
-    } else {
-      Table t({"TABLE", "ROWS", "IDS"});
-      t.add({"concerts", "1", std::to_string(set->concert_id)});
-      t.add({"schedules", "1", std::to_string(set->schedule_id)});
-      t.add({"seats", std::to_string(set->seat_ids.size()),
-             std::to_string(set->seat_ids.front()) + ".." + std::to_string(set->seat_ids.back())});
-      t.add({"pools", "1", std::to_string(set->pool_id) + " (capacity " + std::to_string(set->pool_capacity) + ")"});
-      t.add({"users", std::to_string(set->user_ids.size()),
-             std::to_string(set->user_ids.front()) + ".." + std::to_string(set->user_ids.back())});
-      ctx.out().data(t.render());
-    }
-    return Outcome::Ok();
-  });
+      "  {\"profile\": string, \"seed\": int, \"reset\": bool, \"rows\": int, \"seconds\": number,\n"
+      "   \"rows_per_s\": number, \"tables\": [{\"table\": string, \"rows\": int, \"seconds\": number,\n"
+      "   \"rows_per_s\": number}]}   (pool_units, made by a trigger, has no seconds)\n"
+      "  --dry-run: {\"dry_run\": true, \"profile\": string, \"seed\": int, \"tables\": [{\"table\", \"rows\"}]}");
+  ctx.on_run(cmd, [&ctx, f] { return run_seed(ctx, *f); });
 }
 
 }  // namespace resv::cli

@@ -5,7 +5,7 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --admin-port|--admin-token|--admin-url|--clients|--config|--db|--instance|--instances|--lines|--port|--state-dir|--timeout|-n) ((i++)); continue ;;
+      --admin-port|--admin-token|--admin-url|--balance|--capacity|--clients|--concerts|--config|--db|--instance|--instances|--jobs|--kind|--lines|--party|--per-user|--pools|--port|--scale|--schedules|--seats|--seed|--state-dir|--timeout|--to-files|--users|-j|-n) ((i++)); continue ;;
     esac
     case "$path $w" in
       "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
@@ -24,6 +24,20 @@ _resv() {
     --instances) return ;;
     -n|--lines) return ;;
     --instance) return ;;
+    --concerts) return ;;
+    --schedules) return ;;
+    --seats) return ;;
+    --pools) return ;;
+    --capacity) return ;;
+    --party) return ;;
+    --per-user) return ;;
+    --kind) COMPREPLY=($(compgen -W 'GENERAL_ADMISSION RESTAURANT_SLOT COUPON' -- "$cur")); return ;;
+    --users) return ;;
+    --balance) return ;;
+    --scale) return ;;
+    --seed) return ;;
+    -j|--jobs) return ;;
+    --to-files) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   local words opts
   case "$path" in
@@ -42,7 +56,7 @@ _resv() {
     "resv server restart") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv server status") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv seed") words='demo'; opts='--help -y --yes --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config") words='show'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config show") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv completion") words='bash zsh fish'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;

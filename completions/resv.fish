@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --admin-port --admin-token --admin-url --clients --config --db --instance --instances --lines --port --state-dir --timeout -n
+            case --admin-port --admin-token --admin-url --balance --capacity --clients --concerts --config --db --instance --instances --jobs --kind --lines --party --per-user --pools --port --scale --schedules --seats --seed --state-dir --timeout --to-files --users -j -n
                 set skip 1
                 continue
         end
@@ -24,7 +24,7 @@ complete -c resv -f
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a demo -d 'Run the whole stack on the embedded default and show a burst of buyers'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a db -d 'Run the embedded PostgreSQL; inspect, migrate and reset a database'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a server -d 'Start, stop, restart and inspect resv-server instances'
-complete -c resv -n 'test (__resv_path) = \'resv\'' -a seed -d 'Add a built-in data set to the database'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a seed -d 'Load deterministic test data, as fast as PostgreSQL takes it'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a config -d 'Show the resolved settings'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 complete -c resv -l version -d 'Print the version and exit'
@@ -65,8 +65,28 @@ complete -c resv -n 'test (__resv_path) = \'resv server restart\'' -l timeout -r
 complete -c resv -n 'test (__resv_path) = \'resv server logs\'' -s f -l follow -d 'Keep printing what is appended, until Ctrl-C'
 complete -c resv -n 'test (__resv_path) = \'resv server logs\'' -s n -l lines -r -d 'Lines to print from the end of each log'
 complete -c resv -n 'test (__resv_path) = \'resv server logs\'' -l instance -r -d 'Only this instance\'s log'
-complete -c resv -n 'test (__resv_path) = \'resv seed\'' -a demo -d 'The data set'
-complete -c resv -n 'test (__resv_path) = \'resv seed\'' -s y -l yes -d 'Do not ask before adding data to a database resv did not provision'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -a concert -d 'A field report\'s set-up'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -a festival -d 'A field report\'s set-up'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -a restaurant -d 'A field report\'s set-up'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -a coupon -d 'A field report\'s set-up'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l concerts -r -d 'Concerts (events)'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l schedules -r -d 'Schedules per concert'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l seats -r -d 'Assigned seats in total, spread over every schedule'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l pools -r -d 'Capacity pools per schedule'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l capacity -r -d 'Units per pool'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l party -r -d 'Largest party (units per reservation) of a pool'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l per-user -r -d 'Units of a pool one user may hold'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l kind -r -a 'GENERAL_ADMISSION RESTAURANT_SLOT COUPON' -d 'Pool kind'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l users -r -d 'Users'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l balance -r -d 'Mean balance of a user (each gets 50-150 % of it)'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l scale -r -d 'Multiply the events and users'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l seed -r -d 'Seed of the generator: the same seed, the same data'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -s j -l jobs -r -d 'Threads generating rows while one connection loads them'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l reset -d 'Replace the data there is (asks first)'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l force -d 'Even when reservations or payments exist (they are deleted)'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -s y -l yes -d 'Do not ask for confirmation (needed without a terminal)'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l dry-run -d 'Print what would be created, write nothing'
+complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l to-files -r -F -d 'Write the rows as COPY files into this directory instead of loading'
 complete -c resv -n 'test (__resv_path) = \'resv config\'' -a show -d 'Print each setting, its value (secrets masked) and where it came from'
 complete -c resv -n 'test (__resv_path) = \'resv completion\'' -a bash -d 'The shell'
 complete -c resv -n 'test (__resv_path) = \'resv completion\'' -a zsh -d 'The shell'

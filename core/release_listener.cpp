@@ -11,6 +11,12 @@ namespace resv {
 
 std::optional<ReleaseEvent> parse_release_payload(const std::string& payload) {
   auto j = nlohmann::json::parse(payload, nullptr, false);
+  // Data replaced wholesale (resv seed): everything derived from it goes.
+  if (j.is_object() && j.contains("reset") && j["reset"] == true) {
+    ReleaseEvent everything;
+    everything.lost = true;
+    return everything;
+  }
   if (j.is_discarded() || !j.is_object() || !j.contains("scheduleId") || !j["scheduleId"].is_number_integer())
     return std::nullopt;
   ReleaseEvent ev;

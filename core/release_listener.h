@@ -1,6 +1,7 @@
 #pragma once
 // LISTENs on the `resv_release` channel, which the SQL functions notify at
 // commit whenever seats or pool units are released (cancel, expiry), and
+// resv seed when it replaced the data, and
 // hands each release to a callback. Reconnects on its own; after every
 // (re)connect it reports `lost = true` so callers drop everything they
 // derived from notifications they may have missed.
@@ -21,7 +22,8 @@ struct ReleaseEvent {
   std::vector<int64_t> seat_ids;  // empty with no pool: the whole schedule
 };
 
-// Parses a notification payload; nullopt if malformed. Pure.
+// Parses a notification payload; nullopt if malformed. {"reset":true} (data
+// replaced by resv seed) is reported as `lost`. Pure.
 std::optional<ReleaseEvent> parse_release_payload(const std::string& payload);
 
 class ReleaseListener {

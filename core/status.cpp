@@ -27,6 +27,8 @@ constexpr std::array kNames{
     Named{ErrorCode::QueueTokenNotActive, "QUEUE_TOKEN_NOT_ACTIVE"},
     Named{ErrorCode::Overloaded, "OVERLOADED"},
     Named{ErrorCode::Busy, "BUSY"},
+    Named{ErrorCode::Conflict, "CONFLICT"},
+    Named{ErrorCode::Cancelled, "CANCELLED"},
     Named{ErrorCode::DbUnavailable, "DB_UNAVAILABLE"},
     Named{ErrorCode::Internal, "INTERNAL"},
 };

@@ -25,6 +25,8 @@ enum class ErrorCode {
   InsufficientBalance,
   QueueTokenInvalid,
   QueueTokenNotActive,
+  Conflict,              // the data's state refuses the operation (e.g. seeding over real data)
+  Cancelled,             // interrupted before it finished; nothing was changed
   Overloaded,            // DB pool and its wait queue are full: retry later
   Busy,                  // a lock or statement timeout: retry
   DbUnavailable,         // the database could not be reached

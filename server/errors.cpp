@@ -19,11 +19,13 @@ int http_status(ErrorCode code) {
     case ErrorCode::DuplicateRequest:
     case ErrorCode::HoldExpired:
     case ErrorCode::ReservationCancelled:
-    case ErrorCode::LimitExceeded: return 409;
+    case ErrorCode::LimitExceeded:
+    case ErrorCode::Conflict: return 409;
     case ErrorCode::PayloadTooLarge: return 413;
     case ErrorCode::IdempotencyKeyReused: return 422;
     case ErrorCode::Overloaded:
     case ErrorCode::Busy:
+    case ErrorCode::Cancelled:
     case ErrorCode::DbUnavailable: return 503;
     case ErrorCode::Internal: return 500;
   }

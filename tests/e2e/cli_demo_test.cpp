@@ -1,4 +1,4 @@
-// `resv demo` and `resv seed demo` through the real binaries, on an embedded
+// `resv demo` through the real binaries, on an embedded
 // cluster in a temporary state directory; `resv config show`; the CLI's
 // output and exit code conventions.
 #include <gtest/gtest.h>
@@ -67,24 +67,6 @@ TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
   EXPECT_FALSE(k["audit"]["overbooked"].get<bool>());
 }
 
-TEST(CliSeed, DemoSetOnAConfiguredDatabaseNeedsYesWithoutATerminal) {
-  resv::test::TestDatabase db;
-  auto refused = run_resv({"--db", db.url(), "seed", "demo"});
-  EXPECT_EQ(refused.code, 2) << refused.err;
-  EXPECT_NE(refused.err.find("--yes"), std::string::npos) << refused.err;
-  EXPECT_EQ(db.count("SELECT count(*) FROM concerts"), 0) << "nothing was added";
-
-  auto seeded = run_resv({"--db", db.url(), "seed", "demo", "--yes", "--json"});
-  ASSERT_EQ(seeded.code, 0) << seeded.err;
-  auto j = json::parse(seeded.out);
-  EXPECT_EQ(j["seats"].get<int>(), 200);
-  EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE schedule_id = " + std::to_string(j["schedule_id"].get<int>())),
-            200);
-  EXPECT_EQ(db.count("SELECT count(*) FROM users"), 500);
-  EXPECT_EQ(db.count("SELECT capacity FROM pools"), 40);
-  EXPECT_EQ(db.count("SELECT count(*) FROM pool_units"), 40);
-}
-
 TEST(CliConfig, ShowReportsEachSettingsSourceAndMasksSecrets) {
   StateDirGuard state;
   auto cfg = state.path + "/c.toml";
@@ -130,7 +112,7 @@ TEST(CliConventions, BrokenConfigFileIsAUsageErrorNamingTheLine) {
 
 TEST(CliConventions, DatabaseCommandsWithoutAnyDatabaseExitThreeWithAHint) {
   StateDirGuard state;
-  auto r = run_resv({"--state-dir", state.path, "seed", "demo"}, {{"RESV_DATABASE_URL", ""}});
+  auto r = run_resv({"--state-dir", state.path, "seed", "concert"}, {{"RESV_DATABASE_URL", ""}});
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("resv db up"), std::string::npos) << r.err;
 }
@@ -152,7 +134,7 @@ TEST(CliConventions, VerboseShowsWhereSettingsCameFromAndQuietHidesMessages) {
       << verbose.err;
   auto plain = run_resv({"--state-dir", state.path, "config", "show"});
   EXPECT_EQ(plain.err, "");
-  auto quiet = run_resv({"-q", "--state-dir", state.path, "seed", "demo"}, {{"RESV_DATABASE_URL", ""}});
+  auto quiet = run_resv({"-q", "--state-dir", state.path, "seed", "concert"}, {{"RESV_DATABASE_URL", ""}});
   EXPECT_EQ(quiet.code, 3);
   EXPECT_NE(quiet.err.find("resv: error:"), std::string::npos) << "errors are shown even with --quiet";
 }

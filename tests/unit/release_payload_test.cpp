@@ -54,3 +54,10 @@ TEST(ReleasePayload, MissingOrNonIntegerScheduleIdIsRejected) {
                               R"({"scheduleId":"3","seatIds":[1]})", R"({"scheduleId":3.5})", "{}"})
     EXPECT_FALSE(parse_release_payload(payload).has_value()) << payload;
 }
+
+TEST(ReleasePayload, ResetMeansForgetEverything) {
+  auto ev = parse_release_payload(R"({"reset":true})");
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_TRUE(ev->lost);
+  EXPECT_FALSE(parse_release_payload(R"({"reset":false})").has_value()) << "not a release either";
+}
