@@ -1,6 +1,7 @@
 // resv seed [PROFILE]: deterministic test data, bulk-loaded in one
 // transaction (core/seed.h).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -28,7 +29,14 @@ struct SeedFlags {
 };
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted = true; }
+// The first Ctrl-C stops at the next chunk and rolls back; a second one
+// (e.g. during the index rebuild) ends the process, which rolls back too.
+extern "C" void on_sigint(int) {
+  g_interrupted = true;
+  std::signal(SIGINT, SIG_DFL);
+  const char msg[] = "\nresv: interrupting; nothing will be kept (Ctrl-C again to quit at once)\n";
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+}
 
 // The profile's spec with the explicit sizes applied over it (or, without a
 // profile, the sizes alone describe the whole set).
