@@ -299,7 +299,7 @@ Result<Dropped> drop_secondary(PGconn* c) {
   auto cons = query(c,
                     std::string("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype"
                                 " FROM pg_constraint WHERE contype IN ('f', 'u') AND conrelid::regclass::text IN (") +
-                        kLoadedTables + ") ORDER BY contype DESC, conname",
+                        kLoadedTables + ") ORDER BY contype, conname",
                     "reading constraints");
   if (!cons.ok()) return cons.status();
   auto idx = query(c,
@@ -310,8 +310,8 @@ Result<Dropped> drop_secondary(PGconn* c) {
                        " WHERE k.conindid = i.indexrelid) ORDER BY 1",
                    "reading indexes");
   if (!idx.ok()) return idx.status();
-  // Foreign keys first ('u' sorts after 'f' descending), so unique indexes
-  // they might rely on can go too; restored in the opposite order.
+  // Foreign keys first ('f' sorts before 'u'), so unique constraints they
+  // might rely on can go too; restored in the opposite order.
   std::vector<std::string> add_constraints;
   for (const auto& row : cons.value()) {
     std::string table = quote_ident(c, row[0]), name = quote_ident(c, row[1]);
