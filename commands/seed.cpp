@@ -19,10 +19,11 @@ namespace {
 
 struct SeedFlags {
   std::string profile;
-  std::optional<int64_t> concerts, schedules, seats, pools, capacity, party, per_user, users, balance;
+  std::optional<int64_t> concerts, schedules, seats, pools, capacity, users, balance;
+  std::optional<int> party, per_user;
   std::string kind;
   int64_t scale = 1;
-  std::optional<uint64_t> seed;
+  std::optional<int64_t> seed;
   int jobs = 2;
   bool reset = false, force = false, yes = false, dry_run = false;
   std::string to_files;
@@ -57,14 +58,14 @@ Expected<SeedSpec> spec_from(const SeedFlags& f) {
   if (f.seats) spec.seats = *f.seats;
   if (f.pools) spec.pools_per_schedule = *f.pools;
   if (f.capacity) spec.pool_capacity = *f.capacity;
-  if (f.party) spec.pool_max_party = static_cast<int>(*f.party);
-  if (f.per_user) spec.pool_max_per_user = static_cast<int>(*f.per_user);
+  if (f.party) spec.pool_max_party = *f.party;
+  if (f.per_user) spec.pool_max_per_user = *f.per_user;
   if (!f.kind.empty()) spec.pool_kind = f.kind;
   if (f.users) spec.users = *f.users;
   if (f.balance) spec.balance = *f.balance;
   if (spec.pools_per_schedule > 0 && spec.pool_capacity == 0) spec.pool_capacity = 100;
   spec = scale_spec(spec, f.scale);
-  spec.seed = f.seed.value_or(kDefaultSeed);
+  spec.seed = f.seed ? static_cast<uint64_t>(*f.seed) : kDefaultSeed;
   if (auto s = validate_spec(spec); !s.ok()) return Outcome::Usage(s.message());
   return spec;
 }
@@ -249,13 +250,14 @@ void register_seed(CLI::App& app, Context& ctx) {
   cmd->add_option("--seats", f->seats, "Assigned seats in total, spread over every schedule");
   cmd->add_option("--pools", f->pools, "Capacity pools per schedule");
   cmd->add_option("--capacity", f->capacity, "Units per pool");
-  cmd->add_option("--party", f->party, "Largest party (units per reservation) of a pool");
-  cmd->add_option("--per-user", f->per_user, "Units of a pool one user may hold");
+  cmd->add_option("--party", f->party, "Largest party (units per reservation) of a pool")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--per-user", f->per_user, "Units of a pool one user may hold")->check(CLI::Range(1, 1000000));
   ctx.choices(cmd->add_option("--kind", f->kind, "Pool kind"), {"GENERAL_ADMISSION", "RESTAURANT_SLOT", "COUPON"});
   cmd->add_option("--users", f->users, "Users");
   cmd->add_option("--balance", f->balance, "Mean balance of a user (each gets 50-150 % of it)");
   cmd->add_option("--scale", f->scale, "Multiply the events and users")->check(CLI::Range(1, 100000));
-  cmd->add_option("--seed", f->seed, "Seed of the generator: the same seed, the same data");
+  cmd->add_option("--seed", f->seed, "Seed of the generator: the same seed, the same data")
+      ->check(CLI::Range(int64_t{0}, INT64_MAX));
   cmd->add_option("-j,--jobs", f->jobs, "Threads generating rows while one connection loads them")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

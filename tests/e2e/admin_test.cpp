@@ -6,7 +6,7 @@
 
 #include "e2e_util.h"
 #include "resv/version.h"
-#include "seed.h"
+#include "test_seed.h"
 
 using namespace resv::test;
 using namespace resv::e2e;

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_http.h"
-#include "seed.h"
+#include "test_seed.h"
 #include "server_process.h"
 
 using namespace resv::test;

@@ -4,7 +4,7 @@
 
 #include "e2e_util.h"
 #include "rush.h"
-#include "seed.h"
+#include "test_seed.h"
 
 using namespace resv::test;
 using namespace resv::e2e;

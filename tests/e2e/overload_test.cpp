@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "e2e_util.h"
-#include "seed.h"
+#include "test_seed.h"
 
 using namespace resv::test;
 using namespace resv::e2e;

@@ -10,7 +10,7 @@
 #include <boost/asio.hpp>
 
 #include "async_pg.h"
-#include "seed.h"
+#include "test_seed.h"
 
 using namespace resv;
 using namespace resv::test;

@@ -15,7 +15,7 @@
 #include "db_pool.h"
 #include "metrics.h"
 #include "pg_store.h"
-#include "seed.h"
+#include "test_seed.h"
 
 using namespace resv;
 using namespace resv::test;

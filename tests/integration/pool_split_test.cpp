@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "test_seed.h"
 
 using namespace resv;
 using namespace resv::test;

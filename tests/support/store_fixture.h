@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "pg_store.h"
-#include "seed.h"
+#include "test_seed.h"
 #include "status.h"
 
 namespace resv::test {

@@ -1,4 +1,4 @@
-#include "seed.h"
+#include "test_seed.h"
 
 #include <algorithm>
 #include <pqxx/pqxx>
