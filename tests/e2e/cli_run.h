@@ -36,10 +36,10 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
-inline CliRun run_resv(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
-  char tmpl[] = "/tmp/resv-cli-run-XXXXXX";
-  std::filesystem::path dir = mkdtemp(tmpl);
-  auto out_path = dir / "out", err_path = dir / "err";
+// Starts resv with `args` (stdin /dev/null, stdout and stderr to the files
+// given) without waiting; its pid, or -1.
+inline pid_t spawn_resv(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                        const std::string& out_path, const std::string& err_path) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -59,14 +59,22 @@ inline CliRun run_resv(const std::vector<std::string>& args, const std::map<std:
   std::vector<char*> envp;
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
-  CliRun r;
   pid_t pid = 0;
-  if (posix_spawn(&pid, RESV_CLI_BIN, &fa, nullptr, argv.data(), envp.data()) == 0) {
+  int rc = posix_spawn(&pid, RESV_CLI_BIN, &fa, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+inline CliRun run_resv(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+  char tmpl[] = "/tmp/resv-cli-run-XXXXXX";
+  std::filesystem::path dir = mkdtemp(tmpl);
+  auto out_path = dir / "out", err_path = dir / "err";
+  CliRun r;
+  if (pid_t pid = spawn_resv(args, env, out_path, err_path); pid > 0) {
     int st = 0;
     waitpid(pid, &st, 0);
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   }
-  posix_spawn_file_actions_destroy(&fa);
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   std::filesystem::remove_all(dir);

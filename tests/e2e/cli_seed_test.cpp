@@ -110,30 +110,9 @@ class CliSeed : public ::testing::Test {
   // Starts `resv seed ARGS...` as a process of its own (stdin and stdout
   // /dev/null, stderr to err_path()); its pid, or -1.
   pid_t start_seed(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv_s{RESV_CLI_BIN, "seed"};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    auto mine = env(db.url());
-    std::vector<std::string> env_s;
-    for (char** e = environ; *e; ++e) {
-      std::string kv = *e;
-      if (!mine.count(kv.substr(0, kv.find('=')))) env_s.push_back(kv);
-    }
-    for (const auto& [k, v] : mine) env_s.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& e : env_s) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    int rc = posix_spawn(&pid, RESV_CLI_BIN, &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
+    std::vector<std::string> all{"seed"};
+    all.insert(all.end(), args.begin(), args.end());
+    return spawn_resv(all, env(db.url()), "/dev/null", err_path());
   }
   std::string err_path() const { return state_ + "/seed.err"; }
 
