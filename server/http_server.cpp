@@ -120,8 +120,10 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = msg.version();
     state_.in_flight.fetch_add(1);
     router_.dispatch(std::move(req), [self = shared_from_this()](HttpResponse resp) {
-      net::post(self->stream_.get_executor(),
-                [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+      // Inline when the reply comes on the connection's own thread (answers
+      // from memory); queued when it comes from elsewhere.
+      net::dispatch(self->stream_.get_executor(),
+                    [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
     });
   }
 
@@ -189,17 +191,39 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       : ioc(io), opts(std::move(o)), router(r), state(s), acceptor(io) {}
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
+    auto on_accept = [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
       if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
-      if (!ec) {
-        beast::error_code ignored;
-        sock.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(sock), self->opts, self->router, self->state)->start();
-      } else {
+      if (ec) {
         spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+      } else {
+        self->start_session(std::move(sock));
+        self->accept_backlog();
       }
       self->accept();
-    });
+    };
+    if (opts.io_threads > 1)
+      acceptor.async_accept(net::make_strand(ioc), std::move(on_accept));
+    else
+      acceptor.async_accept(ioc, std::move(on_accept));
+  }
+
+  // In a burst, take every connection already waiting (the acceptor is
+  // non-blocking): one accept per turn of the event loop would leave the
+  // last arrivals' first requests queued behind everyone else's follow-ups.
+  void accept_backlog() {
+    for (int i = 0; i < 1024; ++i) {
+      beast::error_code ec;
+      tcp::socket sock = opts.io_threads > 1 ? tcp::socket(net::make_strand(ioc)) : tcp::socket(ioc);
+      acceptor.accept(sock, ec);
+      if (ec) return;
+      start_session(std::move(sock));
+    }
+  }
+
+  void start_session(tcp::socket sock) {
+    beast::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(std::move(sock), opts, router, state)->start();
   }
 
   net::io_context& ioc;
@@ -225,6 +249,7 @@ Status HttpServer::listen() {
   if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) a.non_blocking(true, ec);
   if (ec) {
     std::string hint = ec == net::error::address_in_use ? " (hint: another process uses this port; stop it or pick "
                                                           "another with --port/--admin-port)"

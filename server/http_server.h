@@ -23,6 +23,9 @@ struct HttpServerOptions {
   size_t max_body_bytes = 16 * 1024;
   size_t max_header_bytes = 8 * 1024;
   int idle_timeout_s = 60;
+  // With one I/O thread, connections need no strand: every handler already
+  // runs on that thread.
+  int io_threads = 1;
 };
 
 // Shared by all listeners of one process, for graceful shutdown.

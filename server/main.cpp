@@ -88,7 +88,7 @@ int serve(const ServerOptions& o) {
 
   auto http_opts = [&](const std::string& host, int port) {
     return HttpServerOptions{host, static_cast<uint16_t>(port), static_cast<size_t>(o.max_body_bytes),
-                             static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s};
+                             static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s, o.io_threads};
   };
   HttpServer api_server(ioc, http_opts(o.host, o.port), api, conns);
   HttpServer admin_server(ioc, http_opts(o.admin_host, o.admin_port), admin, admin_conns);
