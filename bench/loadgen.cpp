@@ -8,6 +8,7 @@
 //   --scenario pool       POST a hold of `quantity` units of pool for user first_user+i
 //   --scenario contended  connection c POSTs `per-connection` identical holds of the pool for user first_user+c
 //   --scenario get        GET --path
+//   --scenario issue      POST a queue token request for user first_user+i of --concert
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -37,7 +38,7 @@ struct Options {
   double duration_s = 0;    // 0: until requests are done
   std::string scenario = "seats";
   std::string path = "/";
-  long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1;
+  long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1, concert = 1;
 };
 
 struct Stats {
@@ -85,9 +86,15 @@ class Conn : public std::enable_shared_from_this<Conn> {
       return true;
     }
     req.method(http::verb::post);
-    req.target("/api/reservations");
     req.set(http::field::content_type, "application/json");
     std::string user = std::to_string(o_.first_user + i), sched = std::to_string(o_.schedule);
+    if (o_.scenario == "issue") {
+      req.target("/api/queue/tokens");
+      req.body() = "{\"userId\":" + user + ",\"concertId\":" + std::to_string(o_.concert) + "}";
+      req.prepare_payload();
+      return true;
+    }
+    req.target("/api/reservations");
     if (o_.scenario == "seats")
       req.body() = "{\"userId\":" + user + ",\"scheduleId\":" + sched + ",\"seatIds\":[" +
                    std::to_string(o_.first_seat + i) + "]}";
@@ -164,7 +171,8 @@ int main(int argc, char** argv) {
   app.add_option("--requests,-n", o.requests, "Total requests (seats/pool/get)");
   app.add_option("--per-connection", o.per_connection, "Requests per connection, then close");
   app.add_option("--duration,-d", o.duration_s, "Seconds to run");
-  app.add_option("--scenario", o.scenario)->check(CLI::IsMember({"seats", "pool", "contended", "get"}));
+  app.add_option("--scenario", o.scenario)->check(CLI::IsMember({"seats", "pool", "contended", "get", "issue"}));
+  app.add_option("--concert", o.concert, "Concert of the issue scenario");
   app.add_option("--path", o.path);
   app.add_option("--schedule", o.schedule);
   app.add_option("--pool", o.pool);

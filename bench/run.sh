@@ -8,47 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
 
-scripts/install-deps.sh --bench
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench resv-server resv-loadgen >&2
-ulimit -n "$(ulimit -Hn)"  # 2,000 connections on each side
-
-work=$(mktemp -d /tmp/resv-bench.XXXXXX)
-chmod 755 "$work"
-server_pid=""; nginx_conf=""
-cleanup() {
-  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  [[ -n "$nginx_conf" ]] && nginx -c "$nginx_conf" -s stop 2>/dev/null || true
-  scripts/pg-test.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {  # below the ephemeral range, currently unbound
-  python3 -c 'import random,socket
-while True:
-    p = random.randint(20000, 32000); s = socket.socket()
-    try: s.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass'
-}
-log() { echo "bench: $*" >&2; }
+source bench/common.sh
+bench_setup resv-server resv-loadgen
 # Like pgbench's own pre-run vacuum: each measured phase starts without the
 # previous phase's dead rows, autovacuum backlog or dirty buffers.
 settle() { psql -q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null; }
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-admin_url=$(scripts/pg-test.sh start "$work/pg")
-psql -q "$admin_url" -c "CREATE DATABASE bench"
-db=${admin_url%/postgres}/bench
-build-bench/server/resv-server --database-url "$db" --migrate >/dev/null
 log "seeding"
 psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
-
-port=$(free_port); admin_port=$(free_port)
-build-bench/server/resv-server --database-url "$db" --port "$port" --admin-port "$admin_port" \
-  --io-threads 1 --db-pool-size "${RESV_BENCH_POOL:-32}" --admin-token bench >"$work/server.out" 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.1; done
+start_server --db-pool-size "${RESV_BENCH_POOL:-32}"
 loadgen() { build-bench/bench/resv-loadgen --port "$port" "$@"; }
 dur=10; [[ $quick == 1 ]] && dur=3
 
@@ -56,24 +25,7 @@ dur=10; [[ $quick == 1 ]] && dur=3
 mkdir -p "$work/www/api/schedules/1"
 curl -sf "http://127.0.0.1:$port/api/schedules/1/seats" -o "$work/www/api/schedules/1/seats"
 body_bytes=$(stat -c %s "$work/www/api/schedules/1/seats")
-nginx_port=$(free_port)
-nginx_conf="$work/nginx.conf"
-cat >"$nginx_conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  open_file_cache max=16;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$nginx_port; location / { root $work/www; default_type application/json; } }
-}
-NGINX
-nginx -c "$nginx_conf"
-wrk_rps() { wrk -t1 -c64 -d"${dur}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
+start_nginx
 log "(a) browse"
 wrk_rps "http://127.0.0.1:$port/api/schedules/1/seats" >/dev/null  # warm
 nginx_rps=$(wrk_rps "http://127.0.0.1:$nginx_port/api/schedules/1/seats")
@@ -101,7 +53,7 @@ total() { local f=$1; shift; printf '%s\n' "$@" | python3 -c "import json,sys; p
 b_units=$(psql -Atq "$db" -c "SELECT count(*) FROM pool_units WHERE pool_id IN (1, 3, 4) AND reservation_id IS NOT NULL")
 b_holds=$(psql -Atq "$db" -c "SELECT count(*) FROM reservations WHERE pool_id IN (1, 3, 4)")
 b_over=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT pool_id FROM pool_units WHERE reservation_id IS NOT NULL GROUP BY pool_id HAVING count(*) > 40) x")
-nginx -c "$nginx_conf" -s stop; nginx_conf=""
+stop_nginx
 
 # (c) successful holds on 100,000 seats, 32 connections, vs pgbench running the
 # same SQL at the same concurrency. Three alternating rounds (the machine is
@@ -141,7 +93,6 @@ log "(d) pool holds"
 d=$(loadgen --scenario pool -c 64 -n "$n" --schedule 5 --pool 2 --quantity 1 --first-user 100001)
 d_units=$(psql -Atq "$db" -c "SELECT count(*) FROM pool_units WHERE pool_id = 2 AND reservation_id IS NOT NULL")
 
-ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
 cat <<REPORT
 ## Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -r))
 

@@ -29,6 +29,7 @@ class Output {
   bool json() const { return opts_.json; }
   bool quiet() const { return opts_.quiet; }
   int verbose() const { return opts_.verbose; }
+  bool stdout_is_tty() const { return out_tty_; }
   bool stderr_is_tty() const { return err_tty_; }
 
   // Data, on stdout.

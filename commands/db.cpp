@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "context.h"
+#include "db_connect.h"
 #include "embedded_pg.h"
 #include "migrations.h"
 
@@ -32,21 +33,6 @@ struct DbOptions {
 std::string first_line(const std::string& s) {
   auto nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
-}
-
-// What to do when the database cannot be reached.
-std::string unreachable_hint(const Context& ctx) {
-  if (!ctx.settings().embedded_db)
-    return "check that PostgreSQL runs and that the URL " + ctx.settings().database_url.shown() + " (" +
-           ctx.settings().database_url.source + ") is right";
-  if (embedded_running(ctx.state()))
-    return "the embedded PostgreSQL runs but does not answer: see " + embedded_log(ctx.state()).string();
-  return "start the embedded cluster with 'resv db up'";
-}
-
-Outcome cannot_connect(const Context& ctx, const std::string& url, const std::string& why) {
-  return Outcome::Unreachable("cannot connect to " + mask_url_password(url) + ": " + first_line(why),
-                              unreachable_hint(ctx));
 }
 
 // A core Status from the migrations runner, with the unreachable hint when

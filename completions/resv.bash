@@ -5,10 +5,10 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --admin-port|--admin-token|--admin-url|--balance|--capacity|--clients|--concerts|--config|--db|--instance|--instances|--jobs|--kind|--lines|--party|--per-user|--pools|--port|--scale|--schedules|--seats|--seed|--state-dir|--timeout|--to-files|--users|-j|-n) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--instance|--instances|--jobs|--kind|--limit|--lines|--max-active|--opens-at|--party|--per-user|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
     esac
     case "$path $w" in
-      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
+      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
     esac
   done
   case "$prev" in
@@ -38,10 +38,22 @@ _resv() {
     --seed) return ;;
     -j|--jobs) return ;;
     --to-files) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --concert) return ;;
+    --watch) return ;;
+    --fail-if-stuck) return ;;
+    --status) COMPREPLY=($(compgen -W 'WAITING ACTIVE EXPIRED' -- "$cur")); return ;;
+    --limit) return ;;
+    --user) return ;;
+    --actor) return ;;
+    --max-active) return ;;
+    --rate) return ;;
+    --token-ttl) return ;;
+    --abandon-after) return ;;
+    --opens-at) return ;;
   esac
   local words opts
   case "$path" in
-    "resv") words='demo db server seed config completion'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv") words='demo db server seed queue config completion'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
@@ -57,6 +69,18 @@ _resv() {
     "resv server status") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue inspect") words=''; opts='--help --user --concert --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue enable") words=''; opts='--help --concert -y --yes --dry-run --actor --max-active --rate --token-ttl --abandon-after --opens-at --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue disable") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue pause") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue resume") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue set") words=''; opts='--help --concert -y --yes --dry-run --actor --max-active --rate --token-ttl --abandon-after --opens-at --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue admit") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue drain") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue history") words=''; opts='--help --concert --limit --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config") words='show'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config show") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv completion") words='bash zsh fish'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;

@@ -50,6 +50,7 @@ struct HoldSeatsRequest {
   std::vector<int64_t> seat_ids;
   std::string idempotency_key;  // empty: none
   std::string request_hash;     // identifies the request a key was used for
+  int64_t token_concert = 0;    // concert of the verified Queue-Token; 0: none carried
 };
 
 // A hold of `quantity` units of a capacity pool.
@@ -60,6 +61,7 @@ struct HoldPoolRequest {
   int64_t quantity = 0;
   std::string idempotency_key;
   std::string request_hash;
+  int64_t token_concert = 0;
 };
 
 struct Hold {
@@ -75,6 +77,7 @@ struct PaymentRequest {
   int64_t user_id = 0;
   std::string idempotency_key;
   std::string request_hash;
+  int64_t token_concert = 0;
 };
 
 struct Payment {

@@ -26,6 +26,7 @@ std::string pg_int_array(const std::vector<int64_t>& v) {
 
 namespace {
 const char* nullable(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+std::optional<int64_t> nullable(int64_t id) { return id ? std::optional(id) : std::nullopt; }
 
 }  // namespace
 
@@ -138,21 +139,24 @@ Result<std::vector<Seat>> PgStore::seats(int64_t schedule_id, bool available_onl
 Result<Hold> PgStore::hold_seats(const HoldSeatsRequest& r) {
   return impl_->run<Hold>([&](pqxx::transaction_base& tx) {
     return hold_from_db_json(impl_->call_text(tx, "hold_seats", r.user_id, r.schedule_id, pg_int_array(r.seat_ids),
-                                              nullable(r.idempotency_key), nullable(r.request_hash)));
+                                              nullable(r.idempotency_key), nullable(r.request_hash),
+                                              nullable(r.token_concert)));
   });
 }
 
 Result<Hold> PgStore::hold_pool(const HoldPoolRequest& r) {
   return impl_->run<Hold>([&](pqxx::transaction_base& tx) {
     return hold_from_db_json(impl_->call_text(tx, "hold_pool", r.user_id, r.schedule_id, r.pool_id, r.quantity,
-                                              nullable(r.idempotency_key), nullable(r.request_hash)));
+                                              nullable(r.idempotency_key), nullable(r.request_hash),
+                                              nullable(r.token_concert)));
   });
 }
 
 Result<Payment> PgStore::pay(const PaymentRequest& r) {
   return impl_->run<Payment>([&](pqxx::transaction_base& tx) {
     return payment_from_db_json(impl_->call_text(tx, "pay", r.reservation_id, r.user_id,
-                                                 nullable(r.idempotency_key), nullable(r.request_hash)));
+                                                 nullable(r.idempotency_key), nullable(r.request_hash),
+                                                 nullable(r.token_concert)));
   });
 }
 

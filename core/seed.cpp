@@ -174,7 +174,7 @@ const std::array<Target, 5> kTargets = {{
 // secondary indexes and constraints are dropped while loading.
 const char* kAllTables =
     "concerts, schedules, seats, pools, pool_units, users, reservations, payments, balance_ledger, outbox, "
-    "idempotency_keys";
+    "idempotency_keys, queue_concerts, queue_tokens";
 const char* kLoadedTables = "'concerts', 'schedules', 'seats', 'pools', 'pool_units', 'users'";
 
 // ---- the database -------------------------------------------------------------

@@ -28,14 +28,15 @@ const std::vector<Statement>& statements() {
       {"seats_available",
        "SELECT id, label, grade, price, 'AVAILABLE' FROM seats"
        " WHERE schedule_id = $1 AND reservation_id IS NULL ORDER BY id"},
-      {"hold_seats", "SELECT resv_hold_seats($1, $2, $3::bigint[], $4, $5)::text"},
-      {"hold_pool", "SELECT resv_hold_pool($1, $2, $3, $4, $5, $6)::text"},
-      {"pay", "SELECT resv_pay($1, $2, $3, $4)::text"},
+      {"hold_seats", "SELECT resv_hold_seats($1, $2, $3::bigint[], $4, $5, $6)::text"},
+      {"hold_pool", "SELECT resv_hold_pool($1, $2, $3, $4, $5, $6, $7)::text"},
+      {"pay", "SELECT resv_pay($1, $2, $3, $4, $5)::text"},
       {"cancel", "SELECT resv_cancel($1, $2)::text"},
       {"balance", "SELECT resv_balance($1)::text"},
       {"top_up", "SELECT resv_top_up($1, $2, $3, $4)::text"},
       {"expire_holds", "SELECT resv_expire_holds($1)"},
       {"outbox_backlog", "SELECT count(*) FROM outbox WHERE published_at IS NULL"},
+      {"queue_issue", "SELECT resv_queue_issue($1, $2::bigint[])::text"},
   };
   return all;
 }
@@ -47,9 +48,9 @@ std::string session_settings(int statement_timeout_ms, int lock_timeout_ms) {
 
 const std::vector<WarmUpCall>& warm_up_calls() {
   static const std::vector<WarmUpCall> calls = {
-      {"hold_seats", {"0", "0", "{}", nullptr, nullptr}},
-      {"hold_pool", {"0", "0", "0", "1", nullptr, nullptr}},
-      {"pay", {"0", "0", nullptr, nullptr}},
+      {"hold_seats", {"0", "0", "{}", nullptr, nullptr, nullptr}},
+      {"hold_pool", {"0", "0", "0", "1", nullptr, nullptr, nullptr}},
+      {"pay", {"0", "0", nullptr, nullptr, nullptr}},
       {"cancel", {"0", "0"}},
       {"top_up", {"0", "1", nullptr, nullptr}},
       {"balance", {"0"}},

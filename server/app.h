@@ -13,6 +13,9 @@
 #include "http.h"
 #include "metrics.h"
 #include "options.h"
+#include "queue_issuer.h"
+#include "queue_service.h"
+#include "queue_view.h"
 #include "read_cache.h"
 #include "sweeper.h"
 
@@ -32,6 +35,9 @@ struct App {
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::function<bool()> listener_connected;
   Counter& filter_answers;
+  QueueView& queue;
+  QueueIssuer& issuer;
+  QueueService& queue_service;
 };
 
 // Runs `fn(store, reply)` on a database worker. Answers 503 at once when the
@@ -61,5 +67,6 @@ void register_catalog_routes(Router& r, App& app);
 void register_reservation_routes(Router& r, App& app);
 void register_user_routes(Router& r, App& app);
 void register_admin_routes(Router& r, App& app);
+void register_queue_routes(Router& r, App& app);
 
 }  // namespace resv

@@ -1,6 +1,8 @@
 #include "converters.h"
 
 #include <charconv>
+#include <cmath>
+#include <ctime>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -59,6 +61,49 @@ Result<ReservationRequest> parse_reservation(std::string_view body) {
   auto qty = positive_int(j, "quantity");
   if (!qty.ok()) return qty.status();
   return ReservationRequest{HoldPoolRequest{user.value(), schedule.value(), pool.value(), qty.value(), {}, {}}};
+}
+
+Result<QueueTokenRequest> parse_queue_token_request(std::string_view body) {
+  auto parsed = parse_object(body);
+  if (!parsed.ok()) return parsed.status();
+  auto user = positive_int(parsed.value(), "userId");
+  if (!user.ok()) return user.status();
+  auto concert = positive_int(parsed.value(), "concertId");
+  if (!concert.ok()) return concert.status();
+  return QueueTokenRequest{user.value(), concert.value()};
+}
+
+std::string iso_utc(SysTime t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string issued_token_json(const IssuedToken& t) {
+  return json{{"token", t.token},
+              {"concertId", t.concert_id},
+              {"userId", t.user_id},
+              {"position", t.position > 0 ? json(t.position) : json(nullptr)},
+              {"status", token_state_name(t.state)}}
+      .dump();
+}
+
+std::string token_status_json(const QueueTokenClaims& c, const TokenStatus& s) {
+  auto time_or_null = [](const std::optional<SysTime>& t) { return t ? json(iso_utc(*t)) : json(nullptr); };
+  return json{{"status", token_state_name(s.state)},
+              {"position", s.position > 0 ? json(s.position) : json(nullptr)},
+              {"ahead", s.ahead},
+              {"etaSeconds", s.eta_s ? json(static_cast<int64_t>(std::llround(*s.eta_s))) : json(nullptr)},
+              {"concertId", c.concert_id},
+              {"userId", c.user_id},
+              {"expiresAt", time_or_null(s.state == TokenState::Active ? s.expires_at : std::nullopt)},
+              {"opensAt", time_or_null(s.opens_at)}}
+      .dump();
 }
 
 Result<int64_t> parse_user_id_body(std::string_view body) {

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "domain.h"
+#include "queue_issuer.h"
+#include "queue_view.h"
 #include "status.h"
 
 namespace resv {
@@ -26,7 +28,21 @@ Result<int64_t> parse_id(std::string_view text, std::string_view what);
 // body's JSON in canonical form (key order and spacing do not matter).
 std::string request_hash(std::string_view method, std::string_view path, std::string_view body);
 
+// {"userId": N, "concertId": N}
+struct QueueTokenRequest {
+  int64_t user_id = 0;
+  int64_t concert_id = 0;
+};
+Result<QueueTokenRequest> parse_queue_token_request(std::string_view body);
+
+// "2026-11-21T14:02:20.036Z"
+std::string iso_utc(SysTime t);
+
 std::string error_json(const Status& s);
+// {"token","concertId","userId","position" (null in the pre-queue),"status"}
+std::string issued_token_json(const IssuedToken& t);
+// {"status","position","ahead","etaSeconds","concertId","userId","expiresAt","opensAt"}
+std::string token_status_json(const QueueTokenClaims& c, const TokenStatus& s);
 std::string concerts_json(const std::vector<Concert>& concerts);
 std::string concert_json(const Concert& c);
 std::string schedules_json(int64_t concert_id, const std::vector<Schedule>& schedules);

@@ -58,8 +58,25 @@ int serve(const ServerOptions& o) {
                   o.statement_timeout_ms, std::min(2000, o.statement_timeout_ms), std::chrono::milliseconds(200)},
                  metrics);
   ConnectionState conns, admin_conns;  // per listener: status reports the API's own
-  App app{o, metrics, writes, db, filter, cache, sweeper, conns, std::chrono::system_clock::now(), {},
-          metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out).")};
+  QueueView queue;
+  QueueService queue_service({o.database_url, o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
+                              o.queue_leader},
+                             queue, metrics);
+  QueueIssuer issuer(writes, queue);
+  App app{o,
+          metrics,
+          writes,
+          db,
+          filter,
+          cache,
+          sweeper,
+          conns,
+          std::chrono::system_clock::now(),
+          {},
+          metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out)."),
+          queue,
+          issuer,
+          queue_service};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
   ReleaseListener listener(o.database_url, [&](const ReleaseEvent& ev) {
@@ -83,6 +100,7 @@ int serve(const ServerOptions& o) {
   register_catalog_routes(api, app);
   register_reservation_routes(api, app);
   register_user_routes(api, app);
+  register_queue_routes(api, app);
   Router admin(metrics, "admin", o.access_log);
   register_admin_routes(admin, app);
 
@@ -102,6 +120,7 @@ int serve(const ServerOptions& o) {
   writes.start();
   listener.start();
   sweeper.start();
+  queue_service.start();
 
   spdlog::info("msg=listening version={} api={}:{} admin={}:{} io_threads={} db_pool={}", kVersion, o.host,
                api_server.port(), o.admin_host, admin_server.port(), o.io_threads, o.db_pool_size);
@@ -141,6 +160,7 @@ int serve(const ServerOptions& o) {
   for (auto& t : threads) t.join();
 
   writes.stop();
+  queue_service.stop();
   sweeper.stop();
   listener.stop();
   db.stop();

@@ -45,6 +45,15 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
       ->envname("RESV_READ_CACHE_MS")->check(CLI::Range(0, 600000));
   app.add_option("--shutdown-timeout-s", o.shutdown_timeout_s, "Longest wait for in-flight requests on SIGTERM")
       ->envname("RESV_SHUTDOWN_TIMEOUT_S")->check(CLI::Range(0, 3600));
+  app.add_option("--queue-secret", o.queue_secret,
+                 "Key that signs waiting-room tokens (default: one generated and shared through the database)")
+      ->envname("RESV_QUEUE_SECRET")->capture_default_str()->default_str("");
+  app.add_option("--queue-interval-ms", o.queue_interval_ms,
+                 "Waiting room: admission step and longest sync delay between servers")
+      ->envname("RESV_QUEUE_INTERVAL_MS")->check(CLI::Range(10, 10000));
+  app.add_flag("--queue-leader,!--no-queue-leader", o.queue_leader,
+               "May run the waiting room's admission controller (one server at a time does)")
+      ->envname("RESV_QUEUE_LEADER");
   app.add_flag("--access-log", o.access_log, "Log every request (errors are always logged)")
       ->envname("RESV_ACCESS_LOG");
   app.add_option("--log-level", o.log_level, "Log level")

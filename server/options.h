@@ -30,6 +30,9 @@ struct ServerOptions {
   int filter_ttl_ms = 1000;
   int read_cache_ms = 500;
   int shutdown_timeout_s = 30;
+  std::string queue_secret;  // secret: "" = shared through the database
+  int queue_interval_ms = 100;
+  bool queue_leader = true;
   bool access_log = false;
   std::string log_level = "info";
   bool migrate = false;  // apply migrations and exit

@@ -43,6 +43,7 @@ std::vector<std::string> not_ready_reasons(const App& app) {
   }
   if (app.listener_connected && !app.listener_connected()) reasons.push_back("release notifications not connected");
   if (app.writes.connected() == 0) reasons.push_back("no database connection in the pool yet");
+  if (!app.queue_service.synced()) reasons.push_back("waiting room not synced with the database yet");
   return reasons;
 }
 

@@ -66,14 +66,58 @@ void learn(App& app, const HoldPoolRequest& req, const Status& s, uint64_t gen) 
   app.writes.recheck_waiting();
 }
 
+std::optional<std::string> opt_id(int64_t id) { return id ? std::optional(std::to_string(id)) : std::nullopt; }
+
 Params hold_params(const HoldSeatsRequest& r) {
   return {std::to_string(r.user_id), std::to_string(r.schedule_id), pg_int_array(r.seat_ids), opt(r.idempotency_key),
-          opt(r.request_hash)};
+          opt(r.request_hash),       opt_id(r.token_concert)};
 }
 
 Params hold_params(const HoldPoolRequest& r) {
-  return {std::to_string(r.user_id), std::to_string(r.schedule_id), std::to_string(r.pool_id),
-          std::to_string(r.quantity),  opt(r.idempotency_key),           opt(r.request_hash)};
+  return {std::to_string(r.user_id),  std::to_string(r.schedule_id), std::to_string(r.pool_id),
+          std::to_string(r.quantity), opt(r.idempotency_key),        opt(r.request_hash),
+          opt_id(r.token_concert)};
+}
+
+// The waiting room's gate, from memory: refuses a request that carries no
+// valid Queue-Token of its user for a concert that queues, or whose token is
+// not ACTIVE here; otherwise the concert of the token it carries (0: none).
+// The database checks again (resv_queue_gate): this view may lag by one
+// sync interval, the database does not.
+Result<int64_t> queue_gate(const App& app, const HttpRequest& req, int64_t user_id,
+                           std::optional<int64_t> schedule_id) {
+  std::optional<int64_t> concert;
+  if (schedule_id) concert = app.queue.concert_of_schedule(*schedule_id);
+  bool queued = concert && app.queue.queue_enabled(*concert);
+  std::string token = req.header("queue-token");
+  if (token.empty()) {
+    if (!queued) return int64_t{0};
+    return Status::Error(ErrorCode::QueueTokenInvalid,
+                         "concert " + std::to_string(*concert) +
+                             " has a waiting room: send the Queue-Token header with the token from "
+                             "POST /api/queue/tokens");
+  }
+  auto claims = verify_queue_token(token, app.queue.secret());
+  if (!claims)
+    return Status::Error(ErrorCode::QueueTokenInvalid,
+                         "the Queue-Token is malformed or was not issued by this service; ask POST "
+                         "/api/queue/tokens for one");
+  if (claims->user_id != user_id)
+    return Status::Error(ErrorCode::QueueTokenInvalid, "the Queue-Token belongs to another user; send your own");
+  if (queued && claims->concert_id != *concert)
+    return Status::Error(ErrorCode::QueueTokenInvalid, "the Queue-Token is for concert " +
+                                                           std::to_string(claims->concert_id) + ", not concert " +
+                                                           std::to_string(*concert) + "; send this concert's token");
+  if (app.queue.queue_enabled(claims->concert_id)) {
+    auto st = app.queue.status(*claims, std::chrono::system_clock::now());
+    if (!st.ok()) return st.status();
+    if (st->state != TokenState::Active)
+      return Status::Error(ErrorCode::QueueTokenNotActive,
+                           "the Queue-Token is " + std::string(token_state_name(st->state)) +
+                               (st->state == TokenState::Waiting ? " (" + std::to_string(st->ahead) + " ahead)" : "") +
+                               ", not ACTIVE: poll GET /api/queue/tokens/{token} until it is");
+  }
+  return claims->concert_id;
 }
 
 const char* hold_statement(const HoldSeatsRequest&) { return "hold_seats"; }
@@ -122,12 +166,18 @@ void register_reservation_routes(Router& r, App& app) {
       seats->idempotency_key = key;
       seats->request_hash = hash;
       if (auto s = validate(*seats); !s.ok()) return reply(error_response(s));
+      auto gate = queue_gate(app, req, seats->user_id, seats->schedule_id);
+      if (!gate.ok()) return reply(error_response(gate.status()));
+      seats->token_concert = gate.value();
       return reserve(app, std::move(*seats), std::move(reply));
     }
     auto& pool = std::get<HoldPoolRequest>(parsed.value());
     pool.idempotency_key = key;
     pool.request_hash = hash;
     if (auto s = validate(pool); !s.ok()) return reply(error_response(s));
+    auto gate = queue_gate(app, req, pool.user_id, pool.schedule_id);
+    if (!gate.ok()) return reply(error_response(gate.status()));
+    pool.token_concert = gate.value();
     reserve(app, std::move(pool), std::move(reply));
   });
 
@@ -136,11 +186,16 @@ void register_reservation_routes(Router& r, App& app) {
     if (!id.ok()) return reply(error_response(id.status()));
     auto user = parse_user_id_body(req.body);
     if (!user.ok()) return reply(error_response(user.status()));
-    PaymentRequest p{id.value(), user.value(), req.header("idempotency-key"), {}};
+    PaymentRequest p{id.value(), user.value(), req.header("idempotency-key"), {}, 0};
     if (auto s = validate_idempotency_key(p.idempotency_key); !s.ok()) return reply(error_response(s));
     if (!p.idempotency_key.empty()) p.request_hash = request_hash(req.method, req.path, req.body);
+    // The reservation's concert is known only to the database, which
+    // requires the token there; here its signature and user are checked.
+    auto gate = queue_gate(app, req, p.user_id, std::nullopt);
+    if (!gate.ok()) return reply(error_response(gate.status()));
+    p.token_concert = gate.value();
     Params params{std::to_string(p.reservation_id), std::to_string(p.user_id), opt(p.idempotency_key),
-                  opt(p.request_hash)};
+                  opt(p.request_hash), opt_id(p.token_concert)};
     run_write(app, std::move(reply), "pay", std::move(params), [](Result<std::string> answer, Reply& out) {
       auto paid = answer.ok() ? payment_from_db_json(answer.value()) : Result<Payment>(answer.status());
       if (!paid.ok()) return out(error_response(paid.status()));

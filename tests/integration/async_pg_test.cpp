@@ -72,7 +72,7 @@ TEST_F(AsyncPgTest, WritesThroughTheSameFunctionsAsTheStore) {
   ASSERT_TRUE(wait_connected(pg, 1));
   auto r = call(pg, "hold_seats",
                 {uid(0), std::to_string(s.schedule_id), "{" + std::to_string(s.seat_ids[0]) + "}", std::nullopt,
-                 std::nullopt});
+                 std::nullopt, std::nullopt});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_NE(r.value().find("\"ok\": true"), std::string::npos) << r.value();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), 1);
@@ -85,7 +85,7 @@ TEST_F(AsyncPgTest, PrecheckAnswersWithoutTheDatabase) {
   ASSERT_TRUE(wait_connected(pg, 1));
   auto r = call(pg, "hold_seats",
                 {uid(0), std::to_string(s.schedule_id), "{" + std::to_string(s.seat_ids[0]) + "}", std::nullopt,
-                 std::nullopt},
+                 std::nullopt, std::nullopt},
                 [] { return std::optional<Status>(Status::SeatTaken("known taken")); });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::SeatTaken);

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The waiting room's measurements (issue 5), printed as a Markdown report:
+#   - token issue/s with 64 connections (three rounds of 30,000 distinct users);
+#   - token status/s vs nginx serving a body of the same size (wrk, 64 connections);
+#   - field report 001's journey (issue -> wait -> browse -> reserve -> pay), 300 buyers.
+# Same CPU split as bench/run.sh: one server I/O thread, one nginx worker, wrk -t1.
+#   bench/queue.sh [--quick]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
+
+source bench/common.sh
+bench_setup resv-server resv-loadgen resv-flow
+json() { python3 -c "import json,sys; d=json.loads(sys.argv[1])
+for k in sys.argv[2].split('.'): d=d[k]
+print(d)" "$1" "$2"; }
+median() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+psql -q -v ON_ERROR_STOP=1 "$db" -f bench/queue_seed.sql >/dev/null
+start_server --db-pool-size 32
+dur=10; n=30000
+[[ $quick == 1 ]] && { dur=3; n=5000; }
+
+# Token issue: distinct users, 64 connections, one round per concert.
+issue_runs=(); issue_rates=()
+for c in 1 2 3; do
+  log "token issue, round $c"
+  r=$(build-bench/bench/resv-loadgen --port "$port" --scenario issue -c 64 -n "$n" --concert "$c" \
+      --first-user $(( (c - 1) * n + 1 )))
+  issue_runs+=("$r"); issue_rates+=("$(json "$r" ok_per_s)")
+done
+gaps=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT concert_id, count(*) n, count(DISTINCT position) d,
+  min(position) lo, max(position) hi FROM queue_tokens WHERE concert_id IN (1,2,3) GROUP BY concert_id) x
+  WHERE n <> $n OR d <> n OR lo <> 1 OR hi <> n")
+
+# Token status from memory vs nginx serving the same bytes.
+token=$(curl -sf -XPOST "http://127.0.0.1:$port/api/queue/tokens" \
+  -d '{"userId":199999,"concertId":1}' | python3 -c "import json,sys; print(json.load(sys.stdin)['token'])")
+mkdir -p "$work/www/api/queue/tokens"
+curl -sf "http://127.0.0.1:$port/api/queue/tokens/$token" -o "$work/www/api/queue/tokens/$token"
+body_bytes=$(stat -c %s "$work/www/api/queue/tokens/$token")
+start_nginx
+log "token status vs nginx (3 alternating rounds)"
+s_runs=(); n_runs=()
+for _ in 1 2 3; do
+  n_runs+=("$(wrk_rps "http://127.0.0.1:$nginx_port/api/queue/tokens/$token")")
+  s_runs+=("$(wrk_rps "http://127.0.0.1:$port/api/queue/tokens/$token")")
+done
+stop_nginx
+s_rps=$(median "${s_runs[@]}"); n_rps=$(median "${n_runs[@]}")
+
+# Field report 001's journey with 300 buyers on concert 4 (max 100 active).
+log "buyer journey, 300 buyers"
+flow=$(build-bench/bench/resv-flow --port "$port" --users 300 --concert 4 --schedule 4 --first-user 150001 || true)
+sold=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 4 AND reservation_id IS NOT NULL")
+confirmed=$(psql -Atq "$db" -c "SELECT count(*) FROM reservations WHERE schedule_id = 4 AND status = 'CONFIRMED'")
+double=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT user_id FROM payments GROUP BY user_id HAVING count(*) > 1) x")
+
+step_row() {  # name
+  python3 - "$flow" "$1" <<'PY'
+import json, sys
+f = json.loads(sys.argv[1]); s = f["steps"].get(sys.argv[2], {})
+print(f"| {sys.argv[2]} | {s.get('count', 0)} | {s.get('p50_ms', 0):.2f} | {s.get('p95_ms', 0):.2f} | {s.get('max_ms', 0):.2f} | {s.get('failed', 0)} |")
+PY
+}
+cat <<REPORT
+## Waiting room: run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -r))
+
+PostgreSQL 15 throwaway cluster (scripts/pg-test.sh); resv-server --io-threads 1 --db-pool-size 32
+(admission step 100 ms); wrk -t1; nginx 1 worker; resv-loadgen single-threaded. Command: bench/queue.sh
+
+| measure | resv-server | ceiling | ratio | goal |
+|---|---|---|---|---|
+| token issue/s, 64 conns, distinct users (median of 3 rounds of $n) | $(median "${issue_rates[@]}") | | | tens of thousands/s |
+| token status/s, 64 conns (${body_bytes} B) | ${s_rps} | nginx ${n_rps} | $(ratio "$s_rps" "$n_rps") | >= 0.5 |
+
+Issue rounds: ${issue_rates[*]} tokens/s; p95 $(json "${issue_runs[1]}" p95_ms) ms in the middle round; 5xx
+$(( $(json "${issue_runs[0]}" server5xx) + $(json "${issue_runs[1]}" server5xx) + $(json "${issue_runs[2]}" server5xx) )).
+Positions checked in the database afterwards: ${gaps} of 3 concerts with a gap, a duplicate or a missing token.
+Status rounds: resv-server ${s_runs[*]}, nginx ${n_runs[*]} req/s.
+
+Field report 001's journey, 300 buyers at once (max 100 active, status polled every 200 ms):
+paid $(json "$flow" paid), gave up $(json "$flow" gaveUp), $(json "$flow" seconds) s in all; time in the queue
+p50 $(json "$flow" waitP50Seconds) s, p95 $(json "$flow" waitP95Seconds) s. Afterwards: ${sold} seats taken,
+${confirmed} reservations confirmed, ${double} users charged twice.
+
+| step | requests | p50 ms | p95 ms | max ms | 5xx/failed |
+|---|---|---|---|---|---|
+$(for s in issue status schedules seats reserve pay; do step_row "$s"; done)
+
+Raw: issue=${issue_runs[*]}
+flow=$flow
+REPORT

@@ -1,0 +1,154 @@
+#include "queue_args.h"
+
+#include <cctype>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+namespace resv::cli {
+
+namespace {
+
+// Digits only (no sign, no space), as an int64; nullopt otherwise or on overflow.
+std::optional<int64_t> digits(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s[0] == '-' || s[0] == '+') return std::nullopt;
+  return v;
+}
+
+const nlohmann::json* field(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+bool flag(const nlohmann::json& j, const char* key) {
+  const auto* v = field(j, key);
+  return v && v->is_boolean() && v->get<bool>();
+}
+
+double number(const nlohmann::json& j, const char* key) {
+  const auto* v = field(j, key);
+  return v && v->is_number() ? v->get<double>() : 0;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_duration_seconds(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t unit = 1;
+  switch (text.back()) {
+    case 's': text.remove_suffix(1); break;
+    case 'm': unit = 60; text.remove_suffix(1); break;
+    case 'h': unit = 3600; text.remove_suffix(1); break;
+    default: break;
+  }
+  auto n = digits(text);
+  if (!n || *n <= 0 || *n > INT_MAX / unit) return std::nullopt;
+  return *n * unit;
+}
+
+std::optional<nlohmann::json> parse_max_active(std::string_view text) {
+  if (text == "none") return nlohmann::json(nullptr);
+  auto n = digits(text);
+  if (!n || *n <= 0 || *n > INT_MAX) return std::nullopt;
+  return nlohmann::json(*n);
+}
+
+std::optional<nlohmann::json> parse_rate(std::string_view text) {
+  if (text == "none") return nlohmann::json(nullptr);
+  if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.')) return std::nullopt;
+  std::string s(text);
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v) || v <= 0) return std::nullopt;
+  return nlohmann::json(v);
+}
+
+Expected<nlohmann::json> queue_settings_patch(const QueueSettingsArgs& a) {
+  nlohmann::json patch = nlohmann::json::object();
+  if (a.max_active) {
+    auto v = parse_max_active(*a.max_active);
+    if (!v)
+      return Outcome::Usage("--max-active '" + *a.max_active + "' is not a positive whole number or 'none'",
+                            "e.g. --max-active 500, or --max-active none to limit by --rate alone");
+    patch["maxActive"] = *v;
+  }
+  if (a.rate) {
+    auto v = parse_rate(*a.rate);
+    if (!v)
+      return Outcome::Usage("--rate '" + *a.rate + "' is not a positive number of admissions per second or 'none'",
+                            "e.g. --rate 50 or --rate 0.5, or --rate none to limit by --max-active alone");
+    patch["ratePerSecond"] = *v;
+  }
+  const std::pair<const std::optional<std::string>*, std::pair<const char*, const char*>> durations[] = {
+      {&a.token_ttl, {"--token-ttl", "tokenTtlSeconds"}}, {&a.abandon_after, {"--abandon-after", "abandonAfterSeconds"}}};
+  for (const auto& [value, names] : durations) {
+    if (!*value) continue;
+    auto v = parse_duration_seconds(**value);
+    if (!v)
+      return Outcome::Usage(std::string(names.first) + " '" + **value + "' is not a positive duration",
+                            "give seconds, or a number with s, m or h: 90, 90s, 10m, 1h");
+    patch[names.second] = *v;
+  }
+  if (a.opens_at) {
+    if (a.opens_at->empty())
+      return Outcome::Usage("--opens-at is empty", "give an ISO 8601 time, e.g. 2026-05-01T10:00:00+02:00, or 'none'");
+    patch["opensAt"] = *a.opens_at == "none" ? nlohmann::json(nullptr) : nlohmann::json(*a.opens_at);
+  }
+  return patch;
+}
+
+bool queue_stuck(const nlohmann::json& status, double threshold_s) {
+  if (!flag(status, "enabled") || flag(status, "paused")) return false;
+  double movable = number(status, "waiting");
+  // Before the opening the pre-queue cannot move. resv_ts() times compare as text.
+  const auto* opens = field(status, "opensAt");
+  const auto* now = field(status, "now");
+  if (opens && opens->is_string() && now && now->is_string() && opens->get<std::string>() > now->get<std::string>())
+    movable -= number(status, "preQueue");
+  if (movable <= 0) return false;
+  if (!field(status, "lastAdmitAt")) return true;
+  return number(status, "secondsSinceLastAdmit") > threshold_s;
+}
+
+std::optional<double> eta_last_seconds(const nlohmann::json& status) {
+  const double waiting = number(status, "waiting");
+  if (waiting <= 0) return 0.0;
+  if (!flag(status, "enabled") || flag(status, "paused")) return std::nullopt;
+  const double admitted = number(status, "admittedLastMinute");
+  if (admitted <= 0) return std::nullopt;
+  return waiting / (admitted / 60.0);
+}
+
+std::string per_second(int64_t per_minute) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(per_minute) / 60.0);
+  return buf;
+}
+
+std::string describe_change(const nlohmann::json& old_values, const nlohmann::json& new_values) {
+  auto pairs = [](const nlohmann::json& j) {
+    std::string out;
+    if (!j.is_object()) return out;
+    for (const auto& [k, v] : j.items()) out += (out.empty() ? "" : " ") + k + "=" + v.dump();
+    return out;
+  };
+  std::string before = pairs(old_values), after = pairs(new_values);
+  if (before.empty() && after.empty()) return "no change";
+  return (before.empty() ? "(none)" : before) + " -> " + (after.empty() ? "(none)" : after);
+}
+
+std::string short_time(const nlohmann::json& ts) {
+  if (!ts.is_string()) return "-";
+  std::string s = ts.get<std::string>();
+  auto dot = s.find('.');
+  if (dot != std::string::npos && !s.empty() && s.back() == 'Z') s = s.substr(0, dot) + "Z";
+  return s;
+}
+
+}  // namespace resv::cli
