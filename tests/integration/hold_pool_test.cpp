@@ -191,3 +191,21 @@ TEST_F(HoldPool, UnitsLockedByABuyerInFlightCountAsSold) {
   ASSERT_TRUE(retry.ok()) << retry.status().message();
   EXPECT_EQ(taken(), 4);
 }
+
+TEST_F(HoldPool, APoolOrScheduleWithReservationsCannotBeDeletedButAnEmptyPoolCan) {
+  int64_t unused = add_pool(db, s.schedule_id, 5, 1, 1, 100);
+  ASSERT_TRUE(store.hold_pool(req(0, 2)).ok());
+  auto refused = [&](const std::string& sql) {
+    try {
+      db.exec(sql);
+      return false;
+    } catch (const pqxx::sql_error& e) {
+      return std::string(e.what()).find("has reservations and cannot be deleted") != std::string::npos;
+    }
+  };
+  EXPECT_TRUE(refused("DELETE FROM pools WHERE id = " + std::to_string(pool)));
+  EXPECT_TRUE(refused("DELETE FROM schedules WHERE id = " + std::to_string(s.schedule_id)));
+  EXPECT_EQ(db.count("SELECT count(*) FROM pools WHERE id = " + std::to_string(pool)), 1);
+  db.exec("DELETE FROM pools WHERE id = " + std::to_string(unused));
+  EXPECT_EQ(db.count("SELECT count(*) FROM pools WHERE id = " + std::to_string(unused)), 0);
+}
