@@ -60,6 +60,11 @@ std::string QueueView::secret() const {
   return secret_;
 }
 
+std::optional<QueueTokenClaims> QueueView::verify(std::string_view token) const {
+  std::shared_lock lock(mu_);
+  return verify_queue_token(token, secret_);
+}
+
 void QueueView::set_concerts(const std::vector<QueueConcertRow>& rows,
                              std::unordered_map<int64_t, int64_t> schedules) {
   std::unique_lock lock(mu_);

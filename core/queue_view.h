@@ -72,6 +72,9 @@ class QueueView {
   // The secret tokens are signed with ("" until known: then nothing verifies).
   void set_secret(std::string secret);
   std::string secret() const;
+  // verify_queue_token under the current secret, without copying it (the
+  // status and gate paths call this per request).
+  std::optional<QueueTokenClaims> verify(std::string_view token) const;
 
   // Replaces the concerts that have a queue, and the schedule -> concert map
   // for those concerts. A concert whose change number went backwards (data

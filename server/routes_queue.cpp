@@ -19,7 +19,7 @@ void register_queue_routes(Router& r, App& app) {
   // No database round trip: the signature is checked with the shared key
   // and the answer comes from the QueueView.
   r.add("GET", "/api/queue/tokens/{token}", [&app](const HttpRequest& req, Reply reply) {
-    auto claims = verify_queue_token(req.params[0], app.queue.secret());
+    auto claims = app.queue.verify(req.params[0]);
     if (!claims)
       return reply(error_response(Status::Error(
           ErrorCode::QueueTokenInvalid,

@@ -97,7 +97,7 @@ Result<int64_t> queue_gate(const App& app, const HttpRequest& req, int64_t user_
                              " has a waiting room: send the Queue-Token header with the token from "
                              "POST /api/queue/tokens");
   }
-  auto claims = verify_queue_token(token, app.queue.secret());
+  auto claims = app.queue.verify(token);
   if (!claims)
     return Status::Error(ErrorCode::QueueTokenInvalid,
                          "the Queue-Token is malformed or was not issued by this service; ask POST "

@@ -385,6 +385,18 @@ TEST(QueueView, SecretIsEmptyUntilSet) {
   EXPECT_EQ(view.secret(), "k");
 }
 
+TEST(QueueView, VerifiesTokensOnlyUnderItsCurrentSecret) {
+  QueueView view;
+  const QueueTokenClaims claims{3, 7, 11};
+  const std::string token = sign_queue_token(claims, "k");
+  EXPECT_FALSE(view.verify(token)) << "no secret yet: nothing verifies";
+  view.set_secret("k");
+  EXPECT_EQ(view.verify(token), claims);
+  EXPECT_FALSE(view.verify(sign_queue_token(claims, "other")));
+  view.set_secret("k2");
+  EXPECT_FALSE(view.verify(token)) << "a new secret refuses the old tokens";
+}
+
 TEST(QueueView, SeenDeduplicatesAndTakeEmpties) {
   QueueView view;
   view.seen(1, 5);
