@@ -38,12 +38,15 @@ struct Options {
   double duration_s = 0;    // 0: until requests are done
   std::string scenario = "seats";
   std::string path = "/";
+  std::string trace;  // file: "sent_ms latency_ms connection attempt status" per response
   long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1, concert = 1;
 };
 
 struct Stats {
   std::vector<double> latencies_ms;
   std::vector<double> first_ms;  // each connection's first request: includes waiting to be accepted
+  std::vector<std::string> trace;  // --trace: one line per response
+  Clock::time_point t0;
   std::map<int, long> by_status;
   std::map<std::string, long> by_code;
   long errors = 0;  // connection-level failures
@@ -132,6 +135,10 @@ class Conn : public std::enable_shared_from_this<Conn> {
     s_.latencies_ms.push_back(ms);
     if (sent_ == 1) s_.first_ms.push_back(ms);
     int status = static_cast<int>(res_->get().result_int());
+    if (!o_.trace.empty())
+      s_.trace.push_back(std::to_string(std::chrono::duration<double, std::milli>(start_ - s_.t0).count()) + " " +
+                         std::to_string(ms) + " " + std::to_string(index_) + " " + std::to_string(sent_) + " " +
+                         std::to_string(status));
     s_.by_status[status]++;
     const auto& body = res_->get().body();
     auto p = body.find("\"code\":\"");
@@ -179,6 +186,7 @@ int main(int argc, char** argv) {
   app.add_option("--quantity", o.quantity);
   app.add_option("--first-user", o.first_user);
   app.add_option("--first-seat", o.first_seat);
+  app.add_option("--trace", o.trace, "Write one line per response to this file");
   CLI11_PARSE(app, argc, argv);
   if (o.requests == 0 && o.duration_s == 0 && o.per_connection == 0) {
     std::fprintf(stderr, "resv-loadgen: error: give --requests, --duration or --per-connection\n");
@@ -189,12 +197,19 @@ int main(int argc, char** argv) {
   Stats stats;
   long next = 0;
   tcp::endpoint ep(net::ip::make_address(o.host), static_cast<unsigned short>(o.port));
-  auto t0 = Clock::now();
+  auto t0 = stats.t0 = Clock::now();
   auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
   for (int c = 0; c < o.connections; ++c) std::make_shared<Conn>(ioc, o, stats, next, c, deadline)->start(ep);
   ioc.run();
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
+  if (!o.trace.empty()) {
+    FILE* f = std::fopen(o.trace.c_str(), "w");
+    if (f) {
+      for (const auto& line : stats.trace) std::fprintf(f, "%s\n", line.c_str());
+      std::fclose(f);
+    }
+  }
   long total = 0, c2 = 0, c4 = 0, c5 = 0;
   for (auto [s, n] : stats.by_status) {
     total += n;

@@ -37,6 +37,11 @@ struct HttpResponse {
 using Reply = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Reply)>;
 
+// The status line and headers of `r` (not its body), ending with the blank
+// line: Server, Content-Type, r.headers, Content-Length, and Connection when
+// it differs from the version's default. Pure.
+std::string response_head(const HttpResponse& r, unsigned version, bool keep_alive, size_t body_size);
+
 // Percent-decodes a query component ('+' is a space). Pure.
 std::string url_decode(std::string_view s);
 

@@ -21,28 +21,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-// A response body that shares a string (e.g. a cached seat map) instead of
-// copying it into every response.
-struct SharedBody {
-  using value_type = std::shared_ptr<const std::string>;
-  static std::uint64_t size(const value_type& v) { return v ? v->size() : 0; }
-  class writer {
-   public:
-    using const_buffers_type = net::const_buffer;
-    template <bool isRequest, class Fields>
-    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
-    void init(beast::error_code& ec) { ec = {}; }
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      ec = {};
-      if (!body_ || body_->empty()) return boost::none;
-      return {{net::const_buffer(body_->data(), body_->size()), false}};
-    }
-
-   private:
-    const value_type& body_;
-  };
-};
-
 // Request ids: a per-process random prefix and a counter; cheap and unique.
 std::string next_request_id() {
   static const std::string prefix = [] {
@@ -63,45 +41,81 @@ std::string request_id_from(std::string_view given) {
   return std::string(given);
 }
 
+// One connection. Beast parses the request from the connection's own buffer
+// (a pipelined request stays there for the next turn); the reply goes out as
+// one pre-formatted head and the body, shared or owned, without a copy. One
+// idle timer per connection, not one per operation: activity only moves
+// `deadline_`, and the timer re-arms itself when it fires early.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpServerOptions& opts, const Router& router, ConnectionState& state)
-      : stream_(std::move(socket)), opts_(opts), router_(router), state_(state) {}
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), opts_(opts), router_(router), state_(state) {}
 
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      self->touch(std::chrono::seconds(self->opts_.idle_timeout_s));
+      self->arm_timer();
+      self->read();
+    });
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr size_t kReadChunk = 8192;
+
+  void touch(Clock::duration d) { deadline_ = Clock::now() + d; }
+
+  void arm_timer() {
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->socket_.is_open()) return;
+      if (Clock::now() < self->deadline_) return self->arm_timer();
+      self->close();  // idle, or a read or write stalled: both end with operation_aborted
+    });
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
-    stream_.expires_after(std::chrono::seconds(opts_.idle_timeout_s));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    touch(std::chrono::seconds(opts_.idle_timeout_s));
+    parse();
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof)
-      return close();
-    if (ec) {
-      // Oversized or malformed: answer once, then close (the stream is unusable).
-      Status s = ec == http::error::body_limit
-                     ? Status::Error(ErrorCode::PayloadTooLarge, "the request body is larger than " +
-                                                                     std::to_string(opts_.max_body_bytes) + " bytes")
-                 : ec == http::error::header_limit
-                     ? Status::Invalid("the request headers are larger than " +
-                                       std::to_string(opts_.max_header_bytes) + " bytes")
-                     : Status::Invalid("malformed HTTP request: " + ec.message());
-      HttpResponse resp = error_response(s);
-      if (ec == http::error::header_limit) resp.status = 431;
-      keep_alive_ = false;
-      unread_input_ = true;
-      state_.in_flight.fetch_add(1);
-      return write(std::move(resp));
+  // Feeds what is buffered to the parser; reads more while it needs more.
+  void parse() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec == http::error::need_more) break;
+      if (ec) return refuse(ec);
     }
+    if (parser_->is_done()) return on_request();
+    socket_.async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->close();  // end of stream, reset, timeout: nothing to answer
+      self->buffer_.commit(n);
+      self->parse();
+    });
+  }
+
+  // Oversized or malformed: answer once, then close (the stream is unusable).
+  void refuse(beast::error_code ec) {
+    Status s = ec == http::error::body_limit
+                   ? Status::Error(ErrorCode::PayloadTooLarge,
+                                   "the request body is larger than " + std::to_string(opts_.max_body_bytes) + " bytes")
+               : ec == http::error::header_limit
+                   ? Status::Invalid("the request headers are larger than " + std::to_string(opts_.max_header_bytes) +
+                                     " bytes")
+                   : Status::Invalid("malformed HTTP request: " + ec.message());
+    HttpResponse resp = error_response(s);
+    if (ec == http::error::header_limit) resp.status = 431;
+    keep_alive_ = false;
+    unread_input_ = true;
+    state_.in_flight.fetch_add(1);
+    write(std::move(resp));
+  }
+
+  void on_request() {
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -122,26 +136,24 @@ class Session : public std::enable_shared_from_this<Session> {
     router_.dispatch(std::move(req), [self = shared_from_this()](HttpResponse resp) {
       // Inline when the reply comes on the connection's own thread (answers
       // from memory); queued when it comes from elsewhere.
-      net::dispatch(self->stream_.get_executor(),
+      net::dispatch(self->socket_.get_executor(),
                     [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
     });
   }
 
   void write(HttpResponse resp) {
-    res_.emplace();
-    res_->version(version_);
-    res_->result(static_cast<unsigned>(resp.status));
-    res_->set(http::field::server, "resv");
-    res_->set(http::field::content_type, resp.content_type);
-    for (const auto& [k, v] : resp.headers) res_->set(k, v);
-    res_->body() = resp.shared_body ? std::move(resp.shared_body)
-                                    : std::make_shared<const std::string>(std::move(resp.body));
-    res_->keep_alive(keep_alive_ && !state_.draining.load());
-    res_->prepare_payload();
-    http::async_write(stream_, *res_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    keep_alive_ = keep_alive_ && !state_.draining.load();
+    shared_body_ = std::move(resp.shared_body);
+    body_ = std::move(resp.body);
+    const std::string& body = shared_body_ ? *shared_body_ : body_;
+    head_ = response_head(resp, version_, keep_alive_, body.size());
+    touch(std::chrono::seconds(opts_.idle_timeout_s));
+    std::array<net::const_buffer, 2> out{net::buffer(head_), net::buffer(body)};
+    net::async_write(socket_, out, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->state_.in_flight.fetch_sub(1);
       if (!ec && self->unread_input_) return self->drain_then_close();
-      if (ec || !self->res_->keep_alive()) return self->close();
+      if (ec) return self->close();
+      if (!self->keep_alive_) return self->finish();
       self->read();
     });
   }
@@ -151,29 +163,42 @@ class Session : public std::enable_shared_from_this<Session> {
   // discard for a bounded time and size, then close (RFC 9112, 9.6).
   void drain_then_close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(std::chrono::seconds(2));
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    touch(std::chrono::seconds(2));
+    timer_.cancel();  // its handler returns; the new wait ends at the shorter deadline
+    arm_timer();
     discard();
   }
 
   void discard() {
-    stream_.async_read_some(net::buffer(discard_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    socket_.async_read_some(net::buffer(discard_buf_), [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->discarded_ += n;
       if (ec || self->discarded_ > (1u << 20)) return self->close();
       self->discard();
     });
   }
 
-  void close() {
+  // After a "Connection: close" answer: send FIN first, so that a request the
+  // client sent meanwhile does not turn the close into a reset.
+  void finish() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    close();
   }
 
-  beast::tcp_stream stream_;
+  void close() {
+    beast::error_code ignored;
+    timer_.cancel();
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  Clock::time_point deadline_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<SharedBody>> res_;
+  std::string head_, body_;
+  std::shared_ptr<const std::string> shared_body_;
   const HttpServerOptions& opts_;
   const Router& router_;
   ConnectionState& state_;

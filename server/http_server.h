@@ -1,7 +1,8 @@
 #pragma once
-// HTTP/1.1 listener on Boost.Beast: keep-alive, request size and header
-// limits, idle timeout. Each request goes to the Router; the handler's reply
-// may come from any thread and is written on the connection's strand.
+// HTTP/1.1 listener on Asio, with Beast's request parser: keep-alive,
+// pipelining, request size and header limits, idle timeout. Each request goes
+// to the Router; the handler's reply may come from any thread and is written
+// on the connection's executor (a strand with more than one I/O thread).
 #include <atomic>
 #include <cstdint>
 #include <memory>

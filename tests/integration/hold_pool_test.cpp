@@ -7,6 +7,9 @@
 #include "pg_store.h"
 #include "store_fixture.h"
 
+#include <chrono>
+#include <thread>
+
 using namespace resv;
 using namespace resv::test;
 
@@ -174,8 +177,9 @@ TEST_F(HoldPool, UnitsLockedByABuyerInFlightAreSkipped) {
   tx.abort();
 }
 
-TEST_F(HoldPool, UnitsLockedByABuyerInFlightCountAsSold) {
-  // 8 of 10 units are locked by a buyer still in flight: only 2 can be had.
+TEST_F(HoldPool, UnitsLockedLongerThanTheLockTimeoutCountAsSold) {
+  // 8 of 10 units stay locked by a transaction that neither commits nor gives
+  // up: the buyer waits for it at most lock_timeout, then only 2 can be had.
   pqxx::connection other(db.url());
   pqxx::work tx(other);
   tx.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) + " AND unit_no <= 8 FOR UPDATE");
@@ -190,6 +194,27 @@ TEST_F(HoldPool, UnitsLockedByABuyerInFlightCountAsSold) {
   auto retry = store.hold_pool(req(0, 4));
   ASSERT_TRUE(retry.ok()) << retry.status().message();
   EXPECT_EQ(taken(), 4);
+}
+
+TEST_F(HoldPool, ABuyerQueuesForTheLastUnitsAndGetsThemWhenTheirBuyerGivesUp) {
+  // 8 of 10 units are locked by a buyer in flight. A buyer of 4 does not give
+  // up at once: it waits for that buyer, and gets the units when it aborts.
+  pqxx::connection other(db.url());
+  pqxx::work tx(other);
+  tx.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) + " AND unit_no <= 8 FOR UPDATE");
+  Result<Hold> held = Status::Internal("not run");
+  std::thread buyer([&] { held = store.hold_pool(req(0, 4)); });
+  // Wait until the buyer is blocked on the locked units (well within its
+  // lock_timeout), then let the units go.
+  while (db.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                  "current_database()") == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  tx.abort();
+  buyer.join();
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  EXPECT_EQ(taken(), 4);
+  EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL AND unit_no <= 8"), 4)
+      << "it took units the other buyer had locked";
 }
 
 TEST_F(HoldPool, APoolOrScheduleWithReservationsCannotBeDeletedButAnEmptyPoolCan) {

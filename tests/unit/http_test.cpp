@@ -95,3 +95,26 @@ TEST(Header, AbsentHeaderIsEmpty) {
   EXPECT_EQ(r.header("content"), "");
   EXPECT_EQ(r.header("authorization"), "");
 }
+
+TEST(ResponseHead, HasStatusLineHeadersAndLengthAndEndsWithABlankLine) {
+  HttpResponse r;
+  r.status = 409;
+  r.headers = {{"X-Request-Id", "abc-1"}};
+  EXPECT_EQ(response_head(r, 11, true, 42),
+            "HTTP/1.1 409 Conflict\r\nServer: resv\r\nContent-Type: application/json\r\nX-Request-Id: abc-1\r\n"
+            "Content-Length: 42\r\n\r\n");
+}
+
+TEST(ResponseHead, ConnectionHeaderOnlyWhereItDiffersFromTheVersionsDefault) {
+  HttpResponse r;
+  EXPECT_NE(response_head(r, 11, false, 0).find("\r\nConnection: close\r\n"), std::string::npos);
+  EXPECT_EQ(response_head(r, 11, true, 0).find("Connection"), std::string::npos);
+  EXPECT_NE(response_head(r, 10, true, 0).find("\r\nConnection: keep-alive\r\n"), std::string::npos);
+  EXPECT_EQ(response_head(r, 10, true, 0).rfind("HTTP/1.0 200 OK\r\n", 0), 0u);
+}
+
+TEST(ResponseHead, UnknownStatusHasAnEmptyReasonPhrase) {
+  HttpResponse r;
+  r.status = 418;
+  EXPECT_EQ(response_head(r, 11, true, 0).rfind("HTTP/1.1 418 \r\n", 0), 0u);
+}
