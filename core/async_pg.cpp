@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
@@ -41,6 +42,7 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
     Callback cb;
     Precheck precheck;
     Clock::time_point enqueued;
+    int64_t group = 0;
   };
   struct Slot {
     PGconn* pg = nullptr;
@@ -135,6 +137,7 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
   void dispatch() {
     if (connected == 0) {
       // No connection at all: fail fast rather than wait out max_wait.
+      unpark_all();
       while (!queue.empty()) {
         auto job = pop();
         job.cb(Status::DbUnavailable("the database is unreachable; retry shortly"));
@@ -154,31 +157,84 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
       if (waited > opts.max_wait) {
         timed_out.inc();
         job.cb(Status::Overloaded("the server is overloaded; retry shortly"));
+        release(job.group);
         continue;
       }
       if (job.precheck)
         if (auto answer = job.precheck()) {
           job.cb(std::move(*answer));
+          release(job.group);
           continue;
         }
+      if (job.group && opts.group_limit > 0 && running_of(job.group) >= opts.group_limit) {
+        queued.fetch_add(1);  // still waiting, in its group's line
+        parked[job.group].push_back(std::move(job));
+        continue;
+      }
+      if (job.group) ++group_running[job.group];
       send(*idle, std::move(job));
     }
-    waiting_gauge.set(static_cast<int64_t>(queue.size()));
+    waiting_gauge.set(static_cast<int64_t>(waiting_now()));
+  }
+
+  int running_of(int64_t group) const {
+    auto it = group_running.find(group);
+    return it == group_running.end() ? 0 : it->second;
+  }
+
+  // Lets as many of `group`'s line back into the queue, at its front, as the
+  // group has room to run. Called whenever a job of the group ends or leaves
+  // without running. Letting too many back is harmless (dispatch parks them
+  // again); too few would strand the line.
+  void release(int64_t group) {
+    auto it = parked.find(group);
+    if (it == parked.end()) return;
+    auto& line = it->second;
+    auto n = std::min(line.size(), static_cast<size_t>(std::max(0, opts.group_limit - running_of(group))));
+    queue.insert(queue.begin(), std::make_move_iterator(line.begin()),
+                 std::make_move_iterator(line.begin() + static_cast<long>(n)));
+    line.erase(line.begin(), line.begin() + static_cast<long>(n));
+    if (line.empty()) parked.erase(it);
+  }
+
+  void group_done(int64_t group) {
+    if (!group) return;
+    if (--group_running[group] == 0) group_running.erase(group);
+    release(group);
+  }
+
+  size_t waiting_now() const {
+    size_t n = queue.size();
+    for (const auto& [group, line] : parked) n += line.size();
+    return n;
+  }
+
+  void unpark_all() {
+    for (auto& [group, line] : parked)
+      for (auto& job : line) queue.push_back(std::move(job));
+    parked.clear();
   }
 
   void recheck() {
-    std::deque<Job> keep;
-    for (auto& job : queue) {
-      if (job.precheck)
-        if (auto answer = job.precheck()) {
-          queued.fetch_sub(1);
-          job.cb(std::move(*answer));
-          continue;
-        }
-      keep.push_back(std::move(job));
+    auto answered = [this](Job& job) {
+      if (!job.precheck) return false;
+      auto answer = job.precheck();
+      if (!answer) return false;
+      queued.fetch_sub(1);
+      job.cb(std::move(*answer));
+      return true;
+    };
+    std::erase_if(queue, answered);
+    std::vector<int64_t> groups;
+    for (auto& [group, line] : parked) {
+      std::erase_if(line, answered);
+      groups.push_back(group);
     }
-    queue.swap(keep);
-    waiting_gauge.set(static_cast<int64_t>(queue.size()));
+    for (auto group : groups) {
+      release(group);  // jobs of the group answered from the queue leave room
+      if (auto it = parked.find(group); it != parked.end() && it->second.empty()) parked.erase(it);
+    }
+    dispatch();
   }
 
   Job pop() {
@@ -228,6 +284,7 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
     s.outcome.reset();
     s.busy = false;
     in_use_gauge.set(--busy);
+    group_done(s.job.group);
     cb(std::move(outcome));
     dispatch();
   }
@@ -254,6 +311,7 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
       cb = std::move(s.job.cb);
       s.busy = false;
       in_use_gauge.set(--busy);
+      group_done(s.job.group);
     }
     s.outcome.reset();
     close(s);
@@ -285,6 +343,8 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
   net::strand<net::io_context::executor_type> strand;
   std::vector<Slot> slots;
   std::deque<Job> queue;  // strand only
+  std::unordered_map<int64_t, int> group_running;        // strand only
+  std::unordered_map<int64_t, std::deque<Job>> parked;  // strand only: jobs whose group is at its limit
   int busy = 0;           // strand only
   int connected = 0;      // strand only
   std::atomic<int> queued{0};
@@ -331,14 +391,14 @@ void AsyncPg::stop() {
 }
 
 bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
-                     Precheck precheck) {
+                     Precheck precheck, int64_t group) {
   auto& i = *impl_;
   if (i.queued.load() + i.in_use_gauge.value() >= i.opts.size + i.opts.queue_limit) {
     i.rejected.inc();
     return false;
   }
   i.queued.fetch_add(1);
-  net::post(i.strand, [impl = impl_, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck), Clock::now()}]() mutable {
+  net::post(i.strand, [impl = impl_, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck), Clock::now(), group}]() mutable {
     impl->queue.push_back(std::move(job));
     impl->dispatch();
   });

@@ -31,6 +31,9 @@ struct AsyncPgOptions {
   std::chrono::milliseconds max_wait{500};
   int statement_timeout_ms = 5000;
   int lock_timeout_ms = 2000;
+  // At most this many jobs of one group (submit's `group`) run at once; the
+  // others wait in line. 0: no limit.
+  int group_limit = 0;
   std::chrono::milliseconds reconnect_backoff{200};
 };
 
@@ -56,8 +59,9 @@ class AsyncPg {
   // Runs prepared statement `statement` (statements.h) with text parameters
   // (nullopt: NULL). The callback runs on the pool's strand, exactly once.
   // False, without calling back, when the pool and its queue are full.
+  // Jobs of one `group` (0: none) run at most group_limit at a time.
   bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
-              Precheck precheck = {});
+              Precheck precheck = {}, int64_t group = 0);
 
   // Runs the precheck of every waiting request now, answering those it
   // answers: call it when something was learned (e.g. "sold out") that lets

@@ -55,7 +55,8 @@ int serve(const ServerOptions& o) {
   boost::asio::io_context ioc{o.io_threads};
   AsyncPg writes(ioc,
                  {o.database_url, o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms),
-                  o.statement_timeout_ms, std::min(2000, o.statement_timeout_ms), std::chrono::milliseconds(200)},
+                  o.statement_timeout_ms, std::min(2000, o.statement_timeout_ms), o.pool_hold_concurrency,
+                  std::chrono::milliseconds(200)},
                  metrics);
   ConnectionState conns, admin_conns;  // per listener: status reports the API's own
   QueueView queue;

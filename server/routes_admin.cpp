@@ -95,6 +95,7 @@ void register_admin_routes(Router& r, App& app) {
           {"dbPoolSize", o.db_pool_size},
           {"dbQueueLimit", o.db_queue_limit},
           {"dbMaxWaitMs", o.db_max_wait_ms},
+          {"poolHoldConcurrency", o.pool_hold_concurrency},
           {"filterTtlMs", o.filter_ttl_ms},
           {"readCacheMs", o.read_cache_ms},
           {"sweepIntervalMs", o.sweep_interval_ms},

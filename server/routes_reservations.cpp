@@ -123,6 +123,14 @@ Result<int64_t> queue_gate(const App& app, const HttpRequest& req, int64_t user_
 const char* hold_statement(const HoldSeatsRequest&) { return "hold_seats"; }
 const char* hold_statement(const HoldPoolRequest&) { return "hold_pool"; }
 
+// Holds of one pool go to the database a few at a time: more at once cannot
+// finish sooner (they want the same units and the same CPU), and at a
+// sell-out the surplus would only queue on the last units while everyone
+// behind them waits for the "sold out" that the few find as fast. Seats need
+// no line: buyers of different seats do not contend.
+int64_t hold_group(const HoldSeatsRequest&) { return 0; }
+int64_t hold_group(const HoldPoolRequest& r) { return r.pool_id; }
+
 // A request with an Idempotency-Key skips the filter: its retry must reach
 // the database to be answered with its own stored result (201), not with
 // "taken by someone" because its first attempt took it.
@@ -141,6 +149,7 @@ void reserve(App& app, Request req, Reply reply) {
   };
   const char* statement = hold_statement(req);
   auto params = hold_params(req);
+  const int64_t group = hold_group(req);
   run_write(
       app, std::move(reply), statement, std::move(params),
       [&app, req = std::move(req), gen](Result<std::string> answer, Reply& out) {
@@ -151,7 +160,7 @@ void reserve(App& app, Request req, Reply reply) {
         }
         out(hold_response(held.value()));
       },
-      std::move(precheck));
+      std::move(precheck), group);
 }
 
 }  // namespace

@@ -36,11 +36,11 @@ bool wait_connected(const AsyncPg& pg, int n) {
 }
 
 Result<std::string> call(AsyncPg& pg, const char* statement, std::vector<std::optional<std::string>> params,
-                         AsyncPg::Precheck precheck = {}) {
+                         AsyncPg::Precheck precheck = {}, int64_t group = 0) {
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   auto future = promise->get_future();
   if (!pg.submit(statement, std::move(params), [promise](Result<std::string> r) { promise->set_value(std::move(r)); },
-                 std::move(precheck)))
+                 std::move(precheck), group))
     return Status::Overloaded("refused");
   if (future.wait_for(30s) != std::future_status::ready) return Status::Internal("no answer within 30 s");
   return future.get();
@@ -159,6 +159,84 @@ TEST_F(AsyncPgTest, RecheckAnswersQueuedRequestsWhileEveryConnectionIsBusy) {
   tx.commit();
   EXPECT_TRUE(first.get().ok());
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(1)), 100000) << "the queued top-up never ran";
+  pg.stop();
+}
+
+TEST_F(AsyncPgTest, JobsOfOneGroupRunAtMostGroupLimitAtOnceAndAllFinish) {
+  AsyncPgOptions o{db.url(), 4};
+  o.lock_timeout_ms = 30000;
+  o.group_limit = 2;
+  AsyncPg pg(loop.ioc, o, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 4));
+  pqxx::connection blocker(db.url());
+  pqxx::work tx(blocker);
+  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  // Six top-ups of one group, all blocked on the user's row: two run (and
+  // wait on the lock), four wait in the group's line though two connections
+  // are free. Another group's job is not held up by that line.
+  std::vector<std::future<Result<std::string>>> group;
+  for (int i = 0; i < 6; ++i)
+    group.push_back(std::async(std::launch::async, [&] {
+      return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, {}, 7);
+    }));
+  for (int i = 0; i < 600 && (pg.in_use() < 2 || pg.waiting() < 4); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(pg.in_use(), 2);
+  EXPECT_EQ(pg.waiting(), 4);
+  auto other = call(pg, "balance", {uid(1)}, {}, 8);
+  EXPECT_TRUE(other.ok()) << other.status().message();
+  EXPECT_EQ(db.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                     "current_database()"),
+            2);
+  tx.commit();
+  for (auto& f : group) {
+    ASSERT_EQ(f.wait_for(30s), std::future_status::ready) << "a job left in its group's line";
+    EXPECT_TRUE(f.get().ok());
+  }
+  EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100006);
+  EXPECT_EQ(pg.waiting(), 0);
+  pg.stop();
+}
+
+TEST_F(AsyncPgTest, AJobOfTheLineAnsweredWithoutRunningLetsTheNextOneRun) {
+  AsyncPgOptions o{db.url(), 2};
+  o.lock_timeout_ms = 30000;
+  o.group_limit = 1;
+  AsyncPg pg(loop.ioc, o, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 2));
+  pqxx::connection blocker(db.url());
+  pqxx::work tx(blocker);
+  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  auto top_up = [&](AsyncPg::Precheck precheck) {
+    return std::async(std::launch::async, [&pg, this, precheck] {
+      return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, precheck, 7);
+    });
+  };
+  auto running = top_up({});
+  for (int i = 0; i < 600 && pg.in_use() < 1; ++i) std::this_thread::sleep_for(10ms);
+  // Next in line: a job its precheck will answer (as "sold out" would),
+  // then two that must still run once it has left the line.
+  std::atomic<bool> learned{false};
+  auto answered = top_up([&]() -> std::optional<Status> {
+    if (learned) return Status::SoldOut("learned meanwhile");
+    return std::nullopt;
+  });
+  for (int i = 0; i < 600 && pg.waiting() < 1; ++i) std::this_thread::sleep_for(10ms);
+  auto second = top_up({});
+  for (int i = 0; i < 600 && pg.waiting() < 2; ++i) std::this_thread::sleep_for(10ms);
+  auto third = top_up({});
+  for (int i = 0; i < 600 && pg.waiting() < 3; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(pg.waiting(), 3);
+  learned = true;
+  tx.commit();
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_EQ(answered.get().status().code(), ErrorCode::SoldOut);
+  for (auto* f : {&second, &third}) {
+    ASSERT_EQ(f->wait_for(30s), std::future_status::ready) << "left in the line";
+    EXPECT_TRUE(f->get().ok());
+  }
+  EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100003);
   pg.stop();
 }
 
