@@ -267,11 +267,13 @@ long clear_stale_lockfiles(const StateDir& st) {
   return pid;
 }
 
-// pg_ctl start, waiting for readiness. A freshly created cluster whose port
-// was taken meanwhile moves to the next free one (`db` is updated and saved);
-// a server killed a moment ago may still have children attached to its
+// pg_ctl start, waiting for readiness. A cluster whose port was taken while
+// it was down (or, when fresh, since it was picked) moves to the next free one
+// (`db` is updated and saved; `moved_from` gets the old port): resv owns the
+// port, and a URL printed before is useless while another server answers on
+// it. A server killed a moment ago may still have children attached to its
 // shared memory, so that case is retried for a few seconds.
-Outcome start_cluster(const StateDir& st, const Runner& pg, EmbeddedDb& db, bool fresh) {
+Outcome start_cluster(const StateDir& st, const Runner& pg, EmbeddedDb& db, int& moved_from) {
   const fs::path log = embedded_log(st);
   for (int attempt = 1;; ++attempt) {
     auto offset = file_size_or_zero(log);
@@ -282,9 +284,10 @@ Outcome start_cluster(const StateDir& st, const Runner& pg, EmbeddedDb& db, bool
     bool port_taken = logged.find("could not bind") != std::string::npos ||
                       logged.find("Address already in use") != std::string::npos;
     bool old_children = logged.find("pre-existing shared memory block") != std::string::npos;
-    if (attempt < 10 && fresh && port_taken) {
+    if (attempt < 10 && port_taken) {
       int port = pick_port(db.port);
       if (port == 0) break;
+      if (moved_from == 0) moved_from = db.port;
       db.port = port;
       if (auto s = write_resv_conf(st, pg, db.port); !s.ok()) return failed(s);
       if (auto s = st.save_embedded(db); !s.ok()) return failed(s);
@@ -397,7 +400,11 @@ Expected<DbUp> embedded_up(const Context& ctx) {
   } else {
     if (long pid = clear_stale_lockfiles(st))
       ctx.out().info("removed the pidfile of PostgreSQL process " + std::to_string(pid) + ", which is gone");
-    if (auto o = start_cluster(st, pg, up.db, up.created); !o.ok()) return o;
+    if (auto o = start_cluster(st, pg, up.db, up.port_moved_from); !o.ok()) return o;
+    if (up.port_moved_from != 0 && !up.created)
+      ctx.out().warn("port " + std::to_string(up.port_moved_from) +
+                     " was taken by another process while PostgreSQL was down, so it moved to " +
+                     std::to_string(up.db.port) + ": set RESV_DATABASE_URL again where you exported it");
     ctx.out().info("started PostgreSQL on 127.0.0.1:" + std::to_string(up.db.port) + " (log: " +
                    embedded_log(st).string() + ")");
   }

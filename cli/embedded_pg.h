@@ -17,6 +17,7 @@ struct DbUp {
   EmbeddedDb db;
   bool already_running = false;
   bool created = false;
+  int port_moved_from = 0;  // the port it had, when that was taken while it was down
   int migrations_applied = 0;
 };
 

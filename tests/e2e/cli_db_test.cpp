@@ -2,15 +2,19 @@
 // its own per test (up, down, status, stale pidfile, psql, reset), and
 // migrate on databases of the shared throwaway cluster.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -265,6 +269,35 @@ TEST(CliDb, UpRestartsAServerKilledWithItsPidfileLeftBehind) {
   EXPECT_TRUE(contains(up.err, "started PostgreSQL")) << up.err;
   EXPECT_NE(state.postmaster_pid(), pid);
   EXPECT_EQ(state.sql("select id from survivor"), "7\n");
+}
+
+TEST(CliDb, UpMovesAClusterWhosePortWasTakenWhileItWasDownAndKeepsItsData) {
+  StateDir state;
+  auto first = state.resv("db up --json");
+  ASSERT_EQ(first.code, 0) << first.err;
+  const int port = json::parse(first.out)["port"].get<int>();
+  state.sql("create table survivor (id int); insert into survivor values (7)");
+  ASSERT_EQ(state.resv("db down").code, 0);
+
+  int squatter = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(squatter, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int one = 1;
+  ::setsockopt(squatter, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  ASSERT_EQ(::listen(squatter, 1), 0);
+
+  auto up = state.resv("db up --json");
+  ::close(squatter);
+  ASSERT_EQ(up.code, 0) << up.err;
+  EXPECT_TRUE(contains(up.err, "port " + std::to_string(port) + " was taken")) << up.err;
+  const int moved = json::parse(up.out)["port"].get<int>();
+  EXPECT_NE(moved, port);
+  EXPECT_TRUE(contains(up.err, "moved to " + std::to_string(moved))) << up.err;
+  EXPECT_EQ(state.sql("select id from survivor"), "7\n");  // through the saved settings, on the new port
 }
 
 TEST(CliDb, MigrateDryRunAfterUpListsNothingPending) {
