@@ -408,7 +408,7 @@ bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::strin
 void AsyncPg::recheck_waiting() {
   if (impl_->queued.load() == 0) return;  // the common case: nothing waits, nothing to post
   net::post(impl_->strand, [impl = impl_] {
-    if (!impl->queue.empty()) impl->recheck();
+    if (!impl->queue.empty() || !impl->parked.empty()) impl->recheck();
   });
 }
 

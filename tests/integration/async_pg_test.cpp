@@ -240,6 +240,43 @@ TEST_F(AsyncPgTest, AJobOfTheLineAnsweredWithoutRunningLetsTheNextOneRun) {
   pg.stop();
 }
 
+TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRuns) {
+  AsyncPgOptions o{db.url(), 2};
+  o.lock_timeout_ms = 60000;
+  o.statement_timeout_ms = 60000;  // the running job ends only when the test lets it
+  o.group_limit = 1;
+  AsyncPg pg(loop.ioc, o, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 2));
+  pqxx::connection blocker(db.url());
+  pqxx::work tx(blocker);
+  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  auto running = std::async(std::launch::async, [&] {
+    return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, {}, 7);
+  });
+  for (int i = 0; i < 600 && pg.in_use() < 1; ++i) std::this_thread::sleep_for(10ms);
+  // A free connection, but the group is at its limit: the job waits in the
+  // group's line, not in the queue, until something is learned.
+  std::atomic<bool> learned{false};
+  auto lined = std::async(std::launch::async, [&] {
+    return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, [&]() -> std::optional<Status> {
+      if (learned) return Status::SoldOut("learned meanwhile");
+      return std::nullopt;
+    }, 7);
+  });
+  for (int i = 0; i < 600 && pg.waiting() < 1; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(pg.waiting(), 1);
+  learned = true;
+  pg.recheck_waiting();
+  ASSERT_EQ(lined.wait_for(20s), std::future_status::ready) << "not answered while its group's job still runs";
+  EXPECT_EQ(lined.get().status().code(), ErrorCode::SoldOut);
+  EXPECT_EQ(pg.in_use(), 1);
+  tx.commit();
+  EXPECT_TRUE(running.get().ok());
+  EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100001) << "only the running top-up ran";
+  pg.stop();
+}
+
 TEST(AsyncPgUnreachable, AnswersDbUnavailableWithoutWaiting) {
   MetricsRegistry metrics;
   Loop loop;
