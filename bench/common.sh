@@ -1,4 +1,4 @@
-# Shared by bench/run.sh and bench/queue.sh (sourced, after `cd` to the
+# Shared by bench/run.sh, bench/queue.sh and bench/contended.sh (sourced, after `cd` to the
 # repository root): a Release build, a throwaway PostgreSQL, resv-server and
 # nginx as ceiling, cleaned up on exit.
 #   bench_setup TARGET...       deps, build, $work, cleanup trap, $db (database "bench", migrated)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Measurement (b) alone, over more rounds than bench/run.sh, for working on
+# the contended opening: 2,000 connections x 3 attempts at a fresh pool of 40
+# (party of 4) per round, then nginx on the same burst. Prints one line per
+# round and checks for overbooking at the end.
+#   bench/contended.sh [ROUNDS] [-- SERVER ARGS...]
+# Environment:
+#   BASELINE=PATH   another resv-server binary, run on its own pool in every
+#                   round before the one built here (A/B on one noisy machine)
+#   TRACE_DIR=DIR   resv-loadgen --trace files, one per round (round-N.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=5
+[[ $# -gt 0 && "$1" != "--" ]] && { rounds=$1; shift; }
+[[ "${1:-}" == "--" ]] && shift
+[[ "$rounds" =~ ^([1-9]|[1-4][0-9])$ ]] || { echo "contended.sh: ROUNDS must be 1-49 (4,000 of the 200,000 bench users per round)" >&2; exit 2; }
+[[ -z "${BASELINE:-}" || -x "$BASELINE" ]] || { echo "contended.sh: BASELINE $BASELINE is not executable" >&2; exit 2; }
+
+source bench/common.sh
+bench_setup resv-server resv-loadgen
+psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
+psql -q -v ON_ERROR_STOP=1 "$db" -c "INSERT INTO pools (schedule_id, name, kind, capacity, price, max_party, max_per_user)
+  SELECT 4, 'Round ' || g, 'RESTAURANT_SLOT', 40, 30000, 4, 4 FROM generate_series(1, $((2 * rounds))) g" >/dev/null
+mapfile -t pools < <(psql -Atq "$db" -c "SELECT id FROM pools WHERE schedule_id = 4 AND name LIKE 'Round %' ORDER BY id")
+
+start_server --db-pool-size "${RESV_BENCH_POOL:-32}" "$@"
+new_port=$port
+if [[ -n "${BASELINE:-}" ]]; then
+  base_port=$(free_port); base_admin=$(free_port)
+  "$BASELINE" --database-url "$db" --port "$base_port" --admin-port "$base_admin" --io-threads 1 \
+    --admin-token bench --db-pool-size "${RESV_BENCH_POOL:-32}" "$@" >"$work/base.out" 2>"$work/base.log" &
+  base_pid=$!
+  trap 'kill $base_pid 2>/dev/null || true; bench_cleanup' EXIT
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$base_admin/readyz" >/dev/null && break; sleep 0.1; done
+fi
+mkdir -p "$work/www"
+echo '{"error":{"code":"SOLD_OUT","message":"pool 1 has 0 left, fewer than the 4 requested","remaining":0}}' \
+  >"$work/www/sold_out"
+start_nginx
+
+summary() {  # loadgen JSON -> "p95 (2xx/5xx)"
+  python3 -c "import json,sys; a=json.load(sys.stdin); print('%6.1f (%d/%d)' % (a['p95_ms'], a['ok2xx'], a['server5xx']))"
+}
+contended() {  # port pool first-user [trace]: each round's buyers are new users
+  local trace=()
+  [[ -n "${4:-}" ]] && trace=(--trace "$4")
+  build-bench/bench/resv-loadgen --port "$1" --scenario contended -c 2000 --per-connection 3 --schedule 4 \
+    --pool "$2" --quantity 4 --first-user "$3" "${trace[@]}" | summary
+}
+[[ -n "${TRACE_DIR:-}" ]] && mkdir -p "$TRACE_DIR"
+echo "p95 ms (holds/5xx) per round; nginx: p95 ms"
+for ((r = 0; r < rounds; r++)); do
+  line="round $((r + 1)):"
+  [[ -n "${BASELINE:-}" ]] && line+="  baseline $(contended "$base_port" "${pools[$((2 * r))]}" $((1 + 4000 * r)))"
+  line+="  resv-server $(contended "$new_port" "${pools[$((2 * r + 1))]}" $((2001 + 4000 * r)) \
+    "${TRACE_DIR:+$TRACE_DIR/round-$((r + 1)).txt}")"
+  line+="  nginx $(build-bench/bench/resv-loadgen --port "$nginx_port" --scenario get --path /sold_out -c 2000 \
+    --per-connection 3 | python3 -c "import json,sys; print('%6.1f' % json.load(sys.stdin)['p95_ms'])")"
+  echo "$line"
+done
+echo "pools over capacity: $(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT pool_id FROM pool_units
+  WHERE reservation_id IS NOT NULL GROUP BY pool_id HAVING count(*) > 40) x")"
