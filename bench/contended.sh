@@ -8,6 +8,8 @@
 #   BASELINE=PATH   another resv-server binary, run on its own pool in every
 #                   round before the one built here (A/B on one noisy machine)
 #   TRACE_DIR=DIR   resv-loadgen --trace files, one per round (round-N.txt)
+#   PG_LOG=FILE     every statement logged with its duration and end time
+#                   (log_min_duration_statement = 0), the log copied to FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=5
@@ -21,6 +23,10 @@ bench_setup resv-server resv-loadgen
 psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
 psql -q -v ON_ERROR_STOP=1 "$db" -c "INSERT INTO pools (schedule_id, name, kind, capacity, price, max_party, max_per_user)
   SELECT 4, 'Round ' || g, 'RESTAURANT_SLOT', 40, 30000, 4, 4 FROM generate_series(1, $((2 * rounds))) g" >/dev/null
+if [[ -n "${PG_LOG:-}" ]]; then
+  psql -q "$db" -c "ALTER DATABASE bench SET log_min_duration_statement = 0" \
+    -c "ALTER SYSTEM SET log_line_prefix = '%m [%p] '" -c "SELECT pg_reload_conf()" >/dev/null
+fi
 mapfile -t pools < <(psql -Atq "$db" -c "SELECT id FROM pools WHERE schedule_id = 4 AND name LIKE 'Round %' ORDER BY id")
 
 start_server --db-pool-size "${RESV_BENCH_POOL:-32}" "$@"
@@ -58,5 +64,6 @@ for ((r = 0; r < rounds; r++)); do
     --per-connection 3 | python3 -c "import json,sys; print('%6.1f' % json.load(sys.stdin)['p95_ms'])")"
   echo "$line"
 done
+[[ -n "${PG_LOG:-}" ]] && cp "$work/pg/postgres.log" "$PG_LOG"
 echo "pools over capacity: $(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT pool_id FROM pool_units
   WHERE reservation_id IS NOT NULL GROUP BY pool_id HAVING count(*) > 40) x")"

@@ -35,7 +35,7 @@ struct OwnedConn {
 };
 }  // namespace
 
-struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
+struct AsyncPg::Impl {
   struct Job {
     std::string statement;
     std::vector<std::optional<std::string>> params;
@@ -52,9 +52,8 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
     std::optional<Result<std::string>> outcome;
   };
 
-  Impl(net::io_context& ioc, AsyncPgOptions o, MetricsRegistry& m)
+  Impl(AsyncPgOptions o, MetricsRegistry& m)
       : opts(std::move(o)),
-        strand(net::make_strand(ioc)),
         slots(static_cast<size_t>(opts.size)),
         in_use_gauge(m.gauge("resv_db_pool_in_use", "Database connections running a job.", "pool=\"write\"")),
         waiting_gauge(m.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.", "pool=\"write\"")),
@@ -89,10 +88,10 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
         to_connect.push_back(index);
         continue;
       }
-      // Owned by the handler: if the io_context stops before it runs, the
+      // Owned by the handler: if the loop stops before it runs, the
       // handler's destruction still closes the connection.
       auto owned = std::make_shared<OwnedConn>(pg);
-      net::post(strand, [self = shared_from_this(), index, owned] { self->attach(index, owned->release()); });
+      net::post(ioc, [this, index, owned] { attach(index, owned->release()); });
     }
   }
 
@@ -123,13 +122,13 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
     return pg;
   }
 
-  // ---- on the strand ----
+  // ---- on the loop thread ----
 
   void attach(size_t index, PGconn* pg) {
     if (stopped) return PQfinish(pg);
     Slot& s = slots[index];
     s.pg = pg;
-    s.sock = std::make_unique<net::posix::stream_descriptor>(strand, ::dup(PQsocket(pg)));
+    s.sock = std::make_unique<net::posix::stream_descriptor>(ioc, ::dup(PQsocket(pg)));
     connected_gauge.set(++connected);
     dispatch();
   }
@@ -261,13 +260,13 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
     if (f < 0) return lost(s, PQerrorMessage(s.pg));
     auto what = f == 1 ? net::posix::stream_descriptor::wait_write : net::posix::stream_descriptor::wait_read;
     size_t index = static_cast<size_t>(&s - slots.data());
-    s.sock->async_wait(what, net::bind_executor(strand, [self = shared_from_this(), index, f](boost::system::error_code ec) {
-      Slot& slot = self->slots[index];
+    s.sock->async_wait(what, [this, index, f](boost::system::error_code ec) {
+      Slot& slot = slots[index];
       if (!slot.pg) return;
-      if (ec) return self->lost(slot, ec.message().c_str());
-      if (f == 1) return self->flush(slot);
-      self->on_readable(slot);
-    }));
+      if (ec) return lost(slot, ec.message().c_str());
+      if (f == 1) return flush(slot);
+      on_readable(slot);
+    });
   }
 
   void on_readable(Slot& s) {
@@ -340,13 +339,17 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
   }
 
   AsyncPgOptions opts;
-  net::strand<net::io_context::executor_type> strand;
+  // The pool's own loop, run by `io_thread`; declared before the slots so that
+  // their descriptors are gone when it is destroyed (with any handler left).
+  net::io_context ioc{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::thread io_thread;
   std::vector<Slot> slots;
-  std::deque<Job> queue;  // strand only
-  std::unordered_map<int64_t, int> group_running;        // strand only
-  std::unordered_map<int64_t, std::deque<Job>> parked;  // strand only: jobs whose group is at its limit
-  int busy = 0;           // strand only
-  int connected = 0;      // strand only
+  std::deque<Job> queue;  // loop thread only
+  std::unordered_map<int64_t, int> group_running;        // loop thread only
+  std::unordered_map<int64_t, std::deque<Job>> parked;  // loop thread only: jobs whose group is at its limit
+  int busy = 0;           // loop thread only
+  int connected = 0;      // loop thread only
   std::atomic<int> queued{0};
   std::atomic<bool> logged_down{false};
   bool stopped = false;
@@ -355,7 +358,7 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
   std::condition_variable cv;
   std::deque<size_t> to_connect;
   bool stopping = false;
-  std::thread thread;
+  std::thread thread;  // the connector
 
   Gauge& in_use_gauge;
   Gauge& waiting_gauge;
@@ -365,29 +368,37 @@ struct AsyncPg::Impl : std::enable_shared_from_this<Impl> {
   Counter& timed_out;
 };
 
-AsyncPg::AsyncPg(net::io_context& ioc, AsyncPgOptions options, MetricsRegistry& metrics)
-    : impl_(std::make_shared<Impl>(ioc, std::move(options), metrics)) {}
+AsyncPg::AsyncPg(AsyncPgOptions options, MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), metrics)) {}
 
 AsyncPg::~AsyncPg() { stop(); }
 
 void AsyncPg::start() {
+  auto& i = *impl_;
   {
-    std::lock_guard lock(impl_->mu);
-    for (size_t i = 0; i < impl_->slots.size(); ++i) impl_->to_connect.push_back(i);
+    std::lock_guard lock(i.mu);
+    for (size_t n = 0; n < i.slots.size(); ++n) i.to_connect.push_back(n);
   }
-  impl_->thread = std::thread([impl = impl_] { impl->connector(); });
+  i.work.emplace(i.ioc.get_executor());
+  i.io_thread = std::thread([&i] { i.ioc.run(); });
+  i.thread = std::thread([&i] { i.connector(); });
 }
 
 void AsyncPg::stop() {
+  auto& i = *impl_;
   {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
+    std::lock_guard lock(i.mu);
+    i.stopping = true;
   }
-  impl_->cv.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
-  // Called once the io_context no longer runs: nothing else touches the slots.
-  impl_->stopped = true;
-  impl_->close_all();
+  i.cv.notify_all();
+  if (i.thread.joinable()) i.thread.join();
+  i.work.reset();
+  i.ioc.stop();
+  if (i.io_thread.joinable()) i.io_thread.join();
+  // The loop no longer runs: nothing else touches the slots. Jobs still
+  // queued are dropped unanswered with the loop's handlers.
+  i.stopped = true;
+  i.close_all();
 }
 
 bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
@@ -398,17 +409,19 @@ bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::strin
     return false;
   }
   i.queued.fetch_add(1);
-  net::post(i.strand, [impl = impl_, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck), Clock::now(), group}]() mutable {
-    impl->queue.push_back(std::move(job));
-    impl->dispatch();
+  net::post(i.ioc, [&i, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck),
+                                        Clock::now(), group}]() mutable {
+    i.queue.push_back(std::move(job));
+    i.dispatch();
   });
   return true;
 }
 
 void AsyncPg::recheck_waiting() {
-  if (impl_->queued.load() == 0) return;  // the common case: nothing waits, nothing to post
-  net::post(impl_->strand, [impl = impl_] {
-    if (!impl->queue.empty() || !impl->parked.empty()) impl->recheck();
+  auto& i = *impl_;
+  if (i.queued.load() == 0) return;  // the common case: nothing waits, nothing to post
+  net::post(i.ioc, [&i] {
+    if (!i.queue.empty() || !i.parked.empty()) i.recheck();
   });
 }
 

@@ -1,9 +1,11 @@
 #pragma once
 // Asynchronous PostgreSQL pool for the hot paths (hold, pay, cancel,
-// balance). libpq connections in non-blocking mode are driven by the server's
-// io_context: a request is sent, its socket awaited and its answer handled on
-// the I/O thread, with no hand-off to a worker thread and back (the thread
-// switches cost more than the request itself on a busy machine).
+// balance). libpq connections in non-blocking mode are driven by an event
+// loop on a thread of the pool's own, which sleeps until a database answers
+// and then at once hands the next waiting job to the freed connection. On the
+// server's I/O thread that answer would wait its turn behind the HTTP work
+// already queued there: at an opening, the accepts and reads of thousands of
+// connections, while every buyer waits for the "sold out" that answer brings.
 // Bounded like DbPool: when every connection is busy and `queue_limit`
 // requests wait, submit() refuses at once; a request that waited longer than
 // `max_wait` gets Overloaded; with no live connection, DbUnavailable at once.
@@ -17,10 +19,6 @@
 
 #include "metrics.h"
 #include "status.h"
-
-namespace boost::asio {
-class io_context;
-}
 
 namespace resv {
 
@@ -42,22 +40,25 @@ class AsyncPg {
   // The first column of the first row as text, or why there is none.
   using Callback = std::function<void(Result<std::string>)>;
 
-  AsyncPg(boost::asio::io_context& ioc, AsyncPgOptions options, MetricsRegistry& metrics);
+  AsyncPg(AsyncPgOptions options, MetricsRegistry& metrics);
   ~AsyncPg();  // stop()
   AsyncPg(const AsyncPg&) = delete;
   AsyncPg& operator=(const AsyncPg&) = delete;
 
-  // Starts connecting every connection (each also warms up, see statements.h).
+  // Starts the pool's thread and connects every connection (each also warms
+  // up, see statements.h).
   void start();
-  // Stops connecting; open connections are closed once idle. Idempotent.
+  // Stops the pool's thread and closes every connection; jobs still waiting
+  // or running are dropped without their callback. Idempotent.
   void stop();
 
-  // Asked right before the statement is sent (after any wait in the queue):
-  // a Status answers the request without the database.
+  // Asked on the pool's thread right before the statement is sent (after any
+  // wait in the queue): a Status answers the request without the database.
   using Precheck = std::function<std::optional<Status>()>;
 
   // Runs prepared statement `statement` (statements.h) with text parameters
-  // (nullopt: NULL). The callback runs on the pool's strand, exactly once.
+  // (nullopt: NULL). The callback runs on the pool's thread, exactly once:
+  // hand its result to your own executor (e.g. the connection's) there.
   // False, without calling back, when the pool and its queue are full.
   // Jobs of one `group` (0: none) run at most group_limit at a time.
   bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
@@ -75,7 +76,7 @@ class AsyncPg {
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace resv

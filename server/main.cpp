@@ -53,8 +53,7 @@ int serve(const ServerOptions& o) {
             make_store, metrics);
   Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
   boost::asio::io_context ioc{o.io_threads};
-  AsyncPg writes(ioc,
-                 {o.database_url, o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms),
+  AsyncPg writes({o.database_url, o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms),
                   o.statement_timeout_ms, std::min(2000, o.statement_timeout_ms), o.pool_hold_concurrency,
                   std::chrono::milliseconds(200)},
                  metrics);

@@ -6,8 +6,6 @@
 #include <future>
 #include <pqxx/pqxx>
 #include <thread>
-#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
-#include <boost/asio.hpp>
 
 #include "async_pg.h"
 #include "test_seed.h"
@@ -17,18 +15,6 @@ using namespace resv::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Runs an io_context on its own thread for the pool under test.
-struct Loop {
-  boost::asio::io_context ioc;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
-  std::thread thread{[this] { ioc.run(); }};
-  ~Loop() {
-    work.reset();
-    ioc.stop();
-    thread.join();
-  }
-};
 
 bool wait_connected(const AsyncPg& pg, int n) {
   for (int i = 0; i < 600 && pg.connected() < n; ++i) std::this_thread::sleep_for(50ms);
@@ -50,14 +36,13 @@ struct AsyncPgTest : ::testing::Test {
   TestDatabase db;
   Seeded s = seed(db, {.seats = 4, .users = 2});
   MetricsRegistry metrics;
-  Loop loop;
   std::string uid(int i) const { return std::to_string(s.first_user_id + i); }
 };
 
 }  // namespace
 
 TEST_F(AsyncPgTest, RunsAPreparedStatementAndAnswersItsText) {
-  AsyncPg pg(loop.ioc, {db.url(), 2}, metrics);
+  AsyncPg pg({db.url(), 2}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 2));
   auto r = call(pg, "balance", {uid(0)});
@@ -67,7 +52,7 @@ TEST_F(AsyncPgTest, RunsAPreparedStatementAndAnswersItsText) {
 }
 
 TEST_F(AsyncPgTest, WritesThroughTheSameFunctionsAsTheStore) {
-  AsyncPg pg(loop.ioc, {db.url(), 1}, metrics);
+  AsyncPg pg({db.url(), 1}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   auto r = call(pg, "hold_seats",
@@ -80,7 +65,7 @@ TEST_F(AsyncPgTest, WritesThroughTheSameFunctionsAsTheStore) {
 }
 
 TEST_F(AsyncPgTest, PrecheckAnswersWithoutTheDatabase) {
-  AsyncPg pg(loop.ioc, {db.url(), 1}, metrics);
+  AsyncPg pg({db.url(), 1}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   auto r = call(pg, "hold_seats",
@@ -94,7 +79,7 @@ TEST_F(AsyncPgTest, PrecheckAnswersWithoutTheDatabase) {
 }
 
 TEST_F(AsyncPgTest, SqlErrorsBecomeStatuses) {
-  AsyncPg pg(loop.ioc, {db.url(), 1, 16, 500ms, 5000, 100}, metrics);
+  AsyncPg pg({db.url(), 1, 16, 500ms, 5000, 100}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   // Hold the user's row so the top-up runs into lock_timeout (100 ms).
@@ -112,7 +97,7 @@ TEST_F(AsyncPgTest, SqlErrorsBecomeStatuses) {
 }
 
 TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
-  AsyncPg pg(loop.ioc, {db.url(), 1, 0}, metrics);
+  AsyncPg pg({db.url(), 1, 0}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   pqxx::connection blocker(db.url());
@@ -131,7 +116,7 @@ TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
 }
 
 TEST_F(AsyncPgTest, RecheckAnswersQueuedRequestsWhileEveryConnectionIsBusy) {
-  AsyncPg pg(loop.ioc, {db.url(), 1}, metrics);
+  AsyncPg pg({db.url(), 1}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   pqxx::connection blocker(db.url());
@@ -166,7 +151,7 @@ TEST_F(AsyncPgTest, JobsOfOneGroupRunAtMostGroupLimitAtOnceAndAllFinish) {
   AsyncPgOptions o{db.url(), 4};
   o.lock_timeout_ms = 30000;
   o.group_limit = 2;
-  AsyncPg pg(loop.ioc, o, metrics);
+  AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 4));
   pqxx::connection blocker(db.url());
@@ -202,7 +187,7 @@ TEST_F(AsyncPgTest, AJobOfTheLineAnsweredWithoutRunningLetsTheNextOneRun) {
   AsyncPgOptions o{db.url(), 2};
   o.lock_timeout_ms = 30000;
   o.group_limit = 1;
-  AsyncPg pg(loop.ioc, o, metrics);
+  AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 2));
   pqxx::connection blocker(db.url());
@@ -245,7 +230,7 @@ TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRu
   o.lock_timeout_ms = 60000;
   o.statement_timeout_ms = 60000;  // the running job ends only when the test lets it
   o.group_limit = 1;
-  AsyncPg pg(loop.ioc, o, metrics);
+  AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 2));
   pqxx::connection blocker(db.url());
@@ -279,8 +264,7 @@ TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRu
 
 TEST(AsyncPgUnreachable, AnswersDbUnavailableWithoutWaiting) {
   MetricsRegistry metrics;
-  Loop loop;
-  AsyncPg pg(loop.ioc, {"postgresql://nobody@127.0.0.1:1/none", 2}, metrics);
+  AsyncPg pg({"postgresql://nobody@127.0.0.1:1/none", 2}, metrics);
   pg.start();
   auto r = call(pg, "balance", {"1"});
   ASSERT_FALSE(r.ok());
