@@ -37,6 +37,7 @@ const std::vector<Statement>& statements() {
       {"expire_holds", "SELECT resv_expire_holds($1)"},
       {"outbox_backlog", "SELECT count(*) FROM outbox WHERE published_at IS NULL"},
       {"queue_issue", "SELECT resv_queue_issue($1, $2::bigint[])::text"},
+      {"warm_up", "SELECT resv_warm_up()"},
   };
   return all;
 }
@@ -54,6 +55,7 @@ const std::vector<WarmUpCall>& warm_up_calls() {
       {"cancel", {"0", "0"}},
       {"top_up", {"0", "1", nullptr, nullptr}},
       {"balance", {"0"}},
+      {"warm_up", {}},
   };
   return calls;
 }

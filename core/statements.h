@@ -20,9 +20,11 @@ const std::vector<Statement>& statements();
 // Session settings sent after connecting.
 std::string session_settings(int statement_timeout_ms, int lock_timeout_ms);
 
-// Write paths run once with ids that cannot exist (nothing changes) so that a
-// fresh connection has its statements prepared and PL/pgSQL compiled before
-// the first buyer arrives: statement name and parameters (nullptr = NULL).
+// Run once on a fresh connection so that its statements are prepared and
+// planned, and its PL/pgSQL compiled, before the first buyer arrives: the
+// write statements with ids that cannot exist, then resv_warm_up(), which
+// runs the write paths end to end on throwaway rows and rolls them back
+// (nothing changes). Statement name and parameters (nullptr = NULL).
 struct WarmUpCall {
   const char* statement;
   std::vector<const char*> params;

@@ -433,6 +433,9 @@ TEST_F(CliSeed, CtrlCMidSeedExitsOneAndLeavesTheOldData) {
 
 TEST_F(CliSeed, SeededSeatsCanBeReservedAndPaidThroughARealServer) {
   ASSERT_EQ(seed({"concert"}).code, 0);
+  // Reservation ids restart too (the server's warm-up, which holds and rolls
+  // back on every new connection, draws a few of them before the first buyer).
+  EXPECT_EQ(db.scalar("SELECT last_value || ' ' || is_called FROM reservations_id_seq"), "1 false");
   ServerProcess server(db.url());
   HttpClient http("127.0.0.1", server.port());
 
@@ -445,7 +448,7 @@ TEST_F(CliSeed, SeededSeatsCanBeReservedAndPaidThroughARealServer) {
   auto held = http.post("/api/reservations", seat_body(42, 1, {7, 8}));
   ASSERT_EQ(held.status, 201) << held.body;
   int64_t res = json::parse(held.body).value("reservationId", int64_t{0});
-  EXPECT_EQ(res, 1) << "reservation ids start at 1 after a seed";
+  ASSERT_GT(res, 0);
 
   auto paid = http.post("/api/reservations/" + str(res) + "/payment", json{{"userId", 42}}.dump());
   ASSERT_EQ(paid.status, 200) << paid.body;

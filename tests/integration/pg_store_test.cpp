@@ -110,3 +110,22 @@ TEST_F(PgStoreConnection, SchemaVersionIsTheLatestBundledMigration) {
   EXPECT_EQ(v.value(), latest_migration_version());
   EXPECT_EQ(std::to_string(v.value()), db.scalar("SELECT max(version) FROM schema_migrations"));
 }
+
+// A new connection's warm-up (statements.h) runs a seat hold, a pool hold, a
+// payment, a cancellation and a top-up end to end ('ok' only when both holds
+// succeeded) and leaves no row behind.
+TEST_F(PgStoreConnection, WarmUpRunsTheWritePathsAndLeavesNoRowBehind) {
+  const char* tables[] = {"concerts", "schedules", "seats",    "pools",          "pool_units",
+                          "users",    "reservations", "payments", "balance_ledger", "outbox"};
+  auto counts = [&] {
+    std::vector<int64_t> n;
+    for (const char* t : tables) n.push_back(db.count(std::string("SELECT count(*) FROM ") + t));
+    return n;
+  };
+  const auto before = counts();
+  EXPECT_EQ(db.scalar("SELECT resv_warm_up()"), "ok");
+  PgStore store{PgStoreOptions{db.url()}};
+  EXPECT_TRUE(store.warm_up().ok());
+  EXPECT_EQ(counts(), before);
+  EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + std::to_string(s.first_user_id)), 100000);
+}
