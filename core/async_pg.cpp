@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -107,10 +109,14 @@ struct AsyncPg::Impl {
                 ok(PQexec(pg, session_settings(opts.statement_timeout_ms, opts.lock_timeout_ms).c_str()));
     for (const auto& st : statements())
       if (good) good = ok(PQprepare(pg, st.name, st.sql, 0, nullptr));
-    for (const auto& call : warm_up_calls())
-      if (good)
-        good = ok(PQexecPrepared(pg, call.statement, static_cast<int>(call.params.size()), call.params.data(),
-                                 nullptr, nullptr, 0));
+    for (const auto& call : warm_up_calls()) {
+      if (!good) break;
+      PGresult* r = PQexecPrepared(pg, call.statement, static_cast<int>(call.params.size()), call.params.data(),
+                                   nullptr, nullptr, 0);
+      if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+        check_warm_up_answer(call, PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : nullptr);
+      good = ok(r);
+    }
     if (good) good = PQsetnonblocking(pg, 1) == 0;
     if (!good) {
       if (!logged_down.exchange(true))
@@ -124,13 +130,47 @@ struct AsyncPg::Impl {
 
   // ---- on the loop thread ----
 
+  // Calls back; a callback that throws (a bug) is logged, and the pool's
+  // state, which the caller has already settled, stays consistent.
+  static void answer(Callback& cb, Result<std::string> result) {
+    try {
+      cb(std::move(result));
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"database pool callback threw\" error=\"{}\"", e.what());
+    }
+  }
+
   void attach(size_t index, PGconn* pg) {
     if (stopped) return PQfinish(pg);
+    int fd = ::dup(PQsocket(pg));
+    if (fd < 0) {  // out of descriptors (thousands of clients): try again later
+      spdlog::warn("msg=\"database connection dropped\" error=\"dup: {}\"", std::strerror(errno));
+      PQfinish(pg);
+      {
+        std::lock_guard lock(mu);
+        to_connect.push_back(index);
+      }
+      cv.notify_one();
+      return;
+    }
     Slot& s = slots[index];
     s.pg = pg;
-    s.sock = std::make_unique<net::posix::stream_descriptor>(ioc, ::dup(PQsocket(pg)));
+    s.sock = std::make_unique<net::posix::stream_descriptor>(ioc, fd);
     connected_gauge.set(++connected);
     dispatch();
+  }
+
+  // The loop thread. Whatever else throws (a precheck, an allocation) must
+  // not end the process unlogged: it is logged and the loop goes on.
+  void run_loop() {
+    for (;;) {
+      try {
+        ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("msg=\"database pool handler threw\" error=\"{}\"", e.what());
+      }
+    }
   }
 
   void dispatch() {
@@ -139,7 +179,7 @@ struct AsyncPg::Impl {
       unpark_all();
       while (!queue.empty()) {
         auto job = pop();
-        job.cb(Status::DbUnavailable("the database is unreachable; retry shortly"));
+        answer(job.cb, Status::DbUnavailable("the database is unreachable; retry shortly"));
       }
     }
     while (!queue.empty()) {
@@ -155,13 +195,13 @@ struct AsyncPg::Impl {
       wait_seconds.observe(std::chrono::duration<double>(waited).count());
       if (waited > opts.max_wait) {
         timed_out.inc();
-        job.cb(Status::Overloaded("the server is overloaded; retry shortly"));
+        answer(job.cb, Status::Overloaded("the server is overloaded; retry shortly"));
         release(job.group);
         continue;
       }
       if (job.precheck)
-        if (auto answer = job.precheck()) {
-          job.cb(std::move(*answer));
+        if (auto reply = job.precheck()) {
+          answer(job.cb, std::move(*reply));
           release(job.group);
           continue;
         }
@@ -217,10 +257,10 @@ struct AsyncPg::Impl {
   void recheck() {
     auto answered = [this](Job& job) {
       if (!job.precheck) return false;
-      auto answer = job.precheck();
-      if (!answer) return false;
+      auto reply = job.precheck();
+      if (!reply) return false;
       queued.fetch_sub(1);
-      job.cb(std::move(*answer));
+      answer(job.cb, std::move(*reply));
       return true;
     };
     std::erase_if(queue, answered);
@@ -284,7 +324,7 @@ struct AsyncPg::Impl {
     s.busy = false;
     in_use_gauge.set(--busy);
     group_done(s.job.group);
-    cb(std::move(outcome));
+    answer(cb, std::move(outcome));
     dispatch();
   }
 
@@ -320,7 +360,7 @@ struct AsyncPg::Impl {
       to_connect.push_back(static_cast<size_t>(&s - slots.data()));
     }
     cv.notify_one();
-    if (cb) cb(Status::DbUnavailable("lost the database connection; retry shortly"));
+    if (cb) answer(cb, Status::DbUnavailable("lost the database connection; retry shortly"));
     dispatch();
   }
 
@@ -380,7 +420,7 @@ void AsyncPg::start() {
     for (size_t n = 0; n < i.slots.size(); ++n) i.to_connect.push_back(n);
   }
   i.work.emplace(i.ioc.get_executor());
-  i.io_thread = std::thread([&i] { i.ioc.run(); });
+  i.io_thread = std::thread([&i] { i.run_loop(); });
   i.thread = std::thread([&i] { i.connector(); });
 }
 

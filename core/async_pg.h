@@ -57,8 +57,9 @@ class AsyncPg {
   using Precheck = std::function<std::optional<Status>()>;
 
   // Runs prepared statement `statement` (statements.h) with text parameters
-  // (nullopt: NULL). The callback runs on the pool's thread, exactly once:
-  // hand its result to your own executor (e.g. the connection's) there.
+  // (nullopt: NULL). The callback runs on the pool's thread, exactly once
+  // (unless stop() drops the job first): hand its result to your own
+  // executor (e.g. the connection's) there.
   // False, without calling back, when the pool and its queue are full.
   // Jobs of one `group` (0: none) run at most group_limit at a time.
   bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,

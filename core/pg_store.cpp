@@ -190,8 +190,10 @@ Result<int64_t> PgStore::outbox_backlog() {
 
 Status PgStore::warm_up() {
   auto r = impl_->run<int>([&](pqxx::transaction_base& tx) {
-    for (const auto& call : warm_up_calls())
-      tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(call.params));
+    for (const auto& call : warm_up_calls()) {
+      auto answer = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(call.params));
+      check_warm_up_answer(call, answer.empty() || answer[0][0].is_null() ? nullptr : answer[0][0].c_str());
+    }
     return 0;
   });
   return r.ok() ? Status::Ok() : r.status();

@@ -1,5 +1,8 @@
 #include "statements.h"
 
+#include <atomic>
+#include <string_view>
+
 #include <spdlog/spdlog.h>
 
 namespace resv {
@@ -55,9 +58,17 @@ const std::vector<WarmUpCall>& warm_up_calls() {
       {"cancel", {"0", "0"}},
       {"top_up", {"0", "1", nullptr, nullptr}},
       {"balance", {"0"}},
-      {"warm_up", {}},
+      {"warm_up", {}, "ok"},
   };
   return calls;
+}
+
+void check_warm_up_answer(const WarmUpCall& call, const char* answer) {
+  static std::atomic<bool> warned{false};
+  if (!call.expect || (answer && std::string_view(answer) == call.expect) || warned.exchange(true)) return;
+  spdlog::warn("msg=\"connection warm-up incomplete; the first requests on new connections will be slower\" "
+               "statement={} answer=\"{}\"",
+               call.statement, answer ? answer : "");
 }
 
 Status status_from_sql_error(const std::string& state, const std::string& message, bool connection_ok) {

@@ -28,8 +28,14 @@ std::string session_settings(int statement_timeout_ms, int lock_timeout_ms);
 struct WarmUpCall {
   const char* statement;
   std::vector<const char*> params;
+  const char* expect = nullptr;  // its answer when it ran all the way, if it tells
 };
 const std::vector<WarmUpCall>& warm_up_calls();
+
+// Logs a warning (once per process) when `call` expects an answer and got
+// another: the warm-up no longer warms (e.g. a migration broke it), which
+// costs the first buyers time but is no reason to refuse the connection.
+void check_warm_up_answer(const WarmUpCall& call, const char* answer);
 
 // Maps a PostgreSQL error to a Status: DbUnavailable for connection classes
 // (08, 57P) or a dead connection, Busy for lock/statement timeouts,

@@ -103,6 +103,14 @@ int serve(const ServerOptions& o) {
   register_queue_routes(api, app);
   Router admin(metrics, "admin", o.access_log);
   register_admin_routes(admin, app);
+  // The pool's thread runs callbacks into the routers, the app and the
+  // queue issuer: stop it before any of them goes, also when serve() leaves
+  // by an exception (on the normal path it is stopped below; stop() again is
+  // a no-op).
+  struct StopWrites {
+    AsyncPg& pool;
+    ~StopWrites() { pool.stop(); }
+  } stop_writes{writes};
 
   auto http_opts = [&](const std::string& host, int port) {
     return HttpServerOptions{host, static_cast<uint16_t>(port), static_cast<size_t>(o.max_body_bytes),

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <stdexcept>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -61,6 +62,28 @@ TEST_F(AsyncPgTest, WritesThroughTheSameFunctionsAsTheStore) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_NE(r.value().find("\"ok\": true"), std::string::npos) << r.value();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), 1);
+  pg.stop();
+}
+
+TEST_F(AsyncPgTest, AWarmUpThatNoLongerRunsThroughDoesNotCostTheConnection) {
+  db.exec("CREATE OR REPLACE FUNCTION resv_warm_up() RETURNS text LANGUAGE sql AS "
+          "$$ SELECT 'warm-up stopped: broken by a test' $$");
+  AsyncPg pg({db.url(), 1}, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 1));
+  auto r = call(pg, "balance", {uid(0)});
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  pg.stop();
+}
+
+TEST_F(AsyncPgTest, ACallbackThatThrowsIsLoggedAndThePoolGoesOn) {
+  AsyncPg pg({db.url(), 1}, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 1));
+  ASSERT_TRUE(pg.submit("balance", {uid(0)}, [](Result<std::string>) { throw std::runtime_error("a bug"); }));
+  auto r = call(pg, "balance", {uid(0)});
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(pg.in_use(), 0);
   pg.stop();
 }
 
