@@ -33,6 +33,26 @@ Result<std::string> call(AsyncPg& pg, const char* statement, std::vector<std::op
   return future.get();
 }
 
+// Holds a user's row locked (FOR UPDATE) from another session until
+// release(), so that jobs touching that user wait in the database.
+struct RowLock {
+  RowLock(const std::string& url, const std::string& user) : conn(url), tx(conn) {
+    tx.exec("SELECT 1 FROM users WHERE id = " + user + " FOR UPDATE");
+  }
+  void release() { tx.commit(); }
+  pqxx::connection conn;
+  pqxx::work tx;
+};
+
+// A precheck that answers "sold out" once `learned` is set, as the filter
+// does once the database said so.
+AsyncPg::Precheck sold_out_once(const std::atomic<bool>& learned) {
+  return [&learned]() -> std::optional<Status> {
+    if (learned) return Status::SoldOut("learned meanwhile");
+    return std::nullopt;
+  };
+}
+
 struct AsyncPgTest : ::testing::Test {
   TestDatabase db;
   Seeded s = seed(db, {.seats = 4, .users = 2});
@@ -106,11 +126,9 @@ TEST_F(AsyncPgTest, SqlErrorsBecomeStatuses) {
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   // Hold the user's row so the top-up runs into lock_timeout (100 ms).
-  pqxx::connection blocker(db.url());
-  pqxx::work tx(blocker);
-  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  RowLock lock(db.url(), uid(0));
   auto r = call(pg, "top_up", {uid(0), "5", std::nullopt, std::nullopt});
-  tx.abort();
+  lock.release();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::Busy);
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100000) << "nothing changed";
@@ -123,15 +141,13 @@ TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
   AsyncPg pg({db.url(), 1, 0}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
-  pqxx::connection blocker(db.url());
-  pqxx::work tx(blocker);
-  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  RowLock lock(db.url(), uid(0));
   auto first = std::async(std::launch::async, [&] { return call(pg, "top_up", {uid(0), "5", std::nullopt, std::nullopt}); });
   for (int i = 0; i < 600 && pg.in_use() < 1; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(pg.in_use(), 1);
   bool accepted = pg.submit("balance", {uid(1)}, [](Result<std::string>) {});
   EXPECT_FALSE(accepted);
-  tx.commit();
+  lock.release();
   auto r = first.get();
   EXPECT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100005);
@@ -142,19 +158,14 @@ TEST_F(AsyncPgTest, RecheckAnswersQueuedRequestsWhileEveryConnectionIsBusy) {
   AsyncPg pg({db.url(), 1}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
-  pqxx::connection blocker(db.url());
-  pqxx::work tx(blocker);
-  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  RowLock lock(db.url(), uid(0));
   // The only connection waits on the lock; the second request queues behind it.
   auto first = std::async(std::launch::async, [&] { return call(pg, "top_up", {uid(0), "5", std::nullopt, std::nullopt}); });
   for (int i = 0; i < 600 && pg.in_use() < 1; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(pg.in_use(), 1);
   std::atomic<bool> learned{false};
   auto queued = std::async(std::launch::async, [&] {
-    return call(pg, "top_up", {uid(1), "5", std::nullopt, std::nullopt}, [&]() -> std::optional<Status> {
-      if (learned) return Status::SoldOut("learned meanwhile");
-      return std::nullopt;
-    });
+    return call(pg, "top_up", {uid(1), "5", std::nullopt, std::nullopt}, sold_out_once(learned));
   });
   for (int i = 0; i < 600 && pg.waiting() < 1; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(pg.waiting(), 1);
@@ -164,7 +175,7 @@ TEST_F(AsyncPgTest, RecheckAnswersQueuedRequestsWhileEveryConnectionIsBusy) {
   auto r = queued.get();
   EXPECT_EQ(r.status().code(), ErrorCode::SoldOut);
   EXPECT_EQ(pg.waiting(), 0);
-  tx.commit();
+  lock.release();
   EXPECT_TRUE(first.get().ok());
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(1)), 100000) << "the queued top-up never ran";
   pg.stop();
@@ -177,9 +188,7 @@ TEST_F(AsyncPgTest, JobsOfOneGroupRunAtMostGroupLimitAtOnceAndAllFinish) {
   AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 4));
-  pqxx::connection blocker(db.url());
-  pqxx::work tx(blocker);
-  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  RowLock lock(db.url(), uid(0));
   // Six top-ups of one group, all blocked on the user's row: two run (and
   // wait on the lock), four wait in the group's line though two connections
   // are free. Another group's job is not held up by that line.
@@ -196,7 +205,7 @@ TEST_F(AsyncPgTest, JobsOfOneGroupRunAtMostGroupLimitAtOnceAndAllFinish) {
   EXPECT_EQ(db.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
                      "current_database()"),
             2);
-  tx.commit();
+  lock.release();
   for (auto& f : group) {
     ASSERT_EQ(f.wait_for(30s), std::future_status::ready) << "a job left in its group's line";
     EXPECT_TRUE(f.get().ok());
@@ -213,9 +222,7 @@ TEST_F(AsyncPgTest, AJobOfTheLineAnsweredWithoutRunningLetsTheNextOneRun) {
   AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 2));
-  pqxx::connection blocker(db.url());
-  pqxx::work tx(blocker);
-  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  RowLock lock(db.url(), uid(0));
   auto top_up = [&](AsyncPg::Precheck precheck) {
     return std::async(std::launch::async, [&pg, this, precheck] {
       return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, precheck, 7);
@@ -226,10 +233,7 @@ TEST_F(AsyncPgTest, AJobOfTheLineAnsweredWithoutRunningLetsTheNextOneRun) {
   // Next in line: a job its precheck will answer (as "sold out" would),
   // then two that must still run once it has left the line.
   std::atomic<bool> learned{false};
-  auto answered = top_up([&]() -> std::optional<Status> {
-    if (learned) return Status::SoldOut("learned meanwhile");
-    return std::nullopt;
-  });
+  auto answered = top_up(sold_out_once(learned));
   for (int i = 0; i < 600 && pg.waiting() < 1; ++i) std::this_thread::sleep_for(10ms);
   auto second = top_up({});
   for (int i = 0; i < 600 && pg.waiting() < 2; ++i) std::this_thread::sleep_for(10ms);
@@ -237,7 +241,7 @@ TEST_F(AsyncPgTest, AJobOfTheLineAnsweredWithoutRunningLetsTheNextOneRun) {
   for (int i = 0; i < 600 && pg.waiting() < 3; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(pg.waiting(), 3);
   learned = true;
-  tx.commit();
+  lock.release();
   EXPECT_TRUE(running.get().ok());
   EXPECT_EQ(answered.get().status().code(), ErrorCode::SoldOut);
   for (auto* f : {&second, &third}) {
@@ -256,9 +260,7 @@ TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRu
   AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 2));
-  pqxx::connection blocker(db.url());
-  pqxx::work tx(blocker);
-  tx.exec("SELECT 1 FROM users WHERE id = " + uid(0) + " FOR UPDATE");
+  RowLock lock(db.url(), uid(0));
   auto running = std::async(std::launch::async, [&] {
     return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, {}, 7);
   });
@@ -267,10 +269,7 @@ TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRu
   // group's line, not in the queue, until something is learned.
   std::atomic<bool> learned{false};
   auto lined = std::async(std::launch::async, [&] {
-    return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, [&]() -> std::optional<Status> {
-      if (learned) return Status::SoldOut("learned meanwhile");
-      return std::nullopt;
-    }, 7);
+    return call(pg, "top_up", {uid(0), "1", std::nullopt, std::nullopt}, sold_out_once(learned), 7);
   });
   for (int i = 0; i < 600 && pg.waiting() < 1; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(pg.waiting(), 1);
@@ -279,7 +278,7 @@ TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRu
   ASSERT_EQ(lined.wait_for(20s), std::future_status::ready) << "not answered while its group's job still runs";
   EXPECT_EQ(lined.get().status().code(), ErrorCode::SoldOut);
   EXPECT_EQ(pg.in_use(), 1);
-  tx.commit();
+  lock.release();
   EXPECT_TRUE(running.get().ok());
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100001) << "only the running top-up ran";
   pg.stop();
