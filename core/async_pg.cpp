@@ -146,18 +146,22 @@ struct AsyncPg::Impl {
     if (fd < 0) {  // out of descriptors (thousands of clients): try again later
       spdlog::warn("msg=\"database connection dropped\" error=\"dup: {}\"", std::strerror(errno));
       PQfinish(pg);
-      {
-        std::lock_guard lock(mu);
-        to_connect.push_back(index);
-      }
-      cv.notify_one();
-      return;
+      return reconnect_later(index);
     }
     Slot& s = slots[index];
     s.pg = pg;
     s.sock = std::make_unique<net::posix::stream_descriptor>(ioc, fd);
     connected_gauge.set(++connected);
     dispatch();
+  }
+
+  // Hands slot `index` back to the connector thread.
+  void reconnect_later(size_t index) {
+    {
+      std::lock_guard lock(mu);
+      to_connect.push_back(index);
+    }
+    cv.notify_one();
   }
 
   // The loop thread. Whatever else throws (a precheck, an allocation) must
@@ -355,11 +359,7 @@ struct AsyncPg::Impl {
     s.outcome.reset();
     close(s);
     connected_gauge.set(--connected);
-    {
-      std::lock_guard lock(mu);
-      to_connect.push_back(static_cast<size_t>(&s - slots.data()));
-    }
-    cv.notify_one();
+    reconnect_later(static_cast<size_t>(&s - slots.data()));
     if (cb) answer(cb, Status::DbUnavailable("lost the database connection; retry shortly"));
     dispatch();
   }
