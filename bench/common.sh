@@ -9,6 +9,8 @@ scripts/install-deps.sh --bench
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 
 server_pid=""; nginx_conf=""; work=""
+# (b)'s ceiling: nginx serves resv-server's answer to a late buyer, byte for byte.
+sold_out_body='{"error":{"code":"SOLD_OUT","message":"pool 1 has 0 left, fewer than the 4 requested","remaining":0}}'
 bench_cleanup() {
   [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   [[ -n "$nginx_conf" ]] && nginx -c "$nginx_conf" -s stop 2>/dev/null || true

@@ -40,8 +40,7 @@ if [[ -n "${BASELINE:-}" ]]; then
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$base_admin/readyz" >/dev/null && break; sleep 0.1; done
 fi
 mkdir -p "$work/www"
-echo '{"error":{"code":"SOLD_OUT","message":"pool 1 has 0 left, fewer than the 4 requested","remaining":0}}' \
-  >"$work/www/sold_out"
+echo "$sold_out_body" >"$work/www/sold_out"
 start_nginx
 
 summary() {  # loadgen JSON -> "p95 (2xx/5xx)"

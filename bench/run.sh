@@ -34,7 +34,6 @@ server_rps=$(wrk_rps "http://127.0.0.1:$port/api/schedules/1/seats")
 # party of 4. Ceiling: nginx answering the same pattern with a static body of
 # the same size (GET: nginx serves no POST), one worker, same load generator.
 # Three rounds each (a fresh pool per round), medians reported.
-sold_out_body='{"error":{"code":"SOLD_OUT","message":"pool 1 has 0 left, fewer than the 4 requested","remaining":0}}'
 echo "$sold_out_body" >"$work/www/sold_out"
 b_runs=(); n_runs=()
 round=0
