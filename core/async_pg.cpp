@@ -84,7 +84,10 @@ struct AsyncPg::Impl {
         to_connect.pop_front();
       }
       PGconn* pg = connect_and_warm();
+      const bool first = !tried[index];
+      tried[index] = true;
       if (!pg) {
+        if (first) --first_pass_left;
         std::unique_lock lock(mu);
         cv.wait_for(lock, opts.reconnect_backoff, [this] { return stopping; });
         to_connect.push_back(index);
@@ -93,7 +96,10 @@ struct AsyncPg::Impl {
       // Owned by the handler: if the loop stops before it runs, the
       // handler's destruction still closes the connection.
       auto owned = std::make_shared<OwnedConn>(pg);
-      net::post(ioc, [this, index, owned] { attach(index, owned->release()); });
+      net::post(ioc, [this, index, owned, first] {
+        attach(index, owned->release());
+        if (first) --first_pass_left;
+      });
     }
   }
 
@@ -397,6 +403,8 @@ struct AsyncPg::Impl {
   std::mutex mu;  // connector state
   std::condition_variable cv;
   std::deque<size_t> to_connect;
+  std::vector<bool> tried;  // connector thread only: slots it has tried to connect
+  std::atomic<int> first_pass_left{0};  // slots neither connected nor failed once yet
   bool stopping = false;
   std::thread thread;  // the connector
 
@@ -419,6 +427,8 @@ void AsyncPg::start() {
     std::lock_guard lock(i.mu);
     for (size_t n = 0; n < i.slots.size(); ++n) i.to_connect.push_back(n);
   }
+  i.tried.assign(i.slots.size(), false);
+  i.first_pass_left = static_cast<int>(i.slots.size());
   i.work.emplace(i.ioc.get_executor());
   i.io_thread = std::thread([&i] { i.run_loop(); });
   i.thread = std::thread([&i] { i.connector(); });
@@ -468,6 +478,7 @@ void AsyncPg::recheck_waiting() {
 int AsyncPg::size() const { return impl_->opts.size; }
 int AsyncPg::in_use() const { return static_cast<int>(impl_->in_use_gauge.value()); }
 int AsyncPg::waiting() const { return static_cast<int>(impl_->waiting_gauge.value()); }
+int AsyncPg::starting() const { return impl_->first_pass_left.load(); }
 int AsyncPg::connected() const { return static_cast<int>(impl_->connected_gauge.value()); }
 
 }  // namespace resv

@@ -74,6 +74,9 @@ class AsyncPg {
   int in_use() const;
   int waiting() const;
   int connected() const;
+  // Connections not yet tried once since start() (connecting and warming up
+  // one after another): until 0, a burst would find the pool short.
+  int starting() const;
 
  private:
   struct Impl;

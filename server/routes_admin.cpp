@@ -42,7 +42,11 @@ std::vector<std::string> not_ready_reasons(const App& app) {
                       " (run resv-server --migrate)");
   }
   if (app.listener_connected && !app.listener_connected()) reasons.push_back("release notifications not connected");
-  if (app.writes.connected() == 0) reasons.push_back("no database connection in the pool yet");
+  if (int n = app.writes.starting(); n > 0)
+    reasons.push_back("database pool still connecting: " + std::to_string(n) + " of " +
+                      std::to_string(app.writes.size()) + " connections not up yet");
+  else if (app.writes.connected() == 0)
+    reasons.push_back("no database connection in the pool");
   if (!app.queue_service.synced()) reasons.push_back("waiting room not synced with the database yet");
   return reasons;
 }

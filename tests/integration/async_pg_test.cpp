@@ -17,6 +17,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+bool wait_started(const AsyncPg& pg) {
+  for (int i = 0; i < 600 && pg.starting() > 0; ++i) std::this_thread::sleep_for(50ms);
+  return pg.starting() == 0;
+}
+
 bool wait_connected(const AsyncPg& pg, int n) {
   for (int i = 0; i < 600 && pg.connected() < n; ++i) std::this_thread::sleep_for(50ms);
   return pg.connected() >= n;
@@ -281,6 +286,26 @@ TEST_F(AsyncPgTest, RecheckAnswersAJobWaitingInItsGroupsLineWhileTheGroupStillRu
   lock.release();
   EXPECT_TRUE(running.get().ok());
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100001) << "only the running top-up ran";
+  pg.stop();
+}
+
+// Readiness waits for starting() == 0: by then every connection must be in
+// the pool, not merely connected on the connector's side.
+TEST_F(AsyncPgTest, StartingCountsDownOnlyAsConnectionsJoinThePool) {
+  AsyncPg pg({db.url(), 4}, metrics);
+  EXPECT_EQ(pg.starting(), 0) << "nothing starts before start()";
+  pg.start();
+  ASSERT_TRUE(wait_started(pg));
+  EXPECT_EQ(pg.connected(), 4);
+  pg.stop();
+}
+
+TEST(AsyncPgUnreachable, StartingEndsAfterOneFailedAttemptPerConnection) {
+  MetricsRegistry metrics;
+  AsyncPg pg({"postgresql://nobody@127.0.0.1:1/none", 3}, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_started(pg)) << "a database that refuses must not keep the pool starting forever";
+  EXPECT_EQ(pg.connected(), 0);
   pg.stop();
 }
 
