@@ -45,7 +45,7 @@ void ensure_template(const std::string& admin_url) {
     pqxx::nontransaction tx(c);
     tx.exec("SELECT pg_advisory_lock(4242)");  // several test processes race here
     std::string name = template_name();
-    bool exists = !tx.exec("SELECT 1 FROM pg_database WHERE datname = " + tx.quote(name)).empty();
+    bool exists = !tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", name).empty();
     if (!exists) {
       std::string building = name + "_building";
       tx.exec("DROP DATABASE IF EXISTS " + building);
