@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
   app.add_option("--quantity", o.quantity);
   app.add_option("--first-user", o.first_user);
   app.add_option("--first-seat", o.first_seat);
-  app.add_option("--trace", o.trace, "Write one line per response to this file");
+  app.add_option("--trace", o.trace, "Write one line per response to this file, after a first line \"# t0_unix_ms T\"");
   CLI11_PARSE(app, argc, argv);
   if (o.requests == 0 && o.duration_s == 0 && o.per_connection == 0) {
     std::fprintf(stderr, "resv-loadgen: error: give --requests, --duration or --per-connection\n");
@@ -198,6 +198,9 @@ int main(int argc, char** argv) {
   long next = 0;
   tcp::endpoint ep(net::ip::make_address(o.host), static_cast<unsigned short>(o.port));
   auto t0 = stats.t0 = Clock::now();
+  // The trace's times count from here: its first line gives this instant on
+  // the wall clock, to line them up with the server's and PostgreSQL's logs.
+  auto t0_unix_ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
   for (int c = 0; c < o.connections; ++c) std::make_shared<Conn>(ioc, o, stats, next, c, deadline)->start(ep);
   ioc.run();
@@ -206,6 +209,7 @@ int main(int argc, char** argv) {
   if (!o.trace.empty()) {
     FILE* f = std::fopen(o.trace.c_str(), "w");
     if (f) {
+      std::fprintf(f, "# t0_unix_ms %.3f\n", t0_unix_ms);
       for (const auto& line : stats.trace) std::fprintf(f, "%s\n", line.c_str());
       std::fclose(f);
     }
