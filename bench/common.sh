@@ -25,6 +25,11 @@ while True:
     except OSError: pass'
 }
 log() { echo "bench: $*" >&2; }
+# One uncounted burst of 2,000 connections x 3 GETs at a port: the first such
+# burst after a process starts also pays for its first 2,000 sessions (and
+# the kernel's sockets), which no later round does. Given to every target
+# before (b)'s rounds, the server and nginx alike.
+burst_warm() { build-bench/bench/resv-loadgen --port "$1" --scenario get --path "$2" -c 2000 --per-connection 3 >/dev/null; }
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
 wrk_rps() { wrk -t1 -c64 -d"${dur}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
 

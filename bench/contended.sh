@@ -52,6 +52,9 @@ contended() {  # port pool first-user [trace]: each round's buyers are new users
   build-bench/bench/resv-loadgen --port "$1" --scenario contended -c 2000 --per-connection 3 --schedule 4 \
     --pool "$2" --quantity 4 --first-user "$3" "${trace[@]}" | summary
 }
+burst_warm "$new_port" /api/concerts
+[[ -n "${BASELINE:-}" ]] && burst_warm "$base_port" /api/concerts
+burst_warm "$nginx_port" /sold_out
 [[ -n "${TRACE_DIR:-}" ]] && mkdir -p "$TRACE_DIR"
 echo "p95 ms (holds/5xx) per round; nginx: p95 ms"
 for ((r = 0; r < rounds; r++)); do

@@ -35,6 +35,8 @@ server_rps=$(wrk_rps "http://127.0.0.1:$port/api/schedules/1/seats")
 # the same size (GET: nginx serves no POST), one worker, same load generator.
 # Three rounds each (a fresh pool per round), medians reported.
 echo "$sold_out_body" >"$work/www/sold_out"
+burst_warm "$port" /api/concerts
+burst_warm "$nginx_port" /sold_out
 b_runs=(); n_runs=()
 round=0
 for pool in 1 3 4; do
