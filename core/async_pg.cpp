@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "pg_store.h"
@@ -45,12 +46,14 @@ struct AsyncPg::Impl {
     Precheck precheck;
     Clock::time_point enqueued;
     int64_t group = 0;
+    std::optional<Batchable> batch;
   };
   struct Slot {
     PGconn* pg = nullptr;
     std::unique_ptr<net::posix::stream_descriptor> sock;
     bool busy = false;
     Job job;
+    std::vector<Job> riders;  // the jobs that went in one batch with `job`
     std::optional<Result<std::string>> outcome;
   };
 
@@ -65,7 +68,10 @@ struct AsyncPg::Impl {
         rejected(m.counter("resv_db_pool_rejected_total", "Jobs refused because the wait queue was full.",
                            "pool=\"write\"")),
         timed_out(m.counter("resv_db_pool_timed_out_total", "Jobs dropped after waiting longer than max wait.",
-                            "pool=\"write\"")) {
+                            "pool=\"write\"")),
+        batched(m.counter("resv_db_pool_batched_total",
+                          "Jobs that went to the database in one statement with the job ahead of them.",
+                          "pool=\"write\"")) {
     m.gauge("resv_db_pool_size", "Database connections in the pool.", "pool=\"write\"").set(opts.size);
   }
 
@@ -201,29 +207,57 @@ struct AsyncPg::Impl {
         }
       if (!idle) break;
       auto job = pop();
-      auto waited = Clock::now() - job.enqueued;
-      wait_seconds.observe(std::chrono::duration<double>(waited).count());
-      if (waited > opts.max_wait) {
-        timed_out.inc();
-        answer(job.cb, Status::Overloaded("the server is overloaded; retry shortly"));
+      if (answered_before_sending(job)) {
         release(job.group);
         continue;
       }
-      if (job.precheck)
-        if (auto reply = job.precheck()) {
-          answer(job.cb, std::move(*reply));
-          release(job.group);
-          continue;
-        }
       if (job.group && opts.group_limit > 0 && running_of(job.group) >= opts.group_limit) {
         queued.fetch_add(1);  // still waiting, in its group's line
         parked[job.group].push_back(std::move(job));
         continue;
       }
       if (job.group) ++group_running[job.group];
-      send(*idle, std::move(job));
+      auto riders = job.batch ? riders_for(job) : std::vector<Job>{};
+      send(*idle, std::move(job), std::move(riders));
     }
     waiting_gauge.set(static_cast<int64_t>(waiting_now()));
+  }
+
+  // A job about to be sent that waited too long, or that its precheck
+  // answers, is answered here instead.
+  bool answered_before_sending(Job& job) {
+    auto waited = Clock::now() - job.enqueued;
+    wait_seconds.observe(std::chrono::duration<double>(waited).count());
+    if (waited > opts.max_wait) {
+      timed_out.inc();
+      answer(job.cb, Status::Overloaded("the server is overloaded; retry shortly"));
+      return true;
+    }
+    if (!job.precheck) return false;
+    auto reply = job.precheck();
+    if (reply) answer(job.cb, std::move(*reply));
+    return reply.has_value();
+  }
+
+  // Takes the jobs that may share `lead`'s statement out of its group's line.
+  std::vector<Job> riders_for(const Job& lead) {
+    std::vector<Job> riders;
+    auto it = parked.find(lead.group);
+    if (it == parked.end()) return riders;
+    auto& line = it->second;
+    for (auto j = line.begin(); j != line.end() && static_cast<int>(riders.size()) + 1 < opts.batch_limit;) {
+      if (!j->batch || j->batch->key != lead.batch->key) {
+        ++j;
+        continue;
+      }
+      Job job = std::move(*j);
+      j = line.erase(j);
+      queued.fetch_sub(1);
+      if (!answered_before_sending(job)) riders.push_back(std::move(job));
+    }
+    if (line.empty()) parked.erase(it);
+    batched.inc(static_cast<int64_t>(riders.size()));
+    return riders;
   }
 
   int running_of(int64_t group) const {
@@ -293,13 +327,27 @@ struct AsyncPg::Impl {
     return j;
   }
 
-  void send(Slot& s, Job job) {
+  void send(Slot& s, Job job, std::vector<Job> riders) {
     s.busy = true;
     in_use_gauge.set(++busy);
     s.job = std::move(job);
+    s.riders = std::move(riders);
+    const std::string* statement = &s.job.statement;
+    const auto* params = &s.job.params;
+    std::vector<std::optional<std::string>> batch_params;
+    std::string batch_statement;
+    if (!s.riders.empty()) {
+      batch_statement = s.job.batch->statement;
+      batch_params = s.job.batch->shared;
+      std::string items = "[" + s.job.batch->item;
+      for (const auto& r : s.riders) items += "," + r.batch->item;
+      batch_params.push_back(items + "]");
+      statement = &batch_statement;
+      params = &batch_params;
+    }
     std::vector<const char*> values;
-    for (const auto& p : s.job.params) values.push_back(p ? p->c_str() : nullptr);
-    if (!PQsendQueryPrepared(s.pg, s.job.statement.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+    for (const auto& p : *params) values.push_back(p ? p->c_str() : nullptr);
+    if (!PQsendQueryPrepared(s.pg, statement->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
                              nullptr, 0))
       return lost(s, PQerrorMessage(s.pg));
     flush(s);
@@ -328,14 +376,52 @@ struct AsyncPg::Impl {
       if (!s.outcome) s.outcome = outcome_of(s, r);
       PQclear(r);
     }
-    auto cb = std::move(s.job.cb);
     auto outcome = std::move(*s.outcome);
     s.outcome.reset();
     s.busy = false;
     in_use_gauge.set(--busy);
     group_done(s.job.group);
-    answer(cb, std::move(outcome));
+    if (s.riders.empty()) {
+      auto cb = std::move(s.job.cb);
+      answer(cb, std::move(outcome));
+    } else {
+      settle_batch(std::move(s.job), std::exchange(s.riders, {}), std::move(outcome));
+    }
     dispatch();
+  }
+
+  // Hands each job of a batch its own answer, or sends them again one by one
+  // when the batch failed as a whole.
+  void settle_batch(Job lead, std::vector<Job> riders, Result<std::string> outcome) {
+    riders.insert(riders.begin(), std::move(lead));
+    auto& jobs = riders;
+    if (!outcome.ok() && outcome.status().code() != ErrorCode::DbUnavailable) {
+      spdlog::warn("msg=\"batch failed; its jobs run one by one\" jobs={} error=\"{}\"", jobs.size(),
+                   outcome.status().message());
+      for (auto j = jobs.rbegin(); j != jobs.rend(); ++j) {
+        j->batch.reset();
+        queued.fetch_add(1);
+        queue.push_front(std::move(*j));
+      }
+      return;
+    }
+    nlohmann::json answers;
+    if (outcome.ok()) {
+      answers = nlohmann::json::parse(outcome.value(), nullptr, false);
+      if (!answers.is_array() || answers.empty() || answers.size() > jobs.size())
+        outcome = Status::Internal("the database answered a batch of " + std::to_string(jobs.size()) +
+                                   " jobs with something else than one answer per job");
+    }
+    if (!outcome.ok()) {
+      for (auto& job : jobs) answer(job.cb, outcome.status());
+      return;
+    }
+    // The jobs it did not reach go back to the front of the queue, in order.
+    for (size_t i = jobs.size(); i-- > answers.size();) {
+      queued.fetch_add(1);
+      queue.push_front(std::move(jobs[i]));
+    }
+    for (size_t i = 0; i < answers.size(); ++i) answer(jobs[i].cb, answers[i].dump());
   }
 
   Result<std::string> outcome_of(Slot& s, PGresult* r) {
@@ -355,18 +441,19 @@ struct AsyncPg::Impl {
   // The connection is gone: answer its job, close it, reconnect in the background.
   void lost(Slot& s, const char* why) {
     spdlog::warn("msg=\"database connection lost\" error=\"{}\"", why ? why : "");
-    Callback cb;
+    std::vector<Job> jobs;
     if (s.busy) {
-      cb = std::move(s.job.cb);
+      jobs = std::exchange(s.riders, {});
+      jobs.insert(jobs.begin(), std::move(s.job));
       s.busy = false;
       in_use_gauge.set(--busy);
-      group_done(s.job.group);
+      group_done(jobs.front().group);
     }
     s.outcome.reset();
     close(s);
     connected_gauge.set(--connected);
     reconnect_later(static_cast<size_t>(&s - slots.data()));
-    if (cb) answer(cb, Status::DbUnavailable("lost the database connection; retry shortly"));
+    for (auto& job : jobs) answer(job.cb, Status::DbUnavailable("lost the database connection; retry shortly"));
     dispatch();
   }
 
@@ -414,6 +501,7 @@ struct AsyncPg::Impl {
   Histogram& wait_seconds;
   Counter& rejected;
   Counter& timed_out;
+  Counter& batched;
 };
 
 AsyncPg::AsyncPg(AsyncPgOptions options, MetricsRegistry& metrics)
@@ -452,7 +540,7 @@ void AsyncPg::stop() {
 }
 
 bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
-                     Precheck precheck, int64_t group) {
+                     Precheck precheck, int64_t group, std::optional<Batchable> batch) {
   auto& i = *impl_;
   if (i.queued.load() + i.in_use_gauge.value() >= i.opts.size + i.opts.queue_limit) {
     i.rejected.inc();
@@ -460,7 +548,7 @@ bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::strin
   }
   i.queued.fetch_add(1);
   net::post(i.ioc, [&i, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck),
-                                        Clock::now(), group}]() mutable {
+                                        Clock::now(), group, std::move(batch)}]() mutable {
     i.queue.push_back(std::move(job));
     i.dispatch();
   });

@@ -33,6 +33,10 @@ struct AsyncPgOptions {
   // others wait in line. 0: no limit.
   int group_limit = 0;
   std::chrono::milliseconds reconnect_backoff{200};
+  // At most this many jobs go to the database in one batch (see Batchable).
+  // PostgreSQL tracks 64 subtransactions per transaction cheaply; a pool
+  // hold may use one.
+  int batch_limit = 32;
 };
 
 class AsyncPg {
@@ -56,14 +60,33 @@ class AsyncPg {
   // wait in the queue): a Status answers the request without the database.
   using Precheck = std::function<std::optional<Status>()>;
 
+  // How a job may share one statement with others of its group that wait
+  // in the group's line when it is sent: those with the same `key` (at most
+  // batch_limit in all) go as prepared statement `statement` with parameters
+  // `shared` and then a JSON array of their `item`s, in the order they came.
+  // It must answer a JSON array with one answer per item, in item order,
+  // or per item of a prefix (at least one): the jobs past it wait again at
+  // the front of the queue. Each job's callback gets its own answer as
+  // text, as if it had run alone.
+  // Every job of a batch passes its precheck and max_wait first. A batch
+  // that fails as a whole (an SQL error: it changed nothing) is run again one
+  // job at a time, each by its own statement; a lost connection answers all.
+  struct Batchable {
+    const char* statement;
+    std::string key;
+    std::vector<std::optional<std::string>> shared;
+    std::string item;
+  };
+
   // Runs prepared statement `statement` (statements.h) with text parameters
   // (nullopt: NULL). The callback runs on the pool's thread, exactly once
   // (unless stop() drops the job first): hand its result to your own
   // executor (e.g. the connection's) there.
   // False, without calling back, when the pool and its queue are full.
-  // Jobs of one `group` (0: none) run at most group_limit at a time.
+  // Jobs of one `group` (0: none) run at most group_limit at a time, and
+  // with `batch` may run together (see Batchable).
   bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
-              Precheck precheck = {}, int64_t group = 0);
+              Precheck precheck = {}, int64_t group = 0, std::optional<Batchable> batch = std::nullopt);
 
   // Runs the precheck of every waiting request now, answering those it
   // answers: call it when something was learned (e.g. "sold out") that lets

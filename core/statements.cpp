@@ -33,6 +33,7 @@ const std::vector<Statement>& statements() {
        " WHERE schedule_id = $1 AND reservation_id IS NULL ORDER BY id"},
       {"hold_seats", "SELECT resv_hold_seats($1, $2, $3::bigint[], $4, $5, $6)::text"},
       {"hold_pool", "SELECT resv_hold_pool($1, $2, $3, $4, $5, $6, $7)::text"},
+      {"hold_pool_batch", "SELECT resv_hold_pool_batch($1, $2, $3::jsonb)::text"},
       {"pay", "SELECT resv_pay($1, $2, $3, $4, $5)::text"},
       {"cancel", "SELECT resv_cancel($1, $2)::text"},
       {"balance", "SELECT resv_balance($1)::text"},
@@ -54,6 +55,7 @@ const std::vector<WarmUpCall>& warm_up_calls() {
   static const std::vector<WarmUpCall> calls = {
       {"hold_seats", {"0", "0", "{}", nullptr, nullptr, nullptr}},
       {"hold_pool", {"0", "0", "0", "1", nullptr, nullptr, nullptr}},
+      {"hold_pool_batch", {"0", "0", "[]"}, "[]"},
       {"pay", {"0", "0", nullptr, nullptr, nullptr}},
       {"cancel", {"0", "0"}},
       {"top_up", {"0", "1", nullptr, nullptr}},

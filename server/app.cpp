@@ -31,7 +31,8 @@ void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn) {
 }
 
 void run_write(App& app, Reply reply, const char* statement, Params params,
-               std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck, int64_t group) {
+               std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck, int64_t group,
+               std::optional<AsyncPg::Batchable> batch) {
   auto shared = std::make_shared<Reply>(std::move(reply));
   bool queued = app.writes.submit(
       statement, std::move(params),
@@ -43,7 +44,7 @@ void run_write(App& app, Reply reply, const char* statement, Params params,
           (*shared)(error_response(Status::Internal("internal error; see the server log")));
         }
       },
-      std::move(precheck), group);
+      std::move(precheck), group, std::move(batch));
   if (!queued)
     (*shared)(error_response(Status::Overloaded("the server is at capacity (database pool and queue full); retry "
                                                 "after the Retry-After delay")));

@@ -53,10 +53,11 @@ inline std::optional<std::string> opt(const std::string& s) {
 // Runs a write-path statement on the async pool; `fn` turns its answer (the
 // SQL function's JSON text, or a Status) into the reply. 503 at once when the
 // pool and its queue are full; an exception becomes a 500. Statements of one
-// `group` (AsyncPg::submit) run at most --pool-hold-concurrency at a time.
+// `group` (AsyncPg::submit) run at most --pool-hold-concurrency at a time,
+// and with `batch` may share one statement (AsyncPg::Batchable).
 void run_write(App& app, Reply reply, const char* statement, Params params,
                std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck = {},
-               int64_t group = 0);
+               int64_t group = 0, std::optional<AsyncPg::Batchable> batch = std::nullopt);
 
 // Serves `key` from the read cache, refreshing it through `fetch` (on a DB
 // worker) when stale or missing.

@@ -28,7 +28,8 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
   app.add_option("--db-max-wait-ms", o.db_max_wait_ms, "Longest wait for a connection before 503")
       ->envname("RESV_DB_MAX_WAIT_MS")->check(CLI::Range(1, 60000));
   app.add_option("--pool-hold-concurrency", o.pool_hold_concurrency,
-                 "Holds of one capacity pool sent to the database at once; the rest wait in line (0: no limit)")
+                 "Statements holding one capacity pool sent to the database at once; the holds waiting in line "
+                 "go together in the next (0: no limit)")
       ->envname("RESV_POOL_HOLD_CONCURRENCY")->check(CLI::Range(0, 512));
   app.add_option("--statement-timeout-ms", o.statement_timeout_ms, "PostgreSQL statement_timeout")
       ->envname("RESV_STATEMENT_TIMEOUT_MS")->check(CLI::Range(1, 600000));

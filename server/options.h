@@ -21,7 +21,7 @@ struct ServerOptions {
   int db_pool_size = 16;
   int db_queue_limit = 4096;
   int db_max_wait_ms = 500;
-  int pool_hold_concurrency = 8;  // holds of one capacity pool in the database at once
+  int pool_hold_concurrency = 8;  // statements holding one capacity pool in the database at once
   int statement_timeout_ms = 5000;
   int max_body_bytes = 16 * 1024;
   int max_header_bytes = 8 * 1024;

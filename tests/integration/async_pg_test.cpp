@@ -319,3 +319,115 @@ TEST(AsyncPgUnreachable, AnswersDbUnavailableWithoutWaiting) {
   EXPECT_EQ(pg.connected(), 0);
   pg.stop();
 }
+
+namespace {
+
+// Pool holds through AsyncPg as the server sends them: each may ride in one
+// resv_hold_pool_batch with the holds of its pool waiting in the line.
+struct AsyncPgBatchTest : ::testing::Test {
+  TestDatabase db;
+  Seeded s = seed(db, {.seats = 1, .users = 8});
+  int64_t pool = add_pool(db, s.schedule_id, 40, 4, 4);
+  MetricsRegistry metrics;
+
+  AsyncPgOptions options() const {
+    AsyncPgOptions o{db.url(), 2};
+    o.lock_timeout_ms = 30000;
+    o.group_limit = 1;
+    return o;
+  }
+  int64_t user(int i) const { return s.first_user_id + i; }
+  std::future<Result<std::string>> hold(AsyncPg& pg, int i, std::string item = "") {
+    auto promise = std::make_shared<std::promise<Result<std::string>>>();
+    auto future = promise->get_future();
+    std::string sched = std::to_string(s.schedule_id), p = std::to_string(pool), u = std::to_string(user(i));
+    if (item.empty()) item = R"({"userId":)" + u + R"(,"quantity":2})";
+    bool accepted =
+        pg.submit("hold_pool", {u, sched, p, "2", std::nullopt, std::nullopt, std::nullopt},
+                  [promise](Result<std::string> r) { promise->set_value(std::move(r)); }, {}, pool,
+                  AsyncPg::Batchable{"hold_pool_batch", sched + "/" + p, {sched, p}, item});
+    EXPECT_TRUE(accepted);
+    return future;
+  }
+  // The hold answered to user i is that user's own reservation.
+  void expect_held_for(Result<std::string> r, int i) {
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    auto j = nlohmann::json::parse(r.value());
+    ASSERT_EQ(j["status"], "HELD") << j;
+    EXPECT_EQ(db.count("SELECT user_id FROM reservations WHERE id = " + j["reservationId"].dump()), user(i));
+  }
+  std::string batched() const {
+    const std::string name = "resv_db_pool_batched_total{pool=\"write\"} ";
+    auto text = metrics.render();
+    auto at = text.find(name);
+    if (at == std::string::npos) return "absent";
+    at += name.size();
+    return text.substr(at, text.find('\n', at) - at);
+  }
+  static bool wait_for(const std::function<bool()>& done) {
+    for (int i = 0; i < 3000 && !done(); ++i) std::this_thread::sleep_for(10ms);
+    return done();
+  }
+};
+
+}  // namespace
+
+TEST_F(AsyncPgBatchTest, HoldsWaitingInTheirPoolsLineGoAsOneStatementAndEachGetsItsOwnAnswer) {
+  AsyncPg pg(options(), metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 2));
+  RowLock lock(db.url(), std::to_string(user(0)));
+  auto first = hold(pg, 0);  // runs alone and waits on the lock
+  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
+  std::vector<std::future<Result<std::string>>> line;
+  for (int i = 1; i <= 5; ++i) line.push_back(hold(pg, i));
+  ASSERT_TRUE(wait_for([&] { return pg.waiting() == 5; }));
+  lock.release();
+  expect_held_for(first.get(), 0);
+  for (int i = 1; i <= 5; ++i) expect_held_for(line[static_cast<size_t>(i - 1)].get(), i);
+  EXPECT_EQ(batched(), "4") << "the five waiting holds went as one statement";
+  EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL"), 12);
+  pg.stop();
+}
+
+TEST_F(AsyncPgBatchTest, ABatchThatFailsAsAWholeRunsItsJobsOneByOne) {
+  AsyncPg pg(options(), metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 2));
+  RowLock lock(db.url(), std::to_string(user(0)));
+  auto first = hold(pg, 0);
+  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
+  auto good = hold(pg, 1);
+  auto broken = hold(pg, 2, R"({"userId": not json})");  // fails the batch statement, not its own
+  auto last = hold(pg, 3);
+  ASSERT_TRUE(wait_for([&] { return pg.waiting() == 3; }));
+  lock.release();
+  expect_held_for(first.get(), 0);
+  expect_held_for(good.get(), 1);
+  expect_held_for(broken.get(), 2);
+  expect_held_for(last.get(), 3);
+  EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 4) << "each hold once: the failed batch changed nothing";
+  pg.stop();
+}
+
+TEST_F(AsyncPgBatchTest, HoldsABatchStoppedShortOfGoBackToTheFrontOfTheQueueAndAreAnswered) {
+  AsyncPg pg(options(), metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 2));
+  RowLock lock(db.url(), std::to_string(user(0)));
+  RowLock later(db.url(), std::to_string(user(3)));  // the batch stops before user 3's hold
+  auto first = hold(pg, 0);
+  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
+  std::vector<std::future<Result<std::string>>> line;
+  for (int i = 1; i <= 5; ++i) line.push_back(hold(pg, i));
+  ASSERT_TRUE(wait_for([&] { return pg.waiting() == 5; }));
+  lock.release();
+  expect_held_for(first.get(), 0);
+  // The batch answered the holds before user 3's; user 3's now leads the
+  // next statement and, holding nothing, waits for the lock.
+  ASSERT_TRUE(wait_for([&] { return db.count("SELECT count(*) FROM reservations") == 3 && pg.in_use() == 1; }));
+  EXPECT_EQ(line[2].wait_for(0s), std::future_status::timeout) << "user 3's hold cannot be answered while locked";
+  later.release();
+  for (int i = 1; i <= 5; ++i) expect_held_for(line[static_cast<size_t>(i - 1)].get(), i);
+  pg.stop();
+}
