@@ -55,7 +55,7 @@ const std::vector<WarmUpCall>& warm_up_calls() {
   static const std::vector<WarmUpCall> calls = {
       {"hold_seats", {"0", "0", "{}", nullptr, nullptr, nullptr}},
       {"hold_pool", {"0", "0", "0", "1", nullptr, nullptr, nullptr}},
-      {"hold_pool_batch", {"0", "0", "[]"}, "[]"},
+      {"hold_pool_batch", {"0", "0", R"([{"userId":0,"quantity":1}])"}},
       {"pay", {"0", "0", nullptr, nullptr, nullptr}},
       {"cancel", {"0", "0"}},
       {"top_up", {"0", "1", nullptr, nullptr}},

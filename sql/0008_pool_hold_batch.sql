@@ -166,36 +166,3 @@ BEGIN
   END LOOP;
   RETURN to_jsonb(v_answers);
 END $$;
-
--- The warm-up of 0007, with the pool held through the batch.
-CREATE OR REPLACE FUNCTION resv_warm_up() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  v_id bigint := -pg_backend_pid();
-  v_seat_hold jsonb;
-  v_pool_hold jsonb;
-BEGIN
-  BEGIN
-    INSERT INTO concerts (id, name) VALUES (v_id, 'warm-up');
-    INSERT INTO schedules (id, concert_id, starts_at) VALUES (v_id, v_id, now() + interval '1 day');
-    INSERT INTO seats (id, schedule_id, label, grade, price) VALUES (v_id, v_id, 'W', 'W', 1);
-    INSERT INTO pools (id, schedule_id, name, capacity, price, max_party, max_per_user)
-    VALUES (v_id, v_id, 'warm-up', 2, 1, 2, 2);
-    INSERT INTO users (id, name, balance) VALUES (v_id, 'warm-up', 10);
-    v_seat_hold := resv_hold_seats(v_id, v_id, ARRAY[v_id]);
-    v_pool_hold := resv_hold_pool_batch(v_id, v_id, jsonb_build_array(
-      jsonb_build_object('userId', v_id, 'quantity', 2),
-      jsonb_build_object('userId', v_id, 'quantity', 2)))->0;
-    PERFORM resv_pay((v_seat_hold->>'reservationId')::bigint, v_id);
-    PERFORM resv_cancel((v_pool_hold->>'reservationId')::bigint, v_id);
-    PERFORM resv_top_up(v_id, 1);
-    PERFORM resv_balance(v_id);
-    IF v_seat_hold->>'status' IS DISTINCT FROM 'HELD' OR v_pool_hold->>'status' IS DISTINCT FROM 'HELD' THEN
-      RAISE EXCEPTION USING ERRCODE = 'RV003',
-        MESSAGE = format('holds did not succeed: %s %s', v_seat_hold, v_pool_hold);
-    END IF;
-    RAISE EXCEPTION USING ERRCODE = 'RV002';  -- undo everything above
-  EXCEPTION
-    WHEN SQLSTATE 'RV002' THEN RETURN 'ok';
-    WHEN OTHERS THEN RETURN 'warm-up stopped: ' || SQLERRM;
-  END;
-END $$;

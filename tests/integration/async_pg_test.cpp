@@ -143,7 +143,9 @@ TEST_F(AsyncPgTest, SqlErrorsBecomeStatuses) {
 }
 
 TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
-  AsyncPg pg({db.url(), 1, 0}, metrics);
+  AsyncPgOptions o{db.url(), 1, 0};
+  o.lock_timeout_ms = 30000;  // the job on the lock must outlast a slow (sanitizer, loaded) run
+  AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   RowLock lock(db.url(), uid(0));
@@ -160,7 +162,9 @@ TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
 }
 
 TEST_F(AsyncPgTest, RecheckAnswersQueuedRequestsWhileEveryConnectionIsBusy) {
-  AsyncPg pg({db.url(), 1}, metrics);
+  AsyncPgOptions o{db.url(), 1};
+  o.lock_timeout_ms = 30000;  // the job on the lock must outlast a slow (sanitizer, loaded) run
+  AsyncPg pg(o, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
   RowLock lock(db.url(), uid(0));
@@ -329,6 +333,7 @@ struct AsyncPgBatchTest : ::testing::Test {
   Seeded s = seed(db, {.seats = 1, .users = 8});
   int64_t pool = add_pool(db, s.schedule_id, 40, 4, 4);
   MetricsRegistry metrics;
+  AsyncPg pg{options(), metrics};
 
   AsyncPgOptions options() const {
     AsyncPgOptions o{db.url(), 2};
@@ -336,8 +341,24 @@ struct AsyncPgBatchTest : ::testing::Test {
     o.group_limit = 1;
     return o;
   }
+  // Starts the pool with user 0's hold running alone, waiting on `lock` (on
+  // user 0's row), so that the holds submitted next wait in the line.
+  std::future<Result<std::string>> start_with_first_hold_waiting(const RowLock&) {
+    pg.start();
+    EXPECT_TRUE(wait_connected(pg, 2));
+    auto first = hold(0);
+    EXPECT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
+    return first;
+  }
+  // Holds of users from..to, once all of them wait in the line.
+  std::vector<std::future<Result<std::string>>> line_of(int from, int to) {
+    std::vector<std::future<Result<std::string>>> line;
+    for (int i = from; i <= to; ++i) line.push_back(hold(i));
+    EXPECT_TRUE(wait_for([&] { return pg.waiting() == to - from + 1; }));
+    return line;
+  }
   int64_t user(int i) const { return s.first_user_id + i; }
-  std::future<Result<std::string>> hold(AsyncPg& pg, int i, std::string item = "") {
+  std::future<Result<std::string>> hold(int i, std::string item = "") {
     auto promise = std::make_shared<std::promise<Result<std::string>>>();
     auto future = promise->get_future();
     std::string sched = std::to_string(s.schedule_id), p = std::to_string(pool), u = std::to_string(user(i));
@@ -373,33 +394,22 @@ struct AsyncPgBatchTest : ::testing::Test {
 }  // namespace
 
 TEST_F(AsyncPgBatchTest, HoldsWaitingInTheirPoolsLineGoAsOneStatementAndEachGetsItsOwnAnswer) {
-  AsyncPg pg(options(), metrics);
-  pg.start();
-  ASSERT_TRUE(wait_connected(pg, 2));
   RowLock lock(db.url(), std::to_string(user(0)));
-  auto first = hold(pg, 0);  // runs alone and waits on the lock
-  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
-  std::vector<std::future<Result<std::string>>> line;
-  for (int i = 1; i <= 5; ++i) line.push_back(hold(pg, i));
-  ASSERT_TRUE(wait_for([&] { return pg.waiting() == 5; }));
+  auto first = start_with_first_hold_waiting(lock);
+  auto line = line_of(1, 5);
   lock.release();
   expect_held_for(first.get(), 0);
   for (int i = 1; i <= 5; ++i) expect_held_for(line[static_cast<size_t>(i - 1)].get(), i);
   EXPECT_EQ(batched(), "4") << "the five waiting holds went as one statement";
   EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL"), 12);
-  pg.stop();
 }
 
 TEST_F(AsyncPgBatchTest, ABatchThatFailsAsAWholeRunsItsJobsOneByOne) {
-  AsyncPg pg(options(), metrics);
-  pg.start();
-  ASSERT_TRUE(wait_connected(pg, 2));
   RowLock lock(db.url(), std::to_string(user(0)));
-  auto first = hold(pg, 0);
-  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
-  auto good = hold(pg, 1);
-  auto broken = hold(pg, 2, R"({"userId": not json})");  // fails the batch statement, not its own
-  auto last = hold(pg, 3);
+  auto first = start_with_first_hold_waiting(lock);
+  auto good = hold(1);
+  auto broken = hold(2, R"({"userId": not json})");  // fails the batch statement, not its own
+  auto last = hold(3);
   ASSERT_TRUE(wait_for([&] { return pg.waiting() == 3; }));
   lock.release();
   expect_held_for(first.get(), 0);
@@ -407,20 +417,13 @@ TEST_F(AsyncPgBatchTest, ABatchThatFailsAsAWholeRunsItsJobsOneByOne) {
   expect_held_for(broken.get(), 2);
   expect_held_for(last.get(), 3);
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 4) << "each hold once: the failed batch changed nothing";
-  pg.stop();
 }
 
 TEST_F(AsyncPgBatchTest, HoldsABatchStoppedShortOfGoBackToTheFrontOfTheQueueAndAreAnswered) {
-  AsyncPg pg(options(), metrics);
-  pg.start();
-  ASSERT_TRUE(wait_connected(pg, 2));
   RowLock lock(db.url(), std::to_string(user(0)));
   RowLock later(db.url(), std::to_string(user(3)));  // the batch stops before user 3's hold
-  auto first = hold(pg, 0);
-  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1; }));
-  std::vector<std::future<Result<std::string>>> line;
-  for (int i = 1; i <= 5; ++i) line.push_back(hold(pg, i));
-  ASSERT_TRUE(wait_for([&] { return pg.waiting() == 5; }));
+  auto first = start_with_first_hold_waiting(lock);
+  auto line = line_of(1, 5);
   lock.release();
   expect_held_for(first.get(), 0);
   // The batch answered the holds before user 3's; user 3's now leads the
@@ -429,5 +432,4 @@ TEST_F(AsyncPgBatchTest, HoldsABatchStoppedShortOfGoBackToTheFrontOfTheQueueAndA
   EXPECT_EQ(line[2].wait_for(0s), std::future_status::timeout) << "user 3's hold cannot be answered while locked";
   later.release();
   for (int i = 1; i <= 5; ++i) expect_held_for(line[static_cast<size_t>(i - 1)].get(), i);
-  pg.stop();
 }

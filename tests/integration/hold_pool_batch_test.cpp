@@ -32,6 +32,13 @@ struct HoldPoolBatch : ::testing::Test {
     return db.count("SELECT count(*) FROM pool_units WHERE pool_id = " + std::to_string(pool) +
                     " AND reservation_id IS NOT NULL");
   }
+  // Locks 2 of the 4 units left after two parties of 4 from another
+  // session, as a buyer in flight would.
+  void lock_two_of_four_left(pqxx::work& in_flight) {
+    batch({item(0, 4), item(1, 4)});
+    in_flight.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) +
+                   " AND reservation_id IS NULL ORDER BY unit_no LIMIT 2 FOR UPDATE");
+  }
   int64_t reservations_of(int user_offset) const {
     return db.count("SELECT count(*) FROM reservations WHERE user_id = " +
                     std::to_string(s.first_user_id + user_offset));
@@ -112,11 +119,9 @@ TEST_F(HoldPoolBatch, StopsBeforeALaterItemThatWouldWaitAndLeavesItUntouched) {
 }
 
 TEST_F(HoldPoolBatch, StopsBeforeALaterItemWhoseUnitsAreLockedByABuyerInFlight) {
-  batch({item(0, 4), item(1, 4)});  // 4 units left, 2 of them about to be taken
   pqxx::connection other(db.url());
   pqxx::work in_flight(other);
-  in_flight.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) +
-                 " AND reservation_id IS NULL ORDER BY unit_no LIMIT 2 FOR UPDATE");
+  lock_two_of_four_left(in_flight);
   auto answers = batch({item(2, 1), item(3, 3), item(4, 1)});
   ASSERT_EQ(answers.size(), 1u) << "the party of 3 would wait for the locked units: " << answers;
   EXPECT_EQ(answers[0]["status"], "HELD");
@@ -124,11 +129,9 @@ TEST_F(HoldPoolBatch, StopsBeforeALaterItemWhoseUnitsAreLockedByABuyerInFlight) 
 }
 
 TEST_F(HoldPoolBatch, ALaterItemThatTheLockedUnitsCouldNotSatisfyEitherIsSoldOutAtOnce) {
-  batch({item(0, 4), item(1, 4)});  // 4 units left, 2 of them about to be taken
   pqxx::connection other(db.url());
   pqxx::work in_flight(other);
-  in_flight.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) +
-                 " AND reservation_id IS NULL ORDER BY unit_no LIMIT 2 FOR UPDATE");
+  lock_two_of_four_left(in_flight);
   auto answers = batch({item(2, 1), item(3, 4), item(4, 4)});
   ASSERT_EQ(answers.size(), 3u) << answers;
   EXPECT_EQ(answers[1]["code"], "SOLD_OUT") << "3 left counting the locked ones: no wait could serve 4";
