@@ -380,14 +380,25 @@ struct AsyncPg::Impl {
     s.outcome.reset();
     s.busy = false;
     in_use_gauge.set(--busy);
-    group_done(s.job.group);
+    const int64_t group = s.job.group;
     if (s.riders.empty()) {
+      group_done(group);
       auto cb = std::move(s.job.cb);
       answer(cb, std::move(outcome));
     } else {
       settle_batch(std::move(s.job), std::exchange(s.riders, {}), std::move(outcome));
+      group_done(group);  // after the jobs settle_batch put back, so that they go first
     }
     dispatch();
+  }
+
+  // Puts jobs back at the front of their group's line, in order: ahead of
+  // those that came after them.
+  void line_up_again(std::vector<Job>& jobs, size_t from) {
+    for (size_t i = jobs.size(); i-- > from;) {
+      queued.fetch_add(1);
+      parked[jobs[i].group].push_front(std::move(jobs[i]));
+    }
   }
 
   // Hands each job of a batch its own answer, or sends them again one by one
@@ -398,12 +409,8 @@ struct AsyncPg::Impl {
     if (!outcome.ok() && outcome.status().code() != ErrorCode::DbUnavailable) {
       spdlog::warn("msg=\"batch failed; its jobs run one by one\" jobs={} error=\"{}\"", jobs.size(),
                    outcome.status().message());
-      for (auto j = jobs.rbegin(); j != jobs.rend(); ++j) {
-        j->batch.reset();
-        queued.fetch_add(1);
-        queue.push_front(std::move(*j));
-      }
-      return;
+      for (auto& job : jobs) job.batch.reset();
+      return line_up_again(jobs, 0);
     }
     nlohmann::json answers;
     if (outcome.ok()) {
@@ -416,11 +423,7 @@ struct AsyncPg::Impl {
       for (auto& job : jobs) answer(job.cb, outcome.status());
       return;
     }
-    // The jobs it did not reach go back to the front of the queue, in order.
-    for (size_t i = jobs.size(); i-- > answers.size();) {
-      queued.fetch_add(1);
-      queue.push_front(std::move(jobs[i]));
-    }
+    line_up_again(jobs, answers.size());  // the jobs it did not reach
     for (size_t i = 0; i < answers.size(); ++i) answer(jobs[i].cb, answers[i].dump());
   }
 

@@ -66,8 +66,8 @@ class AsyncPg {
   // `shared` and then a JSON array of their `item`s, in the order they came.
   // It must answer a JSON array with one answer per item, in item order,
   // or per item of a prefix (at least one): the jobs past it wait again at
-  // the front of the queue. Each job's callback gets its own answer as
-  // text, as if it had run alone.
+  // the front of their group's line. Each job's callback gets its own
+  // answer as text, as if it had run alone.
   // Every job of a batch passes its precheck and max_wait first. A batch
   // that fails as a whole (an SQL error: it changed nothing) is run again one
   // job at a time, each by its own statement; a lost connection answers all.

@@ -433,3 +433,24 @@ TEST_F(AsyncPgBatchTest, HoldsABatchStoppedShortOfGoBackToTheFrontOfTheQueueAndA
   later.release();
   for (int i = 1; i <= 5; ++i) expect_held_for(line[static_cast<size_t>(i - 1)].get(), i);
 }
+
+TEST_F(AsyncPgBatchTest, HoldsABatchStoppedShortOfKeepTheirPlaceAheadOfHoldsThatCameLater) {
+  RowLock lock(db.url(), std::to_string(user(0)));
+  RowLock batch_lead(db.url(), std::to_string(user(1)));  // the batch waits on its first hold
+  RowLock later(db.url(), std::to_string(user(3)));       // and stops before user 3's
+  auto first = start_with_first_hold_waiting(lock);
+  auto line = line_of(1, 5);
+  lock.release();
+  expect_held_for(first.get(), 0);
+  ASSERT_TRUE(wait_for([&] { return pg.in_use() == 1 && pg.waiting() == 0; })) << "the batch of 1-5 runs";
+  auto newer = line_of(6, 7);  // come while the batch runs
+  batch_lead.release();
+  ASSERT_TRUE(wait_for([&] { return db.count("SELECT count(*) FROM reservations") == 3; }));
+  later.release();
+  for (int i = 1; i <= 5; ++i) expect_held_for(line[static_cast<size_t>(i - 1)].get(), i);
+  for (int i = 6; i <= 7; ++i) expect_held_for(newer[static_cast<size_t>(i - 6)].get(), i);
+  EXPECT_EQ(db.scalar("SELECT string_agg((user_id - " + std::to_string(user(0)) + ")::text, ' ' ORDER BY id)"
+                      " FROM reservations"),
+            "0 1 2 3 4 5 6 7")
+      << "users 3-5, put back in line, were held before 6 and 7, who came after them";
+}
