@@ -246,7 +246,7 @@ struct AsyncPg::Impl {
     if (it == parked.end()) return riders;
     auto& line = it->second;
     for (auto j = line.begin(); j != line.end() && static_cast<int>(riders.size()) + 1 < opts.batch_limit;) {
-      if (!j->batch || j->batch->key != lead.batch->key) {
+      if (!j->batch || j->batch->statement != lead.batch->statement || j->batch->shared != lead.batch->shared) {
         ++j;
         continue;
       }
@@ -335,14 +335,12 @@ struct AsyncPg::Impl {
     const std::string* statement = &s.job.statement;
     const auto* params = &s.job.params;
     std::vector<std::optional<std::string>> batch_params;
-    std::string batch_statement;
     if (!s.riders.empty()) {
-      batch_statement = s.job.batch->statement;
       batch_params = s.job.batch->shared;
       std::string items = "[" + s.job.batch->item;
       for (const auto& r : s.riders) items += "," + r.batch->item;
       batch_params.push_back(items + "]");
-      statement = &batch_statement;
+      statement = &s.job.batch->statement;
       params = &batch_params;
     }
     std::vector<const char*> values;

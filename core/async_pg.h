@@ -61,9 +61,10 @@ class AsyncPg {
   using Precheck = std::function<std::optional<Status>()>;
 
   // How a job may share one statement with others of its group that wait
-  // in the group's line when it is sent: those with the same `key` (at most
-  // batch_limit in all) go as prepared statement `statement` with parameters
-  // `shared` and then a JSON array of their `item`s, in the order they came.
+  // in the group's line when it is sent: those with the same `statement` and
+  // `shared` parameters (at most batch_limit in all) go as that prepared
+  // statement with `shared` and then a JSON array of their `item`s, in the
+  // order they came.
   // It must answer a JSON array with one answer per item, in item order,
   // or per item of a prefix (at least one): the jobs past it wait again at
   // the front of their group's line. Each job's callback gets its own
@@ -72,8 +73,7 @@ class AsyncPg {
   // that fails as a whole (an SQL error: it changed nothing) is run again one
   // job at a time, each by its own statement; a lost connection answers all.
   struct Batchable {
-    const char* statement;
-    std::string key;
+    std::string statement;
     std::vector<std::optional<std::string>> shared;
     std::string item;
   };

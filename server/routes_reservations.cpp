@@ -139,9 +139,7 @@ std::optional<AsyncPg::Batchable> hold_batch(const HoldPoolRequest& r) {
   nlohmann::json item{{"userId", r.user_id}, {"quantity", r.quantity}};
   if (!r.idempotency_key.empty()) item.update({{"key", r.idempotency_key}, {"hash", r.request_hash}});
   if (r.token_concert) item["tokenConcert"] = r.token_concert;
-  return AsyncPg::Batchable{"hold_pool_batch",
-                            std::to_string(r.schedule_id) + "/" + std::to_string(r.pool_id),
-                            {std::to_string(r.schedule_id), std::to_string(r.pool_id)},
+  return AsyncPg::Batchable{"hold_pool_batch", {std::to_string(r.schedule_id), std::to_string(r.pool_id)},
                             item.dump()};
 }
 

@@ -366,7 +366,7 @@ struct AsyncPgBatchTest : ::testing::Test {
     bool accepted =
         pg.submit("hold_pool", {u, sched, p, "2", std::nullopt, std::nullopt, std::nullopt},
                   [promise](Result<std::string> r) { promise->set_value(std::move(r)); }, {}, pool,
-                  AsyncPg::Batchable{"hold_pool_batch", sched + "/" + p, {sched, p}, item});
+                  AsyncPg::Batchable{"hold_pool_batch", {sched, p}, item});
     EXPECT_TRUE(accepted);
     return future;
   }
