@@ -43,8 +43,8 @@ mkdir -p "$work/www"
 echo "$sold_out_body" >"$work/www/sold_out"
 start_nginx
 
-summary() {  # loadgen JSON -> "p95 (2xx/5xx)"
-  python3 -c "import json,sys; a=json.load(sys.stdin); print('%6.1f (%d/%d)' % (a['p95_ms'], a['ok2xx'], a['server5xx']))"
+summary() {  # loadgen JSON -> "p95 / arrival p95 (2xx/5xx)"
+  python3 -c "import json,sys; a=json.load(sys.stdin); print('%5.1f / %5.1f (%d/%d)' % (a['p95_ms'], a['arrival_p95_ms'], a['ok2xx'], a['server5xx']))"
 }
 contended() {  # port pool first-user [trace]: each round's buyers are new users
   local trace=()
@@ -56,14 +56,14 @@ burst_warm "$new_port" /api/concerts
 [[ -n "${BASELINE:-}" ]] && burst_warm "$base_port" /api/concerts
 burst_warm "$nginx_port" /sold_out
 [[ -n "${TRACE_DIR:-}" ]] && mkdir -p "$TRACE_DIR"
-echo "p95 ms (holds/5xx) per round; nginx: p95 ms"
+echo "p95 ms as the client read it / as the answer arrived at its socket (holds/5xx) per round"
 for ((r = 0; r < rounds; r++)); do
   line="round $((r + 1)):"
   [[ -n "${BASELINE:-}" ]] && line+="  baseline $(contended "$base_port" "${pools[$((2 * r))]}" $((1 + 4000 * r)))"
   line+="  resv-server $(contended "$new_port" "${pools[$((2 * r + 1))]}" $((2001 + 4000 * r)) \
     "${TRACE_DIR:+$TRACE_DIR/round-$((r + 1)).txt}")"
   line+="  nginx $(build-bench/bench/resv-loadgen --port "$nginx_port" --scenario get --path /sold_out -c 2000 \
-    --per-connection 3 | python3 -c "import json,sys; print('%6.1f' % json.load(sys.stdin)['p95_ms'])")"
+    --per-connection 3 | python3 -c "import json,sys; a=json.load(sys.stdin); print('%5.1f / %5.1f' % (a['p95_ms'], a['arrival_p95_ms']))")"
   echo "$line"
 done
 [[ -n "${PG_LOG:-}" ]] && cp "$work/pg/postgres.log" "$PG_LOG"

@@ -2,7 +2,11 @@
 // wrk cannot express (distinct users and seats per request, a fixed number of
 // attempts per connection). One thread, asynchronous, keep-alive; prints one
 // JSON summary line: counts by status class and code, throughput, latency
-// percentiles.
+// percentiles. Two latencies per response: from just before sending to the
+// response parsed (p50_ms, p95_ms, ...: what the client saw, including the
+// time this one thread took to get to it), and to the kernel's arrival time
+// of its last data at the socket (arrival_*: what the server and the network
+// took, without the load generator's own queue).
 //
 //   --scenario seats      POST a hold of seat first_seat+i for user first_user+i (i = 0,1,2,...)
 //   --scenario pool       POST a hold of `quantity` units of pool for user first_user+i
@@ -17,11 +21,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+#include <sys/socket.h>
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -38,12 +45,13 @@ struct Options {
   double duration_s = 0;    // 0: until requests are done
   std::string scenario = "seats";
   std::string path = "/";
-  std::string trace;  // file: "sent_ms latency_ms connection attempt status" per response
+  std::string trace;  // file: "sent_ms latency_ms connection attempt status arrival_ms" per response
   long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1, concert = 1;
 };
 
 struct Stats {
-  std::vector<double> latencies_ms;
+  std::vector<double> latencies_ms;  // send to response parsed
+  std::vector<double> arrival_ms;    // send to the response's last data arriving at the socket (kernel time)
   std::vector<double> first_ms;  // each connection's first request: includes waiting to be accepted
   std::vector<std::string> trace;  // --trace: one line per response
   Clock::time_point t0;
@@ -52,19 +60,66 @@ struct Stats {
   long errors = 0;  // connection-level failures
 };
 
+class Conn;
+
+// Sends the first request of connected connections, at most kPerTurn per
+// turn of the event loop. A response is timed when the loop reads it; if the
+// loop sent on every connection as its connect completed, a response that
+// was not back at once would wait behind all 2,000 queued connect events
+// (tens of milliseconds of sending) and be counted as the server's latency.
+// Between two turns the loop reads whatever has arrived.
+class Starter {
+ public:
+  explicit Starter(net::io_context& ioc) : ioc_(ioc) {}
+  void add(std::shared_ptr<Conn> c) {
+    ready_.push_back(std::move(c));
+    if (pumping_) return;
+    pumping_ = true;
+    net::post(ioc_, [this] { turn(); });
+  }
+
+ private:
+  static constexpr int kPerTurn = 16;
+  void turn();
+  net::io_context& ioc_;
+  std::deque<std::shared_ptr<Conn>> ready_;
+  bool pumping_ = false;
+};
+
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(net::io_context& ioc, const Options& o, Stats& s, long& next, int index, Clock::time_point deadline)
       : stream_(ioc), o_(o), s_(s), next_(next), index_(index), deadline_(deadline) {}
 
-  void start(const tcp::endpoint& ep) {
-    stream_.async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
+  void start(const tcp::endpoint& ep, Starter& starter) {
+    stream_.async_connect(ep, [self = shared_from_this(), &starter](beast::error_code ec) {
       if (ec) {
         self->s_.errors++;
         return;
       }
       self->stream_.socket().set_option(tcp::no_delay(true));
-      self->send();
+      int on = 1;
+      ::setsockopt(self->stream_.socket().native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+      starter.add(self);
+    });
+  }
+
+  void send() {
+    if (!build(req_)) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return;
+    }
+    start_ = Clock::now();
+    start_wall_ = std::chrono::system_clock::now();
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) {
+        self->s_.errors++;
+        return;
+      }
+      self->res_.emplace();
+      self->res_->eager(true);
+      self->receive();
     });
   }
 
@@ -108,37 +163,59 @@ class Conn : public std::enable_shared_from_this<Conn> {
     return true;
   }
 
-  void send() {
-    if (!build(req_)) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      return;
-    }
-    start_ = Clock::now();
-    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) {
-        self->s_.errors++;
+  // Parses what is buffered and reads more until the response is whole.
+  // Reads with recvmsg to get the kernel's arrival time of the data (the
+  // socket has SO_TIMESTAMPNS); like Asio's own read, it first tries at once
+  // and waits for readiness only when nothing is there.
+  void receive() {
+    for (;;) {
+      while (buf_.size() > 0 && !res_->is_done()) {
+        beast::error_code ec;
+        buf_.consume(res_->put(buf_.data(), ec));
+        if (ec == http::error::need_more) break;
+        if (ec) return fail();
+      }
+      if (res_->is_done()) return on_response();
+      auto space = buf_.prepare(4096);
+      iovec iov{space.data(), space.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t n = ::recvmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+          if (ec) return self->fail();
+          self->receive();
+        });
         return;
       }
-      self->res_.emplace();
-      http::async_read(self->stream_, self->buf_, *self->res_,
-                       [self](beast::error_code ec2, size_t) { self->on_response(ec2); });
-    });
+      if (n <= 0) return fail();
+      buf_.commit(static_cast<size_t>(n));
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+          timespec ts;
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          arrived_wall_ = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+        }
+    }
   }
 
-  void on_response(beast::error_code ec) {
-    if (ec) {
-      s_.errors++;
-      return;
-    }
+  void fail() { s_.errors++; }
+
+  void on_response() {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
     s_.latencies_ms.push_back(ms);
+    s_.arrival_ms.push_back(std::chrono::duration<double, std::milli>(arrived_wall_ - start_wall_).count());
     if (sent_ == 1) s_.first_ms.push_back(ms);
     int status = static_cast<int>(res_->get().result_int());
     if (!o_.trace.empty())
       s_.trace.push_back(std::to_string(std::chrono::duration<double, std::milli>(start_ - s_.t0).count()) + " " +
                          std::to_string(ms) + " " + std::to_string(index_) + " " + std::to_string(sent_) + " " +
-                         std::to_string(status));
+                         std::to_string(status) + " " + std::to_string(s_.arrival_ms.back()));
     s_.by_status[status]++;
     const auto& body = res_->get().body();
     auto p = body.find("\"code\":\"");
@@ -160,7 +237,19 @@ class Conn : public std::enable_shared_from_this<Conn> {
   int index_;
   int sent_ = 0;
   Clock::time_point deadline_, start_;
+  std::chrono::system_clock::time_point start_wall_, arrived_wall_;  // arrived: the last data read, by the kernel's clock
 };
+
+void Starter::turn() {
+  for (int k = 0; k < kPerTurn && !ready_.empty(); ++k) {
+    ready_.front()->send();
+    ready_.pop_front();
+  }
+  if (ready_.empty())
+    pumping_ = false;
+  else
+    net::post(ioc_, [this] { turn(); });
+}
 
 static double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -202,7 +291,8 @@ int main(int argc, char** argv) {
   // the wall clock, to line them up with the server's and PostgreSQL's logs.
   auto t0_unix_ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
-  for (int c = 0; c < o.connections; ++c) std::make_shared<Conn>(ioc, o, stats, next, c, deadline)->start(ep);
+  Starter starter(ioc);
+  for (int c = 0; c < o.connections; ++c) std::make_shared<Conn>(ioc, o, stats, next, c, deadline)->start(ep, starter);
   ioc.run();
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
@@ -228,9 +318,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"scenario\":\"%s\",\"connections\":%d,\"seconds\":%.3f,\"responses\":%ld,\"ok2xx\":%ld,\"client4xx\":%ld,"
       "\"server5xx\":%ld,\"connErrors\":%ld,\"rps\":%.1f,\"ok_per_s\":%.1f,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
-      "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"first_p50_ms\":%.3f,\"first_p95_ms\":%.3f,\"codes\":{%s}}\n",
+      "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"first_p50_ms\":%.3f,\"first_p95_ms\":%.3f,\"arrival_p50_ms\":%.3f,"
+      "\"arrival_p95_ms\":%.3f,\"arrival_p99_ms\":%.3f,\"arrival_max_ms\":%.3f,\"codes\":{%s}}\n",
       o.scenario.c_str(), o.connections, secs, total, c2, c4, c5, stats.errors, static_cast<double>(total) / secs,
       static_cast<double>(c2) / secs, percentile(l, 50), percentile(l, 95), percentile(l, 99), mx,
-      percentile(stats.first_ms, 50), percentile(stats.first_ms, 95), codes.c_str());
+      percentile(stats.first_ms, 50), percentile(stats.first_ms, 95), percentile(stats.arrival_ms, 50),
+      percentile(stats.arrival_ms, 95), percentile(stats.arrival_ms, 99),
+      stats.arrival_ms.empty() ? 0 : *std::max_element(stats.arrival_ms.begin(), stats.arrival_ms.end()), codes.c_str());
   return 0;
 }

@@ -2,7 +2,7 @@
 --   schedule 1: 1,000 seats            (a) browse
 --   schedule 2: 100,000 seats          (c) holds through resv-server
 --   schedule 3: 100,000 seats          (c) the same SQL through pgbench
---   schedule 4: pools 1, 3, 4 of 40, party <= 4   (b) the contended opening, 3 rounds
+--   schedule 4: pools 1, 3, 4, 5, 6 of 40, party <= 4   (b) the contended opening, 5 rounds
 --   schedule 5: pool 100,000, 1/user   (d) holds from one big pool
 --   200,000 users with balance
 INSERT INTO concerts (id, name, venue) VALUES (1, 'Bench Concert', 'Bench Hall');
@@ -19,6 +19,8 @@ INSERT INTO pools (schedule_id, name, kind, capacity, price, max_party, max_per_
 VALUES (4, 'Dinner 19:00', 'RESTAURANT_SLOT', 40, 30000, 4, 4),
        (5, 'Coupon', 'COUPON', 100000, 0, 1, 1),
        (4, 'Dinner 19:30', 'RESTAURANT_SLOT', 40, 30000, 4, 4),
-       (4, 'Dinner 20:00', 'RESTAURANT_SLOT', 40, 30000, 4, 4);
+       (4, 'Dinner 20:00', 'RESTAURANT_SLOT', 40, 30000, 4, 4),
+       (4, 'Dinner 20:30', 'RESTAURANT_SLOT', 40, 30000, 4, 4),
+       (4, 'Dinner 21:00', 'RESTAURANT_SLOT', 40, 30000, 4, 4);
 INSERT INTO users (name, balance) SELECT 'bench' || g, 10000000 FROM generate_series(1, 200000) g;
 ANALYZE;
