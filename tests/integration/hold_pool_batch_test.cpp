@@ -1,4 +1,4 @@
-// resv_hold_pool_batch (sql/0008): many holds of one pool in one statement,
+// resv_hold_pool_batch (sql/0008, 0009): many holds of one pool in one statement,
 // against a real PostgreSQL.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -105,6 +105,18 @@ TEST_F(HoldPoolBatch, AnswersWithTheGateAndTheIdempotencyKeyLikeASingleHold) {
   reused["hash"] = "another request";
   EXPECT_EQ(batch({reused})[0]["code"], "IDEMPOTENCY_KEY_REUSED");
   EXPECT_EQ(reservations_of(0), 1);
+}
+
+TEST_F(HoldPoolBatch, TheSameKeyTwiceInOneBatchHoldsOnceAndAnswersTheSecondAsInFlight) {
+  auto answers = batch({item(0, 2, "k0"), item(1, 1, "k0"), item(0, 2, "k0"), item(0, 1, "k1")});
+  ASSERT_EQ(answers.size(), 4u) << answers;
+  EXPECT_EQ(answers[0]["status"], "HELD");
+  EXPECT_EQ(answers[1]["status"], "HELD") << "keys are per user: another user's k0 is another request";
+  EXPECT_EQ(answers[2]["code"], "DUPLICATE_REQUEST") << answers[2];
+  EXPECT_EQ(answers[3]["status"], "HELD") << "a later item with another key of the same user runs";
+  EXPECT_EQ(reservations_of(0), 2);
+  EXPECT_EQ(batch({item(0, 2, "k0")})[0]["reservationId"], answers[0]["reservationId"])
+      << "a retry after the batch gets the first answer back";
 }
 
 TEST_F(HoldPoolBatch, StopsBeforeALaterItemThatWouldWaitAndLeavesItUntouched) {
