@@ -29,11 +29,17 @@ run_suite() {  # dir, cmake args...
   (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# -g1 (line tables and function names: enough for failure backtraces and
+# sanitizer reports) instead of full debug info: compiling the template-heavy
+# tests is ~40% faster, and CI builds everything twice on 2 cores.
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
 if ((fast == 0)); then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
-  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DRESV_SANITIZE=ON
+  # The load generators in bench/ are not tested: the normal build checks
+  # that they compile.
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DRESV_SANITIZE=ON \
+    -DRESV_BENCH_TOOLS=OFF
 fi
 echo "scripts/test.sh: all suites passed" >&2
