@@ -43,14 +43,17 @@ mkdir -p "$work/www"
 echo "$sold_out_body" >"$work/www/sold_out"
 start_nginx
 
+# The load generator's output is summarised after it exits: a summariser
+# started with it (a pipe) would take CPU from the burst it measures.
 summary() {  # loadgen JSON -> "p95 / arrival p95 (2xx/5xx)"
-  python3 -c "import json,sys; a=json.load(sys.stdin); print('%5.1f / %5.1f (%d/%d)' % (a['p95_ms'], a['arrival_p95_ms'], a['ok2xx'], a['server5xx']))"
+  python3 -c "import json,sys; a=json.loads(sys.argv[1]); print('%5.1f / %5.1f (%d/%d)' % (a['p95_ms'], a['arrival_p95_ms'], a['ok2xx'], a['server5xx']))" "$1"
 }
 contended() {  # port pool first-user [trace]: each round's buyers are new users
-  local trace=()
+  local trace=() out
   [[ -n "${4:-}" ]] && trace=(--trace "$4")
-  build-bench/bench/resv-loadgen --port "$1" --scenario contended -c 2000 --per-connection 3 --schedule 4 \
-    --pool "$2" --quantity 4 --first-user "$3" "${trace[@]}" | summary
+  out=$(build-bench/bench/resv-loadgen --port "$1" --scenario contended -c 2000 --per-connection 3 --schedule 4 \
+    --pool "$2" --quantity 4 --first-user "$3" "${trace[@]}")
+  summary "$out"
 }
 burst_warm "$new_port" /api/concerts
 [[ -n "${BASELINE:-}" ]] && burst_warm "$base_port" /api/concerts
@@ -62,8 +65,8 @@ for ((r = 0; r < rounds; r++)); do
   [[ -n "${BASELINE:-}" ]] && line+="  baseline $(contended "$base_port" "${pools[$((2 * r))]}" $((1 + 4000 * r)))"
   line+="  resv-server $(contended "$new_port" "${pools[$((2 * r + 1))]}" $((2001 + 4000 * r)) \
     "${TRACE_DIR:+$TRACE_DIR/round-$((r + 1)).txt}")"
-  line+="  nginx $(build-bench/bench/resv-loadgen --port "$nginx_port" --scenario get --path /sold_out -c 2000 \
-    --per-connection 3 | python3 -c "import json,sys; a=json.load(sys.stdin); print('%5.1f / %5.1f' % (a['p95_ms'], a['arrival_p95_ms']))")"
+  out=$(build-bench/bench/resv-loadgen --port "$nginx_port" --scenario get --path /sold_out -c 2000 --per-connection 3)
+  line+="  nginx $(summary "$out" | cut -d'(' -f1)"
   echo "$line"
 done
 [[ -n "${PG_LOG:-}" ]] && cp "$work/pg/postgres.log" "$PG_LOG"

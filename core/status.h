@@ -56,8 +56,9 @@ class Status {
   bool ok() const { return code_ == ErrorCode::Ok; }
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // Extra fields for the error object, as a JSON object text ("" when none),
-  // e.g. {"seatIds":[3,4]} for SEAT_TAKEN.
+  // Extra fields for the error object, as compact JSON object text (as
+  // json::dump() writes it; "" when none), e.g. {"seatIds":[3,4]} for
+  // SEAT_TAKEN. Keys other than "code" and "message".
   const std::string& details_json() const { return details_; }
 
  private:

@@ -27,7 +27,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // a literal: no allocation per response
   std::string body;
   std::shared_ptr<const std::string> shared_body;  // used instead of body when set (cached reads)
   std::vector<std::pair<std::string, std::string>> headers;

@@ -23,14 +23,12 @@ namespace {
 
 // Request ids: a per-process random prefix and a counter; cheap and unique.
 std::string next_request_id() {
-  static const std::string prefix = [] {
-    std::random_device rd;
-    char buf[9];
-    std::snprintf(buf, sizeof buf, "%08x", rd());
-    return std::string(buf);
-  }();
+  static const uint32_t prefix = std::random_device{}();
   static std::atomic<uint64_t> counter{0};
-  return prefix + "-" + std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%08x-%llu", prefix,
+                        static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 // A client-supplied X-Request-Id is kept if it is short and plain.
@@ -124,6 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.path = std::string(target.substr(0, q));
     if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
     req.body = std::move(msg.body());
+    req.headers.reserve(8);
     for (const auto& f : msg) {
       std::string name(f.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -50,25 +50,45 @@ void Router::add(const std::string& method, const std::string& pattern, Handler 
   routes_.push_back(std::move(r));
 }
 
+namespace {
+
+bool is_param(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+// Whether `path` has the pattern's segments; with `params`, collects the
+// values of its {name} segments. Walks the path in place (no split): every
+// request passes here.
+bool matches(const std::vector<std::string>& pattern, std::string_view path, std::vector<std::string>* params) {
+  size_t i = 0;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    std::string_view seg = path.substr(0, path.find('/'));
+    path.remove_prefix(seg.size());
+    if (i == pattern.size()) return false;
+    const std::string& want = pattern[i++];
+    if (is_param(want)) {
+      if (params) params->emplace_back(seg);
+    } else if (want != seg) {
+      return false;
+    }
+  }
+  return i == pattern.size();
+}
+
+}  // namespace
+
 const Router::Route* Router::match(const HttpRequest& req, std::vector<std::string>& params,
                                    bool& path_matched) const {
-  auto segs = split_path(req.path);
   path_matched = false;
   for (const auto& r : routes_) {
-    if (r.segments.size() != segs.size()) continue;
-    std::vector<std::string> p;
-    bool ok = true;
-    for (size_t i = 0; i < segs.size() && ok; ++i) {
-      const auto& s = r.segments[i];
-      if (s.size() > 2 && s.front() == '{' && s.back() == '}')
-        p.push_back(segs[i]);
-      else
-        ok = s == segs[i];
-    }
-    if (!ok) continue;
+    if (!matches(r.segments, req.path, nullptr)) continue;
     path_matched = true;
     if (r.method == req.method) {
-      params = std::move(p);
+      matches(r.segments, req.path, &params);
       return &r;
     }
   }
@@ -92,13 +112,23 @@ void Router::dispatch(HttpRequest request, Reply reply) const {
   auto start = std::chrono::steady_clock::now();
   bool path_matched = false;
   const Route* route = match(request, request.params, path_matched);
-  auto req = std::make_shared<const HttpRequest>(std::move(request));
-  auto replied = std::make_shared<std::atomic<bool>>(false);
-  auto wrapped = [this, route = route ? route : &unmatched_, req, start, replied,
-                  reply = std::move(reply)](HttpResponse resp) {
-    if (replied->exchange(true)) return;  // exactly once, whatever a handler does
-    finish(route, *req, resp, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    reply(std::move(resp));
+  // One allocation for everything the reply needs; the wrapper then fits
+  // in std::function's own storage.
+  struct Call {
+    const Router* router;
+    const Route* route;
+    std::chrono::steady_clock::time_point start;
+    HttpRequest req;
+    Reply reply;
+    std::atomic<bool> replied{false};
+  };
+  auto call = std::make_shared<Call>(this, route ? route : &unmatched_, start, std::move(request), std::move(reply));
+  const HttpRequest* req = &call->req;
+  Reply wrapped = [call](HttpResponse resp) {
+    if (call->replied.exchange(true)) return;  // exactly once, whatever a handler does
+    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - call->start).count();
+    call->router->finish(call->route, call->req, resp, seconds);
+    call->reply(std::move(resp));
   };
   if (!route) {
     wrapped(error_response(path_matched ? Status::Error(ErrorCode::MethodNotAllowed,

@@ -7,7 +7,10 @@
 #include "pg_store.h"
 #include "validation.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <spdlog/fmt/fmt.h>
 
 namespace resv {
 namespace {
@@ -43,13 +46,43 @@ std::optional<Status> filter_answer(App& app, const HoldSeatsRequest& req) {
   return Status::SeatTaken("seat(s) already held or sold; pick other seats", nlohmann::json{{"seatIds", taken}}.dump());
 }
 
+Status sold_out(const HoldPoolRequest& req, int64_t remaining) {
+  return Status::SoldOut(fmt::format("pool {} has {} left, fewer than the {} requested", req.pool_id, remaining,
+                                     req.quantity),
+                         fmt::format(R"({{"remaining":{}}})", remaining));
+}
+
 std::optional<Status> filter_answer(App& app, const HoldPoolRequest& req) {
   int64_t remaining = 0;
   if (!app.filter.known_sold_out(req.pool_id, req.quantity, &remaining)) return std::nullopt;
   app.filter_answers.inc();
-  return Status::SoldOut("pool " + std::to_string(req.pool_id) + " has " + std::to_string(remaining) +
-                             " left, fewer than the " + std::to_string(req.quantity) + " requested",
-                         nlohmann::json{{"remaining", remaining}}.dump());
+  return sold_out(req, remaining);
+}
+
+// The filter's answer as a reply, before a request queues for a connection.
+// A pool's "sold out" is rendered once per (pool, units left, quantity) and
+// I/O thread: at an opening, thousands of late buyers get these same bytes.
+std::optional<HttpResponse> filter_reply(App& app, const HoldSeatsRequest& req) {
+  auto s = filter_answer(app, req);
+  return s ? std::optional(error_response(*s)) : std::nullopt;
+}
+
+std::optional<HttpResponse> filter_reply(App& app, const HoldPoolRequest& req) {
+  int64_t remaining = 0;
+  if (!app.filter.known_sold_out(req.pool_id, req.quantity, &remaining)) return std::nullopt;
+  app.filter_answers.inc();
+  using Key = std::tuple<int64_t, int64_t, int64_t>;
+  thread_local std::map<Key, HttpResponse> rendered;
+  Key key{req.pool_id, remaining, req.quantity};
+  auto it = rendered.find(key);
+  if (it == rendered.end()) {
+    if (rendered.size() >= 1024) rendered.clear();  // a bound; only the pools selling out now matter
+    HttpResponse r = error_response(sold_out(req, remaining));
+    r.shared_body = std::make_shared<const std::string>(std::move(r.body));
+    r.body.clear();
+    it = rendered.emplace(key, std::move(r)).first;
+  }
+  return it->second;  // a copy that shares the body
 }
 
 // What the filter learns from a failed hold.
@@ -150,7 +183,7 @@ template <class Request>
 void reserve(App& app, Request req, Reply reply) {
   const bool use_filter = req.idempotency_key.empty();
   if (use_filter)
-    if (auto answer = filter_answer(app, req)) return reply(error_response(*answer));
+    if (auto answer = filter_reply(app, req)) return reply(std::move(*answer));
   // The generation is read right before the statement is sent, together with
   // the filter's second look (requests queued behind the one that learned
   // "sold out" need no round trip either).

@@ -121,6 +121,19 @@ TEST_F(RouterTest, LiteralSegmentsMustMatchExactlyAndParamsTakeOneSegment) {
   EXPECT_EQ(calls, 0);
 }
 
+TEST_F(RouterTest, RepeatedAndTrailingSlashesInTheRequestPathStillMatch) {
+  std::vector<std::string> seen;
+  router.add("GET", "/api/concerts/{id}/schedules", [&](const HttpRequest& req, Reply reply) {
+    seen = req.params;
+    reply(HttpResponse{});
+  });
+  Sent sent;
+  router.dispatch(request("GET", "//api//concerts/5/schedules/"), sent.reply());
+  ASSERT_EQ(sent.responses.size(), 1u);
+  EXPECT_EQ(sent.responses[0].status, 200);
+  EXPECT_EQ(seen, (std::vector<std::string>{"5"}));
+}
+
 TEST_F(RouterTest, UnknownPathIs404NotFound) {
   router.add("GET", "/api/concerts", reply_with(200));
   Sent sent;
