@@ -5,7 +5,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <array>
+#include <cstddef>
+#include <functional>
+#include <new>
 #include <random>
+#include <tuple>
 #include <spdlog/spdlog.h>
 
 #include "converters.h"
@@ -38,6 +42,45 @@ std::string request_id_from(std::string_view given) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return next_request_id();
   return std::string(given);
 }
+
+// Where Beast keeps a request's target and header fields, which it
+// allocates one by one: a per-connection buffer that every request on the
+// connection reuses (reset between requests), and the heap beyond it.
+class FieldArena {
+ public:
+  void* allocate(size_t n, size_t align) {
+    size_t at = (used_ + align - 1) / align * align;
+    if (at + n > buf_.size()) return ::operator new(n);
+    used_ = at + n;
+    return buf_.data() + at;
+  }
+  void deallocate(void* p, size_t) noexcept {
+    auto* c = static_cast<char*>(p);
+    std::less<const char*> before;  // total order, unlike < on pointers into different objects
+    if (before(c, buf_.data()) || !before(c, buf_.data() + buf_.size())) ::operator delete(p);
+  }
+  // Only while nothing allocated here is in use.
+  void reset() { used_ = 0; }
+
+ private:
+  alignas(std::max_align_t) std::array<char, 1024> buf_;
+  size_t used_ = 0;
+};
+
+template <class T>
+struct ArenaAllocator {
+  using value_type = T;
+  FieldArena* arena;
+  explicit ArenaAllocator(FieldArena* a) noexcept : arena(a) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept : arena(other.arena) {}
+  T* allocate(size_t n) { return static_cast<T*>(arena->allocate(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, size_t n) noexcept { arena->deallocate(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& other) const noexcept {
+    return arena == other.arena;
+  }
+};
 
 // One connection. Beast parses the request from the connection's own buffer
 // (a pipelined request stays there for the next turn); the reply goes out as
@@ -73,7 +116,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read() {
-    parser_.emplace();
+    parser_.reset();
+    arena_.reset();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
     touch(std::chrono::seconds(opts_.idle_timeout_s));
@@ -195,7 +240,8 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer timer_;
   Clock::time_point deadline_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  FieldArena arena_;  // before parser_, which uses it
+  std::optional<http::request_parser<http::string_body, ArenaAllocator<char>>> parser_;
   std::string head_, body_;
   std::shared_ptr<const std::string> shared_body_;
   const HttpServerOptions& opts_;

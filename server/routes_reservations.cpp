@@ -199,9 +199,10 @@ void reserve(App& app, Request req, Reply reply) {
   run_write(
       app, std::move(reply), statement, std::move(params),
       [&app, req = std::move(req), gen](Result<std::string> answer, Reply& out) {
-        auto held = answer.ok() ? hold_from_db_json(answer.value()) : Result<Hold>(answer.status());
+        if (!answer.ok()) return out(error_response(answer.status()));  // the pool's or the filter's (precheck)
+        auto held = hold_from_db_json(answer.value());
         if (!held.ok()) {
-          learn(app, req, held.status(), *gen);
+          learn(app, req, held.status(), *gen);  // only from the database: the filter knows its own answers
           return out(error_response(held.status()));
         }
         out(hold_response(held.value()));

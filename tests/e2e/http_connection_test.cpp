@@ -44,6 +44,26 @@ TEST_F(HttpConnection, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
   EXPECT_EQ(count_of(answer, "Connection: close\r\n"), 1u) << "only the last answer closes: " << answer;
 }
 
+// The server keeps a request's header fields in a small per-connection
+// buffer and takes the heap beyond it: a large header block between small
+// ones must be read whole, and the next request must not see its fields.
+TEST_F(HttpConnection, AHeaderBlockLargerThanTheConnectionsBufferIsReadWholeAndForgottenAfter) {
+  ServerProcess server{db.url()};
+  HttpClient raw("127.0.0.1", server.port());
+  std::string big;
+  for (int i = 0; i < 40; ++i) big += "X-Filler-" + std::to_string(i) + ": " + std::string(100, 'a' + i % 26) + "\r\n";
+  std::string answer = raw.raw(
+      "GET /api/concerts HTTP/1.1\r\nHost: x\r\nX-Request-Id: small-1\r\n\r\n"
+      "GET /api/concerts HTTP/1.1\r\nHost: x\r\n" + big + "X-Request-Id: big\r\n\r\n"
+      "GET /api/concerts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(count_of(answer, "HTTP/1.1 200 OK\r\n"), 3u) << answer;
+  auto small = answer.find("X-Request-Id: small-1"), large = answer.find("X-Request-Id: big");
+  ASSERT_NE(small, std::string::npos) << answer;
+  ASSERT_NE(large, std::string::npos) << "the id after 4 KB of headers was read: " << answer;
+  EXPECT_LT(small, large);
+  EXPECT_EQ(count_of(answer, "X-Request-Id: big"), 1u) << "the third request got its own id: " << answer;
+}
+
 TEST_F(HttpConnection, Http10KeepsTheConnectionOnlyWhenAsked) {
   ServerProcess server{db.url()};
   HttpClient raw("127.0.0.1", server.port());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <random>
 
 using namespace resv;
 using nlohmann::json;
@@ -78,6 +79,86 @@ TEST(ParseReservation, SaysWhichRuleANestedOrOutOfRangeValueBreaks) {
     ASSERT_FALSE(r.ok()) << body;
     EXPECT_EQ(r.status().message(), message) << body;
   }
+}
+
+// How request bodies were read before the server stopped building a json
+// tree for them: the reference the faster readers must agree with.
+Result<ReservationRequest> parse_reservation_with_a_tree(std::string_view body) {
+  if (body.empty()) return Status::Invalid("the request body is empty; send a JSON object");
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return Status::Invalid("the request body is not valid JSON");
+  if (!j.is_object()) return Status::Invalid("the request body must be a JSON object");
+  auto positive_int = [&](const char* field) -> Result<int64_t> {
+    auto it = j.find(field);
+    if (it == j.end()) return Status::Invalid(std::string(field) + " is required");
+    if (!it->is_number_integer()) return Status::Invalid(std::string(field) + " must be an integer");
+    if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      return Status::Invalid(std::string(field) + " is too large");
+    if (it->get<int64_t>() <= 0) return Status::Invalid(std::string(field) + " must be a positive integer");
+    return it->get<int64_t>();
+  };
+  auto user = positive_int("userId");
+  if (!user.ok()) return user.status();
+  auto schedule = positive_int("scheduleId");
+  if (!schedule.ok()) return schedule.status();
+  if (j.contains("seatIds") == j.contains("poolId"))
+    return Status::Invalid("send either seatIds, or poolId with quantity");
+  if (j.contains("seatIds")) {
+    if (!j["seatIds"].is_array()) return Status::Invalid("seatIds must be an array of seat ids");
+    HoldSeatsRequest r{user.value(), schedule.value(), {}, {}, {}};
+    for (const auto& e : j["seatIds"]) {
+      if (!e.is_number_integer() || e.get<int64_t>() <= 0)
+        return Status::Invalid("seatIds must hold positive integers");
+      r.seat_ids.push_back(e.get<int64_t>());
+    }
+    return ReservationRequest{std::move(r)};
+  }
+  auto pool = positive_int("poolId");
+  if (!pool.ok()) return pool.status();
+  auto qty = positive_int("quantity");
+  if (!qty.ok()) return qty.status();
+  return ReservationRequest{HoldPoolRequest{user.value(), schedule.value(), pool.value(), qty.value(), {}, {}}};
+}
+
+std::string describe(const Result<ReservationRequest>& r) {
+  if (!r.ok()) return "error: " + r.status().message();
+  if (auto* p = std::get_if<HoldPoolRequest>(&r.value()))
+    return "pool " + std::to_string(p->user_id) + " " + std::to_string(p->schedule_id) + " " +
+           std::to_string(p->pool_id) + " " + std::to_string(p->quantity);
+  const auto& s = std::get<HoldSeatsRequest>(r.value());
+  std::string out = "seats " + std::to_string(s.user_id) + " " + std::to_string(s.schedule_id);
+  for (auto id : s.seat_ids) out += " " + std::to_string(id);
+  return out;
+}
+
+TEST(ParseReservation, AgreesWithAJsonTreeOnTwentyThousandMutatedBodies) {
+  const std::vector<std::string> seeds = {
+      R"({"userId":7,"scheduleId":3,"poolId":4,"quantity":2})",
+      R"({ "userId" : 7 , "scheduleId":3, "seatIds" : [ 5, 2 ,9 ] })",
+      R"({"userId":-7,"scheduleId":0,"seatIds":[],"x":{"poolId":1},"y":"s","z":[true,null,1.5]})",
+      R"({"userId":9223372036854775807,"scheduleId":18446744073709551615,"poolId":1e3,"quantity":"2"})",
+      "{\"userId\":1,\"scheduleId\":2,\"seatIds\":[3],\"caf\xc3\xa9\":1,\"a\\\"b\":2}",
+  };
+  const std::string alphabet = "{}[]\":, \t\n0123456789-+.eE\\ntrufalsx\xc3\xa9\xff";
+  std::mt19937 rng(20261122);
+  int agreed_ok = 0, agreed_error = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string body = seeds[rng() % seeds.size()];
+    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0 && !body.empty(); --edits) {
+      size_t at = rng() % body.size();
+      char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: body[at] = c; break;
+        case 1: body.insert(body.begin() + static_cast<long>(at), c); break;
+        default: body.erase(at, 1);
+      }
+    }
+    auto want = parse_reservation_with_a_tree(body);
+    ASSERT_EQ(describe(parse_reservation(body)), describe(want)) << body;
+    (want.ok() ? agreed_ok : agreed_error)++;
+  }
+  EXPECT_GT(agreed_ok, 300);  // both outcomes were exercised, not only malformed bodies
+  EXPECT_GT(agreed_error, 1000);
 }
 
 TEST(ParseId, AcceptsOnlyPositiveDecimal) {
