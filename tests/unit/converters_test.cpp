@@ -212,6 +212,13 @@ TEST(HoldJson, HasTheApiFields) {
   EXPECT_EQ(j["amount"], 3000);
 }
 
+TEST(HoldJson, WritesTheSameBytesAsAJsonTree) {
+  for (const Hold& h : {Hold{12, "HELD", "2026-01-01T00:00:00.000Z", 3000, false}, Hold{1, "a\"b", "\n", -5, true}})
+    EXPECT_EQ(hold_json(h), json({{"reservationId", h.reservation_id}, {"status", h.status},
+                                  {"expiresAt", h.expires_at}, {"amount", h.amount}})
+                                .dump());
+}
+
 TEST(SchedulesJson, IncludesAvailabilityAndPools) {
   Schedule s{5, 1, "a", "b", 100, 40, {PoolInfo{9, 5, "ga", "COUPON", 10, 3, 100, 1, 1, 1}}};
   auto j = json::parse(schedules_json(1, {s}));

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +51,41 @@ TEST(DbJson, HoldAnswerBecomesAHold) {
   EXPECT_EQ(r->expires_at, "2026-01-01T00:00:00.000Z");
   EXPECT_EQ(r->amount, 3000);
   EXPECT_FALSE(r->replayed);
+}
+
+// A flat success answer is read without a json tree; an answer with a
+// nested member always takes the tree. Adding one must change nothing.
+TEST(DbJson, HoldAnswersReadWithoutATreeAgreeWithTheTreeOnMutatedAnswers) {
+  const std::string seeds[] = {
+      R"({"ok":true,"reservationId":12,"status":"HELD","expiresAt":"2026-01-01T00:00:00.000Z","amount":3000})",
+      R"({"ok": true, "amount": 1, "status": "HELD", "replayed": true, "expiresAt": "x", "reservationId": 9})",
+  };
+  const std::string alphabet = "{}[]\":, 0123456789-.eEtruefalsn\\";
+  std::mt19937 rng(7);
+  int flat_ok = 0;
+  for (int n = 0; n < 5000; ++n) {
+    std::string text = seeds[rng() % 2];
+    for (int edits = static_cast<int>(rng() % 3); edits > 0; --edits) {
+      size_t at = rng() % text.size();
+      char c = alphabet[rng() % alphabet.size()];
+      if (rng() % 2) text[at] = c; else text.insert(text.begin() + static_cast<long>(at), c);
+    }
+    if (text.rfind("{\"", 0) != 0) continue;  // a nested member can be put first only in an object with members
+    auto flat = hold_from_db_json(text);
+    auto tree = hold_from_db_json("{\"zz\":[0]," + text.substr(1));
+    ASSERT_EQ(flat.ok(), tree.ok()) << text;
+    if (!flat.ok()) {
+      EXPECT_EQ(flat.status().code(), tree.status().code()) << text;
+      continue;
+    }
+    ++flat_ok;
+    EXPECT_EQ(flat->reservation_id, tree->reservation_id) << text;
+    EXPECT_EQ(flat->status, tree->status) << text;
+    EXPECT_EQ(flat->expires_at, tree->expires_at) << text;
+    EXPECT_EQ(flat->amount, tree->amount) << text;
+    EXPECT_EQ(flat->replayed, tree->replayed) << text;
+  }
+  EXPECT_GT(flat_ok, 500);
 }
 
 TEST(DbJson, ReplayedHoldIsMarkedReplayed) {
