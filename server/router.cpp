@@ -112,8 +112,7 @@ void Router::dispatch(HttpRequest request, Reply reply) const {
   auto start = std::chrono::steady_clock::now();
   bool path_matched = false;
   const Route* route = match(request, request.params, path_matched);
-  // One allocation for everything the reply needs; the wrapper then fits
-  // in std::function's own storage.
+  // One allocation for everything the reply needs (there were three).
   struct Call {
     const Router* router;
     const Route* route;
