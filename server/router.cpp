@@ -56,10 +56,10 @@ bool is_param(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-// Whether `path` has the pattern's segments; with `params`, collects the
-// values of its {name} segments. Walks the path in place (no split): every
-// request passes here.
-bool matches(const std::vector<std::string>& pattern, std::string_view path, std::vector<std::string>* params) {
+// Whether `path` has the pattern's segments, appending the values of its
+// {name} segments to `params` as it goes. Walks the path in place (no
+// split): every request passes here.
+bool matches(const std::vector<std::string>& pattern, std::string_view path, std::vector<std::string>& params) {
   size_t i = 0;
   while (!path.empty()) {
     if (path.front() == '/') {
@@ -71,7 +71,7 @@ bool matches(const std::vector<std::string>& pattern, std::string_view path, std
     if (i == pattern.size()) return false;
     const std::string& want = pattern[i++];
     if (is_param(want)) {
-      if (params) params->emplace_back(seg);
+      params.emplace_back(seg);
     } else if (want != seg) {
       return false;
     }
@@ -85,13 +85,12 @@ const Router::Route* Router::match(const HttpRequest& req, std::vector<std::stri
                                    bool& path_matched) const {
   path_matched = false;
   for (const auto& r : routes_) {
-    if (!matches(r.segments, req.path, nullptr)) continue;
+    params.clear();
+    if (!matches(r.segments, req.path, params)) continue;
     path_matched = true;
-    if (r.method == req.method) {
-      matches(r.segments, req.path, &params);
-      return &r;
-    }
+    if (r.method == req.method) return &r;
   }
+  params.clear();
   return nullptr;
 }
 

@@ -52,11 +52,17 @@ Status sold_out(const HoldPoolRequest& req, int64_t remaining) {
                          fmt::format(R"({{"remaining":{}}})", remaining));
 }
 
-std::optional<Status> filter_answer(App& app, const HoldPoolRequest& req) {
+// The units left when the filter knows the pool cannot serve `req`.
+std::optional<int64_t> known_sold_out(App& app, const HoldPoolRequest& req) {
   int64_t remaining = 0;
   if (!app.filter.known_sold_out(req.pool_id, req.quantity, &remaining)) return std::nullopt;
   app.filter_answers.inc();
-  return sold_out(req, remaining);
+  return remaining;
+}
+
+std::optional<Status> filter_answer(App& app, const HoldPoolRequest& req) {
+  auto remaining = known_sold_out(app, req);
+  return remaining ? std::optional(sold_out(req, *remaining)) : std::nullopt;
 }
 
 // The filter's answer as a reply, before a request queues for a connection.
@@ -68,16 +74,15 @@ std::optional<HttpResponse> filter_reply(App& app, const HoldSeatsRequest& req) 
 }
 
 std::optional<HttpResponse> filter_reply(App& app, const HoldPoolRequest& req) {
-  int64_t remaining = 0;
-  if (!app.filter.known_sold_out(req.pool_id, req.quantity, &remaining)) return std::nullopt;
-  app.filter_answers.inc();
+  auto remaining = known_sold_out(app, req);
+  if (!remaining) return std::nullopt;
   using Key = std::tuple<int64_t, int64_t, int64_t>;
   thread_local std::map<Key, HttpResponse> rendered;
-  Key key{req.pool_id, remaining, req.quantity};
+  Key key{req.pool_id, *remaining, req.quantity};
   auto it = rendered.find(key);
   if (it == rendered.end()) {
     if (rendered.size() >= 1024) rendered.clear();  // a bound; only the pools selling out now matter
-    HttpResponse r = error_response(sold_out(req, remaining));
+    HttpResponse r = error_response(sold_out(req, *remaining));
     r.shared_body = std::make_shared<const std::string>(std::move(r.body));
     r.body.clear();
     it = rendered.emplace(key, std::move(r)).first;
