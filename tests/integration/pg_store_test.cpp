@@ -8,6 +8,7 @@
 
 #include "migrations.h"
 #include "pg_store.h"
+#include "statements.h"
 #include "store_fixture.h"
 
 using namespace resv;
@@ -128,4 +129,38 @@ TEST_F(PgStoreConnection, WarmUpRunsTheWritePathsAndLeavesNoRowBehind) {
   EXPECT_TRUE(store.warm_up().ok());
   EXPECT_EQ(counts(), before);
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + std::to_string(s.first_user_id)), 100000);
+}
+
+// A session caches its plans until the next ANALYZE. The plans a new
+// database's first holds make see nearly empty tables; they must not read
+// those tables whole once the opening has filled them.
+TEST_F(PgStoreConnection, AServerSessionKeepsToIndexesWhenTablesGrowPastWhatItsPlansSaw) {
+  db.exec("ALTER TABLE reservations SET (autovacuum_enabled = false)");  // no ANALYZE to replan in between
+  db.exec("VACUUM ANALYZE");
+  pqxx::connection c(db.url());
+  pqxx::nontransaction(c).exec(session_settings(5000, 2000));
+  for (const auto& st : statements()) c.prepare(st.name, st.sql);
+  const char* no_value = nullptr;  // NULL
+  auto hold = [&](pqxx::transaction_base& tx, int user_offset, size_t seat) {
+    return tx.exec_prepared1("hold_seats", s.first_user_id + user_offset, s.schedule_id,
+                             "{" + std::to_string(s.seat_ids[seat]) + "}", no_value, no_value, no_value)[0]
+        .as<std::string>();
+  };
+  for (int i = 0; i < 7; ++i) {  // past the 5 custom plans, after which a generic one is cached
+    pqxx::nontransaction tx(c);
+    ASSERT_NE(hold(tx, i % 3, static_cast<size_t>(i)).find("HELD"), std::string::npos);
+  }
+  db.exec("INSERT INTO reservations (user_id, schedule_id, quantity, amount, expires_at, status) "
+          "SELECT " + std::to_string(s.first_user_id + 2) + ", " + std::to_string(s.schedule_id) +
+          ", 1, 1000, now(), 'CANCELLED' FROM generate_series(1, 20000)");
+
+  pqxx::work tx(c);
+  auto seq_scans = [&] {
+    return tx.exec1("SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
+                    "WHERE relname IN ('reservations', 'seats', 'users')")[0]
+        .as<int64_t>();
+  };
+  const auto before = seq_scans();
+  ASSERT_NE(hold(tx, 0, 7).find("HELD"), std::string::npos);
+  EXPECT_EQ(seq_scans() - before, 0) << "the hold read a whole table";
 }
