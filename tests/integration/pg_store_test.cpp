@@ -132,9 +132,10 @@ TEST_F(PgStoreConnection, WarmUpRunsTheWritePathsAndLeavesNoRowBehind) {
 }
 
 // A session caches its plans until the next ANALYZE. The plans a new
-// database's first holds make see nearly empty tables; they must not read
-// those tables whole once the opening has filled them.
-TEST_F(PgStoreConnection, AServerSessionKeepsToIndexesWhenTablesGrowPastWhatItsPlansSaw) {
+// database's first holds make see nearly empty tables; once the opening has
+// filled them, a hold must still read only its own rows, not whole tables
+// or every reservation of the schedule.
+TEST_F(PgStoreConnection, AServerSessionsHoldReadsAFewRowsAfterTablesGrowPastWhatItsPlansSaw) {
   db.exec("ALTER TABLE reservations SET (autovacuum_enabled = false)");  // no ANALYZE to replan in between
   db.exec("VACUUM ANALYZE");
   pqxx::connection c(db.url());
@@ -152,15 +153,15 @@ TEST_F(PgStoreConnection, AServerSessionKeepsToIndexesWhenTablesGrowPastWhatItsP
   }
   db.exec("INSERT INTO reservations (user_id, schedule_id, quantity, amount, expires_at, status) "
           "SELECT " + std::to_string(s.first_user_id + 2) + ", " + std::to_string(s.schedule_id) +
-          ", 1, 1000, now(), 'CANCELLED' FROM generate_series(1, 20000)");
+          ", 1, 1000, now() + interval '1 hour', 'CANCELLED' FROM generate_series(1, 20000)");
 
   pqxx::work tx(c);
-  auto seq_scans = [&] {
-    return tx.exec1("SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
-                    "WHERE relname IN ('reservations', 'seats', 'users')")[0]
+  auto rows_read = [&] {
+    return tx.exec1("SELECT coalesce(sum(seq_tup_read + coalesce(idx_tup_fetch, 0)), 0) "
+                    "FROM pg_stat_xact_user_tables WHERE relname IN ('reservations', 'seats', 'users')")[0]
         .as<int64_t>();
   };
-  const auto before = seq_scans();
+  const auto before = rows_read();
   ASSERT_NE(hold(tx, 0, 7).find("HELD"), std::string::npos);
-  EXPECT_EQ(seq_scans() - before, 0) << "the hold read a whole table";
+  EXPECT_LT(rows_read() - before, 100) << "the hold read whole tables, or all of the schedule's reservations";
 }
