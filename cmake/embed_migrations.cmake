@@ -1,5 +1,6 @@
-# Writes a C++ file holding every sql/NNNN_name.sql as (version, name, text).
-file(GLOB files ${SQL_DIR}/[0-9][0-9][0-9][0-9]_*.sql)
+# Writes a C++ file holding each of FILES (sql/NNNN_name.sql, comma-separated)
+# as (name, text), in name order.
+string(REPLACE "," ";" files "${FILES}")
 list(SORT files)
 set(body "// Generated from sql/ by cmake/embed_migrations.cmake. Do not edit.\n")
 string(APPEND body "#include \"migrations.h\"\n\nnamespace resv {\n\n")
