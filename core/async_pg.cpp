@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "event_loop.h"
 #include "pg_store.h"
 #include "statements.h"
 
@@ -59,6 +60,7 @@ struct AsyncPg::Impl {
 
   Impl(AsyncPgOptions o, MetricsRegistry& m)
       : opts(std::move(o)),
+        ioc(opts.loop ? *opts.loop : own_loop),
         slots(static_cast<size_t>(opts.size)),
         in_use_gauge(m.gauge("resv_db_pool_in_use", "Database connections running a job.", "pool=\"write\"")),
         waiting_gauge(m.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.", "pool=\"write\"")),
@@ -174,19 +176,6 @@ struct AsyncPg::Impl {
       to_connect.push_back(index);
     }
     cv.notify_one();
-  }
-
-  // The loop thread. Whatever else throws (a precheck, an allocation) must
-  // not end the process unlogged: it is logged and the loop goes on.
-  void run_loop() {
-    for (;;) {
-      try {
-        ioc.run();
-        return;
-      } catch (const std::exception& e) {
-        spdlog::error("msg=\"database pool handler threw\" error=\"{}\"", e.what());
-      }
-    }
   }
 
   void dispatch() {
@@ -473,9 +462,11 @@ struct AsyncPg::Impl {
   }
 
   AsyncPgOptions opts;
-  // The pool's own loop, run by `io_thread`; declared before the slots so that
-  // their descriptors are gone when it is destroyed (with any handler left).
-  net::io_context ioc{1};
+  // The pool's own loop, run by `io_thread`, unless options.loop names the
+  // loop to run on; declared before the slots so that their descriptors are
+  // gone when it is destroyed (with any handler left).
+  net::io_context own_loop{1};
+  net::io_context& ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::thread io_thread;
   std::vector<Slot> slots;
@@ -518,8 +509,10 @@ void AsyncPg::start() {
   }
   i.tried.assign(i.slots.size(), false);
   i.first_pass_left = static_cast<int>(i.slots.size());
-  i.work.emplace(i.ioc.get_executor());
-  i.io_thread = std::thread([&i] { i.run_loop(); });
+  if (!i.opts.loop) {
+    i.work.emplace(i.ioc.get_executor());
+    i.io_thread = std::thread([&i] { run_logging_errors(i.ioc, "database pool handler threw"); });
+  }
   i.thread = std::thread([&i] { i.connector(); });
 }
 
@@ -531,9 +524,11 @@ void AsyncPg::stop() {
   }
   i.cv.notify_all();
   if (i.thread.joinable()) i.thread.join();
-  i.work.reset();
-  i.ioc.stop();
-  if (i.io_thread.joinable()) i.io_thread.join();
+  if (!i.opts.loop) {
+    i.work.reset();
+    i.ioc.stop();
+    if (i.io_thread.joinable()) i.io_thread.join();
+  }
   // The loop no longer runs: nothing else touches the slots. Jobs still
   // queued are dropped unanswered with the loop's handlers.
   i.stopped = true;

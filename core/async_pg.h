@@ -1,11 +1,11 @@
 #pragma once
 // Asynchronous PostgreSQL pool for the hot paths (hold, pay, cancel,
 // balance). libpq connections in non-blocking mode are driven by an event
-// loop on a thread of the pool's own, which sleeps until a database answers
-// and then at once hands the next waiting job to the freed connection. On the
-// server's I/O thread that answer would wait its turn behind the HTTP work
-// already queued there: at an opening, the accepts and reads of thousands of
-// connections, while every buyer waits for the "sold out" that answer brings.
+// loop that sleeps until a database answers and then at once hands the next
+// waiting job to the freed connection. The loop is a thread of the pool's
+// own, or a loop that one thread runs for others too (a server's only I/O
+// thread): handing every job and every answer between two threads costs a
+// server with one I/O thread a fifth of its CPU per hold (bench/RESULTS.md).
 // Bounded like DbPool: when every connection is busy and `queue_limit`
 // requests wait, submit() refuses at once; a request that waited longer than
 // `max_wait` gets Overloaded; with no live connection, DbUnavailable at once.
@@ -19,6 +19,10 @@
 
 #include "metrics.h"
 #include "status.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace resv {
 
@@ -37,6 +41,10 @@ struct AsyncPgOptions {
   // PostgreSQL tracks 64 subtransactions per transaction cheaply; a pool
   // hold may use one.
   int batch_limit = 32;
+  // The loop to run on, which exactly one thread must run (the pool's state
+  // is that thread's alone); null: a thread of the pool's own. The caller
+  // runs it and stops it before stop().
+  boost::asio::io_context* loop = nullptr;
 };
 
 class AsyncPg {
@@ -49,14 +57,15 @@ class AsyncPg {
   AsyncPg(const AsyncPg&) = delete;
   AsyncPg& operator=(const AsyncPg&) = delete;
 
-  // Starts the pool's thread and connects every connection (each also warms
-  // up, see statements.h).
+  // Starts the pool's thread (if it has its own loop) and connects every
+  // connection (each also warms up, see statements.h).
   void start();
-  // Stops the pool's thread and closes every connection; jobs still waiting
-  // or running are dropped without their callback. Idempotent.
+  // Stops the pool's thread (or, on a loop of the caller's, expects it
+  // stopped) and closes every connection; jobs still waiting or running are
+  // dropped without their callback. Idempotent.
   void stop();
 
-  // Asked on the pool's thread right before the statement is sent (after any
+  // Asked on the pool's loop right before the statement is sent (after any
   // wait in the queue): a Status answers the request without the database.
   using Precheck = std::function<std::optional<Status>()>;
 
@@ -79,7 +88,7 @@ class AsyncPg {
   };
 
   // Runs prepared statement `statement` (statements.h) with text parameters
-  // (nullopt: NULL). The callback runs on the pool's thread, exactly once
+  // (nullopt: NULL). The callback runs on the pool's loop, exactly once
   // (unless stop() drops the job first): hand its result to your own
   // executor (e.g. the connection's) there.
   // False, without calling back, when the pool and its queue are full.

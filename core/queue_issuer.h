@@ -36,7 +36,7 @@ class QueueIssuer {
  public:
   using Callback = std::function<void(Result<IssuedToken>)>;
   QueueIssuer(AsyncPg& db, QueueView& view, size_t max_batch = 5000);
-  // Calls back exactly once (on the pool's thread).
+  // Calls back exactly once (on the pool's loop).
   void issue(int64_t concert, int64_t user, Callback cb);
 
  private:

@@ -179,7 +179,8 @@ class Session : public std::enable_shared_from_this<Session> {
     state_.in_flight.fetch_add(1);
     router_.dispatch(std::move(req), [self = shared_from_this()](HttpResponse resp) {
       // Inline when the reply comes on the connection's own thread (answers
-      // from memory); queued when it comes from elsewhere.
+      // from memory, and the database's when the pool shares the loop);
+      // queued when it comes from elsewhere.
       net::dispatch(self->socket_.get_executor(),
                     [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
     });

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app.h"
+#include "event_loop.h"
 #include "http_server.h"
 #include "migrations.h"
 #include "pg_store.h"
@@ -53,10 +54,15 @@ int serve(const ServerOptions& o) {
             make_store, metrics);
   Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
   boost::asio::io_context ioc{o.io_threads};
-  AsyncPg writes({o.database_url, o.db_pool_size, o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms),
-                  o.statement_timeout_ms, std::min(2000, o.statement_timeout_ms), o.pool_hold_concurrency,
-                  std::chrono::milliseconds(200)},
-                 metrics);
+  AsyncPgOptions write_opts{o.database_url, o.db_pool_size, o.db_queue_limit,
+                            std::chrono::milliseconds(o.db_max_wait_ms), o.statement_timeout_ms,
+                            std::min(2000, o.statement_timeout_ms), o.pool_hold_concurrency,
+                            std::chrono::milliseconds(200)};
+  // With one I/O thread the pool shares its loop: no hand-off between
+  // threads per job. Several I/O threads would run the pool's handlers at
+  // once, so then it keeps a thread of its own.
+  if (o.io_threads == 1) write_opts.loop = &ioc;
+  AsyncPg writes(write_opts, metrics);
   ConnectionState conns, admin_conns;  // per listener: status reports the API's own
   QueueView queue;
   QueueService queue_service({o.database_url, o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
@@ -103,7 +109,7 @@ int serve(const ServerOptions& o) {
   register_queue_routes(api, app);
   Router admin(metrics, "admin", o.access_log);
   register_admin_routes(admin, app);
-  // The pool's thread runs callbacks into the routers, the app and the
+  // The pool's loop runs callbacks into the routers, the app and the
   // queue issuer: stop it before any of them goes, also when serve() leaves
   // by an exception (on the normal path it is stopped below; stop() again is
   // a no-op).
@@ -163,8 +169,9 @@ int serve(const ServerOptions& o) {
   });
 
   std::vector<std::thread> threads;
-  for (int i = 1; i < o.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
+  for (int i = 1; i < o.io_threads; ++i)
+    threads.emplace_back([&ioc] { run_logging_errors(ioc, "handler threw"); });
+  run_logging_errors(ioc, "handler threw");
   for (auto& t : threads) t.join();
 
   writes.stop();

@@ -50,6 +50,25 @@ TEST(Contention, TwoThousandBuyersOfAFortyUnitPoolGetExactlyTenHoldsAndSoldOut) 
   EXPECT_EQ(server.terminate(), 0);
 }
 
+// With several I/O threads the database pool runs on a thread of its own
+// (with one it shares the I/O thread's loop, as every other test here runs).
+TEST(Contention, WithTwoIoThreadsTwoThousandBuyersOfAFortyUnitPoolGetExactlyTenHolds) {
+  constexpr int kCapacity = 40, kParty = 4, kBuyers = 2000, kThreads = 160;
+  TestDatabase db;
+  auto s = seed(db, {.seats = 1, .users = kBuyers});
+  int64_t pool = add_pool(db, s.schedule_id, kCapacity, kParty, kParty);
+  auto args = kPatientServer;
+  args.insert(args.end(), {"--io-threads", "2"});
+  ServerProcess server(db.url(), args);
+
+  auto rush = pool_rush(s.schedule_id, pool, s.first_user_id, kBuyers, kParty, kThreads, {server.port()});
+
+  expect_pool_rush_consistent(db, rush, pool, kCapacity, kParty, kBuyers);
+  auto m = metrics_text(server);
+  EXPECT_EQ(api_5xx(m), 0) << m;
+  EXPECT_EQ(server.terminate(), 0);
+}
+
 // Party sizes 1..4 against the same pool: a buyer must never be told SOLD_OUT
 // while enough units are in fact left (e.g. units another buyer had locked
 // and then let go), so with this many buyers every unit ends up sold.

@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <pqxx/pqxx>
 #include <thread>
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "async_pg.h"
 #include "test_seed.h"
@@ -75,6 +78,48 @@ TEST_F(AsyncPgTest, RunsAPreparedStatementAndAnswersItsText) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_NE(r.value().find("\"balance\": 100000"), std::string::npos) << r.value();
   pg.stop();
+}
+
+// A server with one I/O thread runs the pool on that thread's loop.
+TEST_F(AsyncPgTest, OnACallersLoopJobsAndTheirCallbacksRunOnTheThreadThatRunsIt) {
+  boost::asio::io_context loop{1};
+  auto work = boost::asio::make_work_guard(loop);
+  std::thread runner([&loop] { loop.run(); });
+  AsyncPgOptions options{db.url(), 2};
+  options.loop = &loop;
+  AsyncPg pg(options, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 2));
+
+  std::thread::id precheck_thread, callback_thread;
+  auto promise = std::make_shared<std::promise<Result<std::string>>>();
+  ASSERT_TRUE(pg.submit(
+      "hold_seats",
+      {uid(0), std::to_string(s.schedule_id), "{" + std::to_string(s.seat_ids[0]) + "}", std::nullopt, std::nullopt,
+       std::nullopt},
+      [&callback_thread, promise](Result<std::string> r) {
+        callback_thread = std::this_thread::get_id();
+        promise->set_value(std::move(r));
+      },
+      [&precheck_thread]() -> std::optional<Status> {
+        precheck_thread = std::this_thread::get_id();
+        return std::nullopt;
+      }));
+  auto future = promise->get_future();
+  ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
+  auto r = future.get();
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(r.value().find("\"ok\": true"), std::string::npos) << r.value();
+  EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), 1);
+  EXPECT_EQ(precheck_thread, runner.get_id());
+  EXPECT_EQ(callback_thread, runner.get_id());
+
+  // The caller stops its loop first, then the pool.
+  work.reset();
+  loop.stop();
+  runner.join();
+  pg.stop();
+  EXPECT_EQ(pg.in_use(), 0);
 }
 
 TEST_F(AsyncPgTest, WritesThroughTheSameFunctionsAsTheStore) {
