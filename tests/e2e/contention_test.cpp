@@ -14,6 +14,23 @@ namespace {
 // for a connection rather than be refused after the default 500 ms (slow
 // sanitizer builds on two cores).
 const std::vector<std::string> kPatientServer = {"--db-max-wait-ms", "30000"};
+
+// 2,000 buyers in parties of 4 rush a pool of 40 on one server started with
+// `server_args`: exactly 10 holds, every other attempt SOLD_OUT, no 5xx.
+void rush_a_forty_unit_pool(const std::vector<std::string>& server_args) {
+  constexpr int kCapacity = 40, kParty = 4, kBuyers = 2000, kThreads = 160;
+  TestDatabase db;
+  auto s = seed(db, {.seats = 1, .users = kBuyers});
+  int64_t pool = add_pool(db, s.schedule_id, kCapacity, kParty, kParty);
+  ServerProcess server(db.url(), server_args);
+
+  auto rush = pool_rush(s.schedule_id, pool, s.first_user_id, kBuyers, kParty, kThreads, {server.port()});
+
+  expect_pool_rush_consistent(db, rush, pool, kCapacity, kParty, kBuyers);
+  auto m = metrics_text(server);
+  EXPECT_EQ(api_5xx(m), 0) << m;
+  EXPECT_EQ(server.terminate(), 0);
+}
 }  // namespace
 
 TEST(Contention, TwoHundredClientsSellAThousandSeatsExactlyOnceEach) {
@@ -36,37 +53,15 @@ TEST(Contention, TwoHundredClientsSellAThousandSeatsExactlyOnceEach) {
 }
 
 TEST(Contention, TwoThousandBuyersOfAFortyUnitPoolGetExactlyTenHoldsAndSoldOut) {
-  constexpr int kCapacity = 40, kParty = 4, kBuyers = 2000, kThreads = 160;
-  TestDatabase db;
-  auto s = seed(db, {.seats = 1, .users = kBuyers});
-  int64_t pool = add_pool(db, s.schedule_id, kCapacity, kParty, kParty);
-  ServerProcess server(db.url(), kPatientServer);
-
-  auto rush = pool_rush(s.schedule_id, pool, s.first_user_id, kBuyers, kParty, kThreads, {server.port()});
-
-  expect_pool_rush_consistent(db, rush, pool, kCapacity, kParty, kBuyers);
-  auto m = metrics_text(server);
-  EXPECT_EQ(api_5xx(m), 0) << m;
-  EXPECT_EQ(server.terminate(), 0);
+  rush_a_forty_unit_pool(kPatientServer);
 }
 
 // With several I/O threads the database pool runs on a thread of its own
 // (with one it shares the I/O thread's loop, as every other test here runs).
 TEST(Contention, WithTwoIoThreadsTwoThousandBuyersOfAFortyUnitPoolGetExactlyTenHolds) {
-  constexpr int kCapacity = 40, kParty = 4, kBuyers = 2000, kThreads = 160;
-  TestDatabase db;
-  auto s = seed(db, {.seats = 1, .users = kBuyers});
-  int64_t pool = add_pool(db, s.schedule_id, kCapacity, kParty, kParty);
   auto args = kPatientServer;
   args.insert(args.end(), {"--io-threads", "2"});
-  ServerProcess server(db.url(), args);
-
-  auto rush = pool_rush(s.schedule_id, pool, s.first_user_id, kBuyers, kParty, kThreads, {server.port()});
-
-  expect_pool_rush_consistent(db, rush, pool, kCapacity, kParty, kBuyers);
-  auto m = metrics_text(server);
-  EXPECT_EQ(api_5xx(m), 0) << m;
-  EXPECT_EQ(server.terminate(), 0);
+  rush_a_forty_unit_pool(args);
 }
 
 // Party sizes 1..4 against the same pool: a buyer must never be told SOLD_OUT
