@@ -17,6 +17,7 @@ json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]]
 
 log "seeding"
 psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
+settle  # or autovacuum visits the seeded tables during (a) or (b)
 # The server as shipped (its default pool) unless RESV_BENCH_POOL says otherwise.
 start_server ${RESV_BENCH_POOL:+--db-pool-size "$RESV_BENCH_POOL"}
 sessions=$(curl -sf -H "Authorization: Bearer bench" "http://127.0.0.1:$admin_port/admin/status" |
