@@ -148,7 +148,7 @@ TEST_F(Catalog, SeatMapShowsAvailableHeldAndSold) {
     const Seat& seat = all.value()[i];
     EXPECT_EQ(seat.id, s.seat_ids[i]) << "in id order";
     EXPECT_EQ(seat.price, 1000);
-    EXPECT_EQ(seat.label, "S" + std::to_string(i + 1));
+    EXPECT_EQ(seat.label, std::string("S").append(std::to_string(i + 1)));
     EXPECT_EQ(seat.grade, (i + 1) % 10 == 0 ? "VIP" : "R");
     EXPECT_EQ(seat.status, i == 0 ? "HELD" : i == 1 ? "SOLD" : "AVAILABLE") << "seat " << i;
   }

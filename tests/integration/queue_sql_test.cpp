@@ -33,7 +33,7 @@ std::string str(int64_t v) { return std::to_string(v); }
 
 std::string array_of(const std::vector<int64_t>& ids) {
   std::string out = "ARRAY[";
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size(); ++i) out.append(i ? "," : "").append(std::to_string(ids[i]));
   return out + "]::bigint[]";
 }
 

@@ -127,7 +127,7 @@ std::string describe(const Result<ReservationRequest>& r) {
            std::to_string(p->pool_id) + " " + std::to_string(p->quantity);
   const auto& s = std::get<HoldSeatsRequest>(r.value());
   std::string out = "seats " + std::to_string(s.user_id) + " " + std::to_string(s.schedule_id);
-  for (auto id : s.seat_ids) out += " " + std::to_string(id);
+  for (auto id : s.seat_ids) out.append(" ").append(std::to_string(id));
   return out;
 }
 
