@@ -1,8 +1,9 @@
-# Shared by bench/run.sh, bench/queue.sh and bench/contended.sh (sourced, after `cd` to the
+# Shared by the bench/*.sh scripts (sourced, after `cd` to the
 # repository root): a Release build, a throwaway PostgreSQL, resv-server and
 # nginx as ceiling, cleaned up on exit.
 #   bench_setup TARGET...       deps, build, $work, cleanup trap, $db (database "bench", migrated)
 #   start_server ARGS...        resv-server on $port/$admin_port (one I/O thread), waits until ready
+#   launch_server BIN DB ARGS...  the same with another binary and database
 #   start_nginx                 one nginx worker serving $work/www on $nginx_port
 #   stop_nginx
 scripts/install-deps.sh --bench
@@ -46,9 +47,11 @@ bench_setup() {
   build-bench/server/resv-server --database-url "$db" --migrate >/dev/null
 }
 
-start_server() {
+start_server() { launch_server build-bench/server/resv-server "$db" "$@"; }
+launch_server() {
+  local bin=$1 url=$2; shift 2
   port=$(free_port); admin_port=$(free_port)
-  build-bench/server/resv-server --database-url "$db" --port "$port" --admin-port "$admin_port" \
+  "$bin" --database-url "$url" --port "$port" --admin-port "$admin_port" \
     --io-threads 1 --admin-token bench "$@" >"$work/server.out" 2>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && return; sleep 0.1; done

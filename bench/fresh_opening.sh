@@ -20,17 +20,13 @@ maintenance=${db%/bench}/postgres
 fresh=${db%/bench}/fresh
 
 opening() {  # server binary -> one line
-  local bin=$1 seat rates=() out pid
+  local bin=$1 seat rates=() out
   psql -q "$maintenance" -c "DROP DATABASE IF EXISTS fresh" -c "CREATE DATABASE fresh" 2>/dev/null
   "$bin" --database-url "$fresh" --migrate >/dev/null
   psql -q -v ON_ERROR_STOP=1 "$fresh" -f bench/seed.sql >/dev/null
   psql -q "$fresh" -c "VACUUM ANALYZE" -c "CHECKPOINT"
   seat=$(psql -Atq "$fresh" -c "SELECT min(id) FROM seats WHERE schedule_id = 2")
-  port=$(free_port); admin_port=$(free_port)
-  "$bin" --database-url "$fresh" --port "$port" --admin-port "$admin_port" --io-threads 1 \
-    --admin-token bench >"$work/fresh.out" 2>"$work/fresh.log" &
-  server_pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.1; done
+  launch_server "$bin" "$fresh"
   for phase in 0 1 2; do
     out=$(build-bench/bench/resv-loadgen --port "$port" --scenario seats -c 32 -n 20000 --schedule 2 \
       --first-seat $((seat + phase * 20000)) --first-user $((1 + phase * 20000)))

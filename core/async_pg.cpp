@@ -60,7 +60,7 @@ struct AsyncPg::Impl {
 
   Impl(AsyncPgOptions o, MetricsRegistry& m)
       : opts(std::move(o)),
-        ioc(opts.loop ? *opts.loop : own_loop),
+        ioc(opts.loop ? *opts.loop : own_loop.emplace(1)),
         slots(static_cast<size_t>(opts.size)),
         in_use_gauge(m.gauge("resv_db_pool_in_use", "Database connections running a job.", "pool=\"write\"")),
         waiting_gauge(m.gauge("resv_db_pool_waiting", "Jobs waiting for a database connection.", "pool=\"write\"")),
@@ -465,7 +465,7 @@ struct AsyncPg::Impl {
   // The pool's own loop, run by `io_thread`, unless options.loop names the
   // loop to run on; declared before the slots so that their descriptors are
   // gone when it is destroyed (with any handler left).
-  net::io_context own_loop{1};
+  std::optional<net::io_context> own_loop;
   net::io_context& ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::thread io_thread;
