@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "http_client.h"
+#include "cli/http_client.h"
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;

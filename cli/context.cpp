@@ -1,11 +1,11 @@
-#include "context.h"
+#include "cli/context.h"
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "resv/version.h"
 
 namespace resv::cli {

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "outcome.h"
-#include "output.h"
-#include "settings.h"
-#include "state.h"
+#include "cli/outcome.h"
+#include "cli/output.h"
+#include "cli/settings.h"
+#include "cli/state.h"
 
 namespace CLI {
 class App;

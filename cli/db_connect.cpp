@@ -1,6 +1,6 @@
-#include "db_connect.h"
+#include "cli/db_connect.h"
 
-#include "embedded_pg.h"
+#include "cli/embedded_pg.h"
 
 namespace resv::cli {
 

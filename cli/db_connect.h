@@ -3,7 +3,7 @@
 // cannot: the same message and hint for every group (exit code 3).
 #include <string>
 
-#include "context.h"
+#include "cli/context.h"
 
 namespace resv::cli {
 

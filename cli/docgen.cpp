@@ -1,4 +1,4 @@
-#include "docgen.h"
+#include "cli/docgen.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -6,9 +6,9 @@
 #include <set>
 #include <sstream>
 
-#include "context.h"
-#include "options.h"
+#include "cli/context.h"
 #include "resv/version.h"
+#include "server/options.h"
 
 namespace resv::cli {
 

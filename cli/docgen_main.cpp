@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "context.h"
-#include "docgen.h"
+#include "cli/context.h"
+#include "cli/docgen.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -1,4 +1,4 @@
-#include "embedded_pg.h"
+#include "cli/embedded_pg.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include <sstream>
 #include <thread>
 
-#include "migrations.h"
+#include "db/migrations.h"
 
 namespace resv::cli {
 

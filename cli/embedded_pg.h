@@ -9,7 +9,7 @@
 // <state>/pg/embedded.json with the password. As root, initdb, pg_ctl and
 // postgres run as the `postgres` user (through runuser), which owns the data
 // and run directories.
-#include "context.h"
+#include "cli/context.h"
 
 namespace resv::cli {
 

@@ -1,4 +1,4 @@
-#include "http_client.h"
+#include "cli/http_client.h"
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>

@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "context.h"
+#include "cli/context.h"
 
 int main(int argc, char** argv) {
   resv::cli::Context ctx;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "status.h"
+#include "base/status.h"
 
 namespace resv::cli {
 

@@ -1,4 +1,4 @@
-#include "queue_args.h"
+#include "cli/queue_args.h"
 
 #include <cctype>
 #include <charconv>

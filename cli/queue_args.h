@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "outcome.h"
+#include "cli/outcome.h"
 
 namespace resv::cli {
 

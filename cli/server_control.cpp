@@ -1,4 +1,4 @@
-#include "server_control.h"
+#include "cli/server_control.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 #include <sstream>
 #include <thread>
 
-#include "http_client.h"
+#include "cli/http_client.h"
 
 extern char** environ;
 

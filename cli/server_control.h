@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "context.h"
+#include "cli/context.h"
 
 namespace resv::cli {
 

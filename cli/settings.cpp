@@ -1,11 +1,11 @@
-#include "settings.h"
+#include "cli/settings.h"
 
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <toml++/toml.h>
 
-#include "state.h"
+#include "cli/state.h"
 
 namespace resv::cli {
 

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "status.h"
+#include "base/status.h"
 
 namespace resv::cli {
 

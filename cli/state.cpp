@@ -1,4 +1,4 @@
-#include "state.h"
+#include "cli/state.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -3,7 +3,7 @@
 string(REPLACE "," ";" files "${FILES}")
 list(SORT files)
 set(body "// Generated from sql/ by cmake/embed_migrations.cmake. Do not edit.\n")
-string(APPEND body "#include \"migrations.h\"\n\nnamespace resv {\n\n")
+string(APPEND body "#include \"db/migrations.h\"\n\nnamespace resv {\n\n")
 string(APPEND body "const std::vector<MigrationFile>& bundled_migration_files() {\n")
 string(APPEND body "  static const std::vector<MigrationFile> files = {\n")
 foreach(f ${files})

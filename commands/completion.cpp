@@ -2,9 +2,9 @@
 // from the command tree (the same as completions/ in the source tree).
 #include <CLI/CLI.hpp>
 
-#include "commands.h"
-#include "context.h"
-#include "docgen.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/docgen.h"
 
 namespace resv::cli {
 

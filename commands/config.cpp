@@ -2,8 +2,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "commands.h"
-#include "context.h"
+#include "cli/commands.h"
+#include "cli/context.h"
 
 namespace resv::cli {
 

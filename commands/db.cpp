@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "commands.h"
-#include "context.h"
-#include "db_connect.h"
-#include "embedded_pg.h"
-#include "migrations.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/db_connect.h"
+#include "cli/embedded_pg.h"
+#include "db/migrations.h"
 
 namespace resv::cli {
 

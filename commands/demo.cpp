@@ -11,12 +11,12 @@
 #include <random>
 #include <thread>
 
-#include "commands.h"
-#include "context.h"
-#include "embedded_pg.h"
-#include "http_client.h"
-#include "seed.h"
-#include "server_control.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/embedded_pg.h"
+#include "cli/http_client.h"
+#include "cli/server_control.h"
+#include "ops/seed.h"
 
 namespace resv::cli {
 

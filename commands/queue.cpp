@@ -20,11 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include "commands.h"
-#include "context.h"
-#include "db_connect.h"
-#include "queue_args.h"
-#include "queue_token.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/db_connect.h"
+#include "cli/queue_args.h"
+#include "queue/token.h"
 
 namespace resv::cli {
 

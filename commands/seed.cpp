@@ -9,9 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "commands.h"
-#include "context.h"
-#include "seed.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "ops/seed.h"
 
 namespace resv::cli {
 

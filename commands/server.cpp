@@ -12,10 +12,10 @@
 #include <sstream>
 #include <thread>
 
-#include "commands.h"
-#include "context.h"
-#include "http_client.h"
-#include "server_control.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/http_client.h"
+#include "cli/server_control.h"
 
 namespace resv::cli {
 

@@ -1,8 +1,8 @@
-#include "app.h"
+#include "server/app.h"
 
 #include <spdlog/spdlog.h>
 
-#include "errors.h"
+#include "server/errors.h"
 
 namespace resv {
 

@@ -6,18 +6,18 @@
 #include <string>
 #include <vector>
 
-#include "async_pg.h"
-#include "availability.h"
-#include "db_pool.h"
-#include "http_server.h"
-#include "http.h"
-#include "metrics.h"
-#include "options.h"
-#include "queue_issuer.h"
-#include "queue_service.h"
-#include "queue_view.h"
-#include "read_cache.h"
-#include "sweeper.h"
+#include "base/metrics.h"
+#include "base/read_cache.h"
+#include "booking/availability.h"
+#include "booking/store.h"
+#include "booking/sweeper.h"
+#include "db/async_pg.h"
+#include "queue/issuer.h"
+#include "queue/service.h"
+#include "queue/view.h"
+#include "server/http.h"
+#include "server/http_server.h"
+#include "server/options.h"
 
 namespace resv {
 
@@ -27,7 +27,7 @@ struct App {
   ServerOptions opts;
   MetricsRegistry& metrics;
   AsyncPg& writes;  // hot paths: holds, payments, cancels, balances
-  DbPool& db;       // cached catalog reads
+  StorePool& db;       // cached catalog reads
   AvailabilityFilter& filter;
   ReadCache& cache;
   Sweeper& sweeper;

@@ -1,4 +1,4 @@
-#include "converters.h"
+#include "server/converters.h"
 
 #include <algorithm>
 #include <charconv>
@@ -7,7 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "migrations.h"
+#include "db/migrations.h"
 
 namespace resv {
 namespace {

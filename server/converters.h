@@ -7,10 +7,10 @@
 #include <variant>
 #include <vector>
 
-#include "domain.h"
-#include "queue_issuer.h"
-#include "queue_view.h"
-#include "status.h"
+#include "base/status.h"
+#include "booking/domain.h"
+#include "queue/issuer.h"
+#include "queue/view.h"
 
 namespace resv {
 

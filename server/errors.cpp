@@ -1,6 +1,6 @@
-#include "errors.h"
+#include "server/errors.h"
 
-#include "converters.h"
+#include "server/converters.h"
 
 namespace resv {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The one place where a core Status becomes an HTTP answer.
-#include "http.h"
-#include "status.h"
+#include "base/status.h"
+#include "server/http.h"
 
 namespace resv {
 

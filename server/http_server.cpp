@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "server/http_server.h"
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
@@ -12,9 +12,9 @@
 #include <tuple>
 #include <spdlog/spdlog.h>
 
-#include "converters.h"
-#include "errors.h"
-#include "router.h"
+#include "server/converters.h"
+#include "server/errors.h"
+#include "server/router.h"
 
 namespace resv {
 

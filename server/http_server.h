@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "status.h"
+#include "base/status.h"
 
 namespace boost::asio {
 class io_context;

@@ -6,14 +6,14 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
-#include "app.h"
-#include "event_loop.h"
-#include "http_server.h"
-#include "migrations.h"
-#include "pg_store.h"
-#include "release_listener.h"
+#include "base/event_loop.h"
+#include "booking/pg_store.h"
+#include "booking/release_listener.h"
+#include "db/migrations.h"
 #include "resv/version.h"
-#include "router.h"
+#include "server/app.h"
+#include "server/http_server.h"
+#include "server/router.h"
 
 namespace {
 
@@ -50,7 +50,7 @@ int serve(const ServerOptions& o) {
                             std::chrono::milliseconds(200)};
   auto make_store = [store_opts]() -> std::unique_ptr<Store> { return std::make_unique<PgStore>(store_opts); };
   // Cached catalog reads on a small blocking pool; the hot paths on the async pool.
-  DbPool db({std::max(2, o.db_pool_size / 8), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
+  StorePool db({std::max(2, o.db_pool_size / 8), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
             make_store, metrics);
   Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
   boost::asio::io_context ioc{o.io_threads};

@@ -1,4 +1,4 @@
-#include "options.h"
+#include "server/options.h"
 
 #include <CLI/CLI.hpp>
 

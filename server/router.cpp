@@ -1,11 +1,11 @@
-#include "router.h"
+#include "server/router.h"
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <spdlog/spdlog.h>
 
-#include "errors.h"
+#include "server/errors.h"
 
 namespace resv {
 

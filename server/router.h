@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "http.h"
-#include "metrics.h"
+#include "base/metrics.h"
+#include "server/http.h"
 
 namespace resv {
 

@@ -3,11 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app.h"
-#include "errors.h"
-#include "migrations.h"
+#include "db/migrations.h"
 #include "resv/version.h"
-#include "router.h"
+#include "server/app.h"
+#include "server/errors.h"
+#include "server/router.h"
 
 namespace resv {
 namespace {

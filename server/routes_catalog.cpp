@@ -1,8 +1,8 @@
 // Concerts, schedules (with availability) and seat maps: cached reads.
-#include "app.h"
-#include "converters.h"
-#include "errors.h"
-#include "router.h"
+#include "server/app.h"
+#include "server/converters.h"
+#include "server/errors.h"
+#include "server/router.h"
 
 namespace resv {
 

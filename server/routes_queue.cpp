@@ -1,8 +1,8 @@
 // Waiting room: issue a token, and a token's status (from memory).
-#include "app.h"
-#include "converters.h"
-#include "errors.h"
-#include "router.h"
+#include "server/app.h"
+#include "server/converters.h"
+#include "server/errors.h"
+#include "server/router.h"
 
 namespace resv {
 

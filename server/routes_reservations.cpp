@@ -1,11 +1,11 @@
 // Reserve (seats or pool units), pay, cancel.
-#include "app.h"
-#include "converters.h"
-#include "errors.h"
-#include "router.h"
-#include "db_json.h"
-#include "pg_store.h"
-#include "validation.h"
+#include "booking/db_json.h"
+#include "booking/validation.h"
+#include "db/pg_text.h"
+#include "server/app.h"
+#include "server/converters.h"
+#include "server/errors.h"
+#include "server/router.h"
 
 #include <map>
 #include <nlohmann/json.hpp>

@@ -1,10 +1,10 @@
 // User balance: read and top up.
-#include "app.h"
-#include "converters.h"
-#include "errors.h"
-#include "router.h"
-#include "db_json.h"
-#include "validation.h"
+#include "booking/db_json.h"
+#include "booking/validation.h"
+#include "server/app.h"
+#include "server/converters.h"
+#include "server/errors.h"
+#include "server/router.h"
 
 namespace resv {
 

@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "server_process.h"
 #include "test_http.h"
 #include "test_seed.h"
-#include "server_process.h"
 
 using namespace resv::test;
 using nlohmann::json;

@@ -23,7 +23,7 @@
 #include <string>
 #include <thread>
 
-#include "migrations.h"
+#include "db/migrations.h"
 #include "test_db.h"
 
 namespace fs = std::filesystem;

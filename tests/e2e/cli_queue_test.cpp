@@ -22,7 +22,7 @@
 
 #include "cli_run.h"
 #include "e2e_util.h"
-#include "queue_token.h"
+#include "queue/token.h"
 #include "test_db.h"
 
 namespace fs = std::filesystem;

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "seed.h"
 #include "cli_run.h"
 #include "e2e_util.h"
+#include "ops/seed.h"
 #include "test_db.h"
 
 namespace fs = std::filesystem;

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "test_http.h"
 #include "server_process.h"
+#include "test_http.h"
 
 namespace resv::e2e {
 

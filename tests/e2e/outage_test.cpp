@@ -10,9 +10,9 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "db/migrations.h"
 #include "e2e_util.h"
 #include "private_cluster.h"
-#include "migrations.h"
 #include "test_db.h"
 
 using namespace resv::test;

@@ -5,10 +5,10 @@
 #include <mutex>
 #include <set>
 
+#include "db/migrations.h"
 #include "e2e_util.h"
-#include "migrations.h"
 #include "private_cluster.h"
-#include "queue_token.h"
+#include "queue/token.h"
 #include "test_seed.h"
 
 using namespace resv::test;

@@ -11,7 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "async_pg.h"
+#include "db/async_pg.h"
 #include "test_seed.h"
 
 using namespace resv;

@@ -5,11 +5,11 @@
 #include <memory>
 #include <thread>
 
-#include "metrics.h"
-#include "migrations.h"
-#include "pg_store.h"
+#include "base/metrics.h"
+#include "booking/pg_store.h"
+#include "booking/sweeper.h"
+#include "db/migrations.h"
 #include "store_fixture.h"
-#include "sweeper.h"
 
 using namespace resv;
 using namespace resv::test;

@@ -5,7 +5,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "pg_store.h"
+#include "booking/pg_store.h"
 #include "store_fixture.h"
 
 using namespace resv;

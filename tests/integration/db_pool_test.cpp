@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "db_pool.h"
-#include "metrics.h"
-#include "pg_store.h"
+#include "base/metrics.h"
+#include "booking/pg_store.h"
+#include "booking/store.h"
 #include "test_seed.h"
 
 using namespace resv;
@@ -57,7 +57,7 @@ struct DbPoolJobs : ::testing::Test {
   Seeded s = seed(db, {.seats = 40, .seat_price = 1000, .users = 40, .balance = 100000});
   MetricsRegistry metrics;
 
-  DbPool::StoreFactory factory(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds(2000)) {
+  StorePool::SessionFactory factory(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds(2000)) {
     return [url = db.url(), lock_timeout] {
       return std::make_unique<PgStore>(PgStoreOptions{url, std::chrono::milliseconds(30000), lock_timeout});
     };
@@ -72,7 +72,7 @@ TEST_F(DbPoolJobs, JobsRunOnWorkersWithTheirOwnConnections) {
   std::vector<std::promise<Status>> done(kJobs);
   std::vector<std::future<Status>> results;
   for (auto& p : done) results.push_back(p.get_future());
-  DbPool pool({2, 64, std::chrono::seconds(60)}, factory(), metrics);
+  StorePool pool({2, 64, std::chrono::seconds(60)}, factory(), metrics);
   for (int i = 0; i < kJobs; ++i) {
     HoldSeatsRequest r{s.first_user_id + i, s.schedule_id, {s.seat_ids[static_cast<size_t>(i)]}, {}, {}};
     ASSERT_TRUE(pool.submit([r, &done, i](Store* store, const Status& why_not) {
@@ -104,7 +104,7 @@ TEST_F(DbPoolJobs, TwoWorkersRunTwoJobsAtOnceOnDifferentConnections) {
   std::set<Store*> stores;
   std::promise<bool> a, b;
   auto fa = a.get_future(), fb = b.get_future();
-  DbPool pool({2, 8, std::chrono::seconds(60)}, factory(), metrics);
+  StorePool pool({2, 8, std::chrono::seconds(60)}, factory(), metrics);
   auto job = [&](std::promise<bool>& out) {
     return [&, result = &out](Store* store, const Status&) {
       bool ok = store && store->schema_version().ok();
@@ -135,7 +135,7 @@ TEST_F(DbPoolJobs, WithOneWorkerAndNoQueueABusyPoolRefusesAtOnce) {
   std::promise<bool> ran;
   auto ran_f = ran.get_future();
   std::atomic<bool> second_ran{false};
-  DbPool pool({1, 0, std::chrono::seconds(60)}, factory(), metrics);
+  StorePool pool({1, 0, std::chrono::seconds(60)}, factory(), metrics);
   Gate gate;
   bool accepted = pool.submit([&](Store* store, const Status&) {
     started.set_value();
@@ -161,7 +161,7 @@ TEST_F(DbPoolJobs, WithOneWorkerAndOneQueueSlotTheThirdJobIsRefused) {
   auto started_f = started.get_future();
   std::promise<bool> first, second;
   auto first_f = first.get_future(), second_f = second.get_future();
-  DbPool pool({1, 1, std::chrono::seconds(60)}, factory(), metrics);
+  StorePool pool({1, 1, std::chrono::seconds(60)}, factory(), metrics);
   Gate gate;
   ASSERT_TRUE(pool.submit([&](Store* store, const Status&) {
     started.set_value();
@@ -191,7 +191,7 @@ TEST_F(DbPoolJobs, JobBlockedOnARowLockKeepsItsWorkerUntilTheLockIsReleased) {
   auto blocked_f = blocked.get_future();
   std::promise<bool> queued;
   auto queued_f = queued.get_future();
-  DbPool pool({1, 1, std::chrono::seconds(60)}, factory(std::chrono::milliseconds(60000)), metrics);
+  StorePool pool({1, 1, std::chrono::seconds(60)}, factory(std::chrono::milliseconds(60000)), metrics);
   // Declared after the pool: rolled back (releasing the lock) before the pool joins its worker.
   pqxx::connection other(db.url());
   pqxx::work tx(other);
@@ -228,7 +228,7 @@ TEST_F(DbPoolJobs, JobThatWaitedLongerThanMaxWaitGetsOverloadedInsteadOfAStore) 
   auto started_f = started.get_future();
   std::promise<std::pair<bool, Status>> late;
   auto late_f = late.get_future();
-  DbPool pool({1, 4, max_wait}, factory(), metrics);
+  StorePool pool({1, 4, max_wait}, factory(), metrics);
   Gate gate;
   ASSERT_TRUE(pool.submit([&](Store*, const Status&) {
     started.set_value();
@@ -256,7 +256,7 @@ TEST_F(DbPoolJobs, JobThatWaitedLongerThanMaxWaitGetsOverloadedInsteadOfAStore) 
 TEST_F(DbPoolJobs, AThrowingJobDoesNotKillItsWorker) {
   std::promise<int64_t> next;
   auto next_f = next.get_future();
-  DbPool pool({1, 4, std::chrono::seconds(60)}, factory(), metrics);
+  StorePool pool({1, 4, std::chrono::seconds(60)}, factory(), metrics);
   ASSERT_TRUE(pool.submit([](Store*, const Status&) { throw std::runtime_error("job failure"); }));
   ASSERT_TRUE(pool.submit([&](Store* store, const Status&) {
     auto b = store ? store->balance(s.first_user_id) : Result<Balance>(Status::Internal("no store"));
@@ -268,7 +268,7 @@ TEST_F(DbPoolJobs, AThrowingJobDoesNotKillItsWorker) {
 
 TEST_F(DbPoolJobs, StopFinishesQueuedJobsAndRefusesNewOnes) {
   std::atomic<int> calls{0}, with_store{0};
-  DbPool pool({1, 16, std::chrono::seconds(60)}, factory(), metrics);
+  StorePool pool({1, 16, std::chrono::seconds(60)}, factory(), metrics);
   for (int i = 0; i < 8; ++i)
     ASSERT_TRUE(pool.submit([&, i](Store* store, const Status&) {
       ++calls;
@@ -283,7 +283,7 @@ TEST_F(DbPoolJobs, StopFinishesQueuedJobsAndRefusesNewOnes) {
 TEST_F(DbPoolJobs, WorkersOnAnUnreachableDatabaseAnswerDbUnavailable) {
   std::promise<Status> result;
   auto f = result.get_future();
-  DbPool pool({1, 4, std::chrono::seconds(60)},
+  StorePool pool({1, 4, std::chrono::seconds(60)},
               [] { return std::make_unique<PgStore>(PgStoreOptions{"postgresql://postgres@127.0.0.1:1/postgres"}); },
               metrics);
   ASSERT_TRUE(pool.submit([&](Store* store, const Status& why_not) {

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "pg_store.h"
+#include "booking/pg_store.h"
 #include "store_fixture.h"
 
 #include <chrono>

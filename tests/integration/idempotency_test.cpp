@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "pg_store.h"
+#include "booking/pg_store.h"
 #include "store_fixture.h"
 
 using namespace resv;

@@ -8,8 +8,8 @@
 #include <set>
 #include <thread>
 
-#include "migrations.h"
-#include "pg_store.h"
+#include "booking/pg_store.h"
+#include "db/migrations.h"
 #include "store_fixture.h"
 #include "test_db.h"
 

@@ -2,7 +2,7 @@
 // the same transaction; refusals and replays write none.
 #include <gtest/gtest.h>
 
-#include "pg_store.h"
+#include "booking/pg_store.h"
 #include "store_fixture.h"
 
 using namespace resv;

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <thread>
 
-#include "migrations.h"
-#include "pg_store.h"
-#include "statements.h"
+#include "booking/pg_store.h"
+#include "db/migrations.h"
+#include "db/statements.h"
 #include "store_fixture.h"
 
 using namespace resv;

@@ -5,7 +5,7 @@
 #include <barrier>
 #include <thread>
 
-#include "pg_store.h"
+#include "booking/pg_store.h"
 #include "test_seed.h"
 
 using namespace resv;

@@ -17,7 +17,7 @@
 #include <set>
 #include <thread>
 
-#include "pg_store.h"
+#include "booking/pg_store.h"
 #include "store_fixture.h"
 
 using namespace resv;

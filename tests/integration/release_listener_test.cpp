@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "pg_store.h"
-#include "release_listener.h"
+#include "booking/pg_store.h"
+#include "booking/release_listener.h"
 #include "store_fixture.h"
 
 using namespace resv;

@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "seed.h"
+#include "ops/seed.h"
 #include "test_db.h"
 
 using resv::ErrorCode;

@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "pg_store.h"
+#include "base/status.h"
+#include "booking/pg_store.h"
 #include "test_seed.h"
-#include "status.h"
 
 namespace resv::test {
 

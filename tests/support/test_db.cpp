@@ -9,7 +9,7 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 
-#include "migrations.h"
+#include "db/migrations.h"
 
 namespace resv::test {
 

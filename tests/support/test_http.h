@@ -1,6 +1,6 @@
 #pragma once
 // Tests talk HTTP through the CLI's client.
-#include "http_client.h"
+#include "cli/http_client.h"
 
 namespace resv::test {
 using cli::HttpClient;

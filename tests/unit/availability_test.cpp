@@ -1,4 +1,4 @@
-#include "availability.h"
+#include "booking/availability.h"
 
 #include <gtest/gtest.h>
 

@@ -8,10 +8,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "outcome.h"
-#include "output.h"
-#include "settings.h"
-#include "state.h"
+#include "cli/outcome.h"
+#include "cli/output.h"
+#include "cli/settings.h"
+#include "cli/state.h"
 
 using namespace resv;
 using namespace resv::cli;

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "queue_args.h"
+#include "cli/queue_args.h"
 
 using namespace resv::cli;
 using nlohmann::json;

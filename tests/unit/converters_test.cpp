@@ -1,4 +1,4 @@
-#include "converters.h"
+#include "server/converters.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

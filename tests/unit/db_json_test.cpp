@@ -1,4 +1,5 @@
-#include "db_json.h"
+#include "booking/db_json.h"
+#include "db/answer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "db_pool.h"
+#include "booking/store.h"
 
 #include <gtest/gtest.h>
 
@@ -37,7 +37,7 @@ class FakeStore final : public Store {
   static Status none() { return Status::NotFound("fake store"); }
 };
 
-DbPool::StoreFactory fake_stores(std::atomic<int>* made = nullptr) {
+StorePool::SessionFactory fake_stores(std::atomic<int>* made = nullptr) {
   return [made]() -> std::unique_ptr<Store> {
     if (made) ++*made;
     return std::make_unique<FakeStore>();
@@ -47,7 +47,7 @@ DbPool::StoreFactory fake_stores(std::atomic<int>* made = nullptr) {
 // A job that keeps its worker busy until release() is called.
 class Blocker {
  public:
-  DbPool::Job job() {
+  StorePool::Job job() {
     return [started = started_, released = released_](Store*, const Status&) {
       started->set_value();
       released.wait();
@@ -70,7 +70,7 @@ struct Call {
   ErrorCode why_not = ErrorCode::Internal;
 };
 
-DbPool::Job recording(std::shared_ptr<std::promise<Call>> done) {
+StorePool::Job recording(std::shared_ptr<std::promise<Call>> done) {
   return [done](Store* store, const Status& why_not) {
     done->set_value(Call{store != nullptr, dynamic_cast<FakeStore*>(store) != nullptr, why_not.code()});
   };
@@ -87,7 +87,7 @@ TEST(DbPool, JobsRunWithTheWorkersStore) {
   std::atomic<int> made{0};
   std::vector<std::future<Call>> calls;
   {
-    DbPool pool({2, 16, 1h}, fake_stores(&made), metrics);
+    StorePool pool({2, 16, 1h}, fake_stores(&made), metrics);
     EXPECT_EQ(pool.size(), 2);
     for (int i = 0; i < 5; ++i) {
       auto done = std::make_shared<std::promise<Call>>();
@@ -107,7 +107,7 @@ TEST(DbPool, JobsRunWithTheWorkersStore) {
 
 TEST(DbPool, StoreGivenToAJobIsUsable) {
   MetricsRegistry metrics;
-  DbPool pool({1, 4, 1h}, fake_stores(), metrics);
+  StorePool pool({1, 4, 1h}, fake_stores(), metrics);
   std::promise<ErrorCode> answer;
   auto f = answer.get_future();
   ASSERT_TRUE(pool.submit([&answer](Store* store, const Status&) {
@@ -118,7 +118,7 @@ TEST(DbPool, StoreGivenToAJobIsUsable) {
 
 TEST(DbPool, RefusesASubmitWhenTheWaitQueueIsFull) {
   MetricsRegistry metrics;
-  DbPool pool({1, 1, 1h}, fake_stores(), metrics);
+  StorePool pool({1, 1, 1h}, fake_stores(), metrics);
   EXPECT_EQ(pool.in_use(), 0);
   EXPECT_EQ(pool.waiting(), 0);
 
@@ -155,7 +155,7 @@ TEST(DbPool, RefusesASubmitWhenTheWaitQueueIsFull) {
 
 TEST(DbPool, JobThatWaitedTooLongGetsOverloadedInsteadOfAStore) {
   MetricsRegistry metrics;
-  DbPool pool({1, 4, 1ms}, fake_stores(), metrics);
+  StorePool pool({1, 4, 1ms}, fake_stores(), metrics);
   Blocker blocker;
   ASSERT_TRUE(pool.submit(blocker.job()));
   blocker.wait_until_running();
@@ -175,7 +175,7 @@ TEST(DbPool, JobThatWaitedTooLongGetsOverloadedInsteadOfAStore) {
 
 TEST(DbPool, StopRunsQueuedJobsThenJoins) {
   MetricsRegistry metrics;
-  DbPool pool({1, 8, 1h}, fake_stores(), metrics);
+  StorePool pool({1, 8, 1h}, fake_stores(), metrics);
   Blocker blocker;
   ASSERT_TRUE(pool.submit(blocker.job()));
   blocker.wait_until_running();
@@ -211,7 +211,7 @@ TEST(DbPool, DestroyingThePoolCallsEveryQueuedJobOnce) {
   std::thread releaser;
   Blocker blocker;
   {
-    DbPool pool({1, 8, 1h}, fake_stores(), metrics);
+    StorePool pool({1, 8, 1h}, fake_stores(), metrics);
     ASSERT_TRUE(pool.submit(blocker.job()));
     blocker.wait_until_running();
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(pool.submit([&calls](Store*, const Status&) { ++calls; }));
@@ -226,7 +226,7 @@ TEST(DbPool, DestroyingThePoolCallsEveryQueuedJobOnce) {
 
 TEST(DbPool, JobThatThrowsDoesNotStopItsWorker) {
   MetricsRegistry metrics;
-  DbPool pool({1, 4, 1h}, fake_stores(), metrics);
+  StorePool pool({1, 4, 1h}, fake_stores(), metrics);
   ASSERT_TRUE(pool.submit([](Store*, const Status&) { throw std::runtime_error("job failed"); }));
   auto next = std::make_shared<std::promise<Call>>();
   auto next_call = next->get_future();

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <sys/wait.h>
 
-#include "context.h"
-#include "docgen.h"
+#include "cli/context.h"
+#include "cli/docgen.h"
 
 using namespace resv::cli;
 

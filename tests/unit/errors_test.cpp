@@ -1,4 +1,4 @@
-#include "errors.h"
+#include "server/errors.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "event_loop.h"
+#include "base/event_loop.h"
 
 using namespace resv;
 

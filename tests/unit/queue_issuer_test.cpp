@@ -1,4 +1,4 @@
-#include "queue_issuer.h"
+#include "queue/issuer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

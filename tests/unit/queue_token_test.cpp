@@ -1,4 +1,4 @@
-#include "queue_token.h"
+#include "queue/token.h"
 
 #include <gtest/gtest.h>
 

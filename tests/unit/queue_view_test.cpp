@@ -1,4 +1,4 @@
-#include "queue_view.h"
+#include "queue/view.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "read_cache.h"
+#include "base/read_cache.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "release_listener.h"
+#include "booking/release_listener.h"
 
 #include <gtest/gtest.h>
 

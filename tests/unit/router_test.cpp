@@ -1,4 +1,4 @@
-#include "router.h"
+#include "server/router.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "http.h"
-#include "metrics.h"
+#include "base/metrics.h"
+#include "server/http.h"
 
 using namespace resv;
 using nlohmann::json;

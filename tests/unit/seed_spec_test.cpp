@@ -1,7 +1,7 @@
 // Seed specs and generated rows, without a database.
 #include <gtest/gtest.h>
 
-#include "seed.h"
+#include "ops/seed.h"
 
 using namespace resv;
 

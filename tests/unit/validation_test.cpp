@@ -1,4 +1,4 @@
-#include "validation.h"
+#include "booking/validation.h"
 
 #include <gtest/gtest.h>
 

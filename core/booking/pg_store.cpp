@@ -1,0 +1,194 @@
+#include "booking/pg_store.h"
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "booking/db_json.h"
+#include "db/pg_text.h"
+#include "db/statements.h"
+
+namespace resv {
+
+namespace {
+const char* nullable(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+std::optional<int64_t> nullable(int64_t id) { return id ? std::optional(id) : std::nullopt; }
+
+}  // namespace
+
+struct PgStore::Impl {
+  PgStoreOptions opts;
+  std::unique_ptr<pqxx::connection> conn;
+  std::chrono::steady_clock::time_point last_failed_connect{};
+
+  Status connect() {
+    if (conn && conn->is_open()) return Status::Ok();
+    conn.reset();
+    auto now = std::chrono::steady_clock::now();
+    if (last_failed_connect.time_since_epoch().count() != 0 && now - last_failed_connect < opts.reconnect_backoff)
+      return Status::DbUnavailable("the database is unreachable; retry shortly");
+    try {
+      conn = std::make_unique<pqxx::connection>(with_connect_timeout(opts.url, 2));
+      pqxx::nontransaction tx(*conn);
+      tx.exec(session_settings(static_cast<int>(opts.statement_timeout.count()),
+                               static_cast<int>(opts.lock_timeout.count())));
+      for (const auto& st : statements()) conn->prepare(st.name, st.sql);
+      last_failed_connect = {};
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      conn.reset();
+      last_failed_connect = now;
+      spdlog::warn("msg=\"database connection failed\" error=\"{}\"", e.what());
+      return Status::DbUnavailable("the database is unreachable; retry shortly");
+    }
+  }
+
+  // Runs `fn(tx)` in an autocommit transaction: one statement, one round trip.
+  template <class T, class F>
+  Result<T> run(F&& fn) {
+    if (auto s = connect(); !s.ok()) return s;
+    try {
+      pqxx::nontransaction tx(*conn);
+      return fn(tx);
+    } catch (const pqxx::broken_connection& e) {
+      conn.reset();
+      spdlog::warn("msg=\"database connection lost\" error=\"{}\"", e.what());
+      return Status::DbUnavailable("lost the database connection; retry shortly");
+    } catch (const pqxx::sql_error& e) {
+      bool alive = conn && conn->is_open();
+      if (!alive) conn.reset();
+      return status_from_sql_error(e.sqlstate(), e.what(), alive);
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"store failure\" error=\"{}\"", e.what());
+      return Status::Internal(std::string("unexpected database answer: ") + e.what());
+    }
+  }
+
+  std::string call_text(pqxx::transaction_base& tx, const char* stmt, auto&&... args) {
+    return tx.exec_prepared1(stmt, std::forward<decltype(args)>(args)...)[0].template as<std::string>();
+  }
+};
+
+PgStore::PgStore(PgStoreOptions options) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(options); }
+PgStore::~PgStore() = default;
+
+Result<std::vector<Concert>> PgStore::concerts() {
+  return impl_->run<std::vector<Concert>>([](pqxx::transaction_base& tx) {
+    std::vector<Concert> out;
+    for (const auto& row : tx.exec_prepared("concerts"))
+      out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>()});
+    return out;
+  });
+}
+
+Result<Concert> PgStore::concert(int64_t id) {
+  return impl_->run<Concert>([&](pqxx::transaction_base& tx) -> Result<Concert> {
+    auto r = tx.exec_prepared("concert", id);
+    if (r.empty()) return Status::NotFound("concert " + std::to_string(id) + " does not exist");
+    return Concert{r[0][0].as<int64_t>(), r[0][1].as<std::string>(), r[0][2].as<std::string>()};
+  });
+}
+
+Result<std::vector<Schedule>> PgStore::schedules(int64_t concert_id) {
+  return impl_->run<std::vector<Schedule>>([&](pqxx::transaction_base& tx) -> Result<std::vector<Schedule>> {
+    if (tx.exec_prepared("concert", concert_id).empty())
+      return Status::NotFound("concert " + std::to_string(concert_id) + " does not exist");
+    std::vector<Schedule> out;
+    for (const auto& row : tx.exec_prepared("schedules", concert_id))
+      out.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<std::string>(), row[3].as<std::string>(),
+                     row[4].as<int64_t>(), row[5].as<int64_t>(), {}});
+    for (const auto& row : tx.exec_prepared("pools_of_concert", concert_id)) {
+      PoolInfo p{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<std::string>(), row[3].as<std::string>(),
+                 row[4].as<int64_t>(), row[5].as<int64_t>(),   row[6].as<int64_t>(),     row[7].as<int>(),
+                 row[8].as<int>(),     row[9].as<int>()};
+      for (auto& s : out)
+        if (s.id == p.schedule_id) s.pools.push_back(p);
+    }
+    return out;
+  });
+}
+
+Result<std::vector<Seat>> PgStore::seats(int64_t schedule_id, bool available_only) {
+  return impl_->run<std::vector<Seat>>([&](pqxx::transaction_base& tx) -> Result<std::vector<Seat>> {
+    if (tx.exec_prepared("schedule_exists", schedule_id).empty())
+      return Status::NotFound("schedule " + std::to_string(schedule_id) + " does not exist");
+    std::vector<Seat> out;
+    auto rows = tx.exec_prepared(available_only ? "seats_available" : "seats", schedule_id);
+    out.reserve(rows.size());
+    for (const auto& row : rows)
+      out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<int64_t>(),
+                     row[4].as<std::string>()});
+    return out;
+  });
+}
+
+Result<Hold> PgStore::hold_seats(const HoldSeatsRequest& r) {
+  return impl_->run<Hold>([&](pqxx::transaction_base& tx) {
+    return hold_from_db_json(impl_->call_text(tx, "hold_seats", r.user_id, r.schedule_id, pg_int_array(r.seat_ids),
+                                              nullable(r.idempotency_key), nullable(r.request_hash),
+                                              nullable(r.token_concert)));
+  });
+}
+
+Result<Hold> PgStore::hold_pool(const HoldPoolRequest& r) {
+  return impl_->run<Hold>([&](pqxx::transaction_base& tx) {
+    return hold_from_db_json(impl_->call_text(tx, "hold_pool", r.user_id, r.schedule_id, r.pool_id, r.quantity,
+                                              nullable(r.idempotency_key), nullable(r.request_hash),
+                                              nullable(r.token_concert)));
+  });
+}
+
+Result<Payment> PgStore::pay(const PaymentRequest& r) {
+  return impl_->run<Payment>([&](pqxx::transaction_base& tx) {
+    return payment_from_db_json(impl_->call_text(tx, "pay", r.reservation_id, r.user_id,
+                                                 nullable(r.idempotency_key), nullable(r.request_hash),
+                                                 nullable(r.token_concert)));
+  });
+}
+
+Result<Cancellation> PgStore::cancel(int64_t reservation_id, int64_t user_id) {
+  return impl_->run<Cancellation>([&](pqxx::transaction_base& tx) {
+    return cancellation_from_db_json(impl_->call_text(tx, "cancel", reservation_id, user_id));
+  });
+}
+
+Result<Balance> PgStore::balance(int64_t user_id) {
+  return impl_->run<Balance>(
+      [&](pqxx::transaction_base& tx) { return balance_from_db_json(impl_->call_text(tx, "balance", user_id)); });
+}
+
+Result<Balance> PgStore::top_up(const TopUpRequest& r) {
+  return impl_->run<Balance>([&](pqxx::transaction_base& tx) {
+    return balance_from_db_json(impl_->call_text(tx, "top_up", r.user_id, r.amount, nullable(r.idempotency_key),
+                                                 nullable(r.request_hash)));
+  });
+}
+
+Result<int64_t> PgStore::expire_holds(int batch) {
+  return impl_->run<int64_t>(
+      [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("expire_holds", batch)[0].as<int64_t>(); });
+}
+
+Result<int64_t> PgStore::outbox_backlog() {
+  return impl_->run<int64_t>(
+      [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("outbox_backlog")[0].as<int64_t>(); });
+}
+
+Status PgStore::warm_up() {
+  auto r = impl_->run<int>([&](pqxx::transaction_base& tx) {
+    for (const auto& call : warm_up_calls()) {
+      auto answer = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(call.params));
+      check_warm_up_answer(call, answer.empty() || answer[0][0].is_null() ? nullptr : answer[0][0].c_str());
+    }
+    return 0;
+  });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<int> PgStore::schema_version() {
+  return impl_->run<int>([](pqxx::transaction_base& tx) {
+    if (tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>()) return 0;
+    return tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
+  });
+}
+
+}  // namespace resv

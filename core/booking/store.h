@@ -1,0 +1,60 @@
+#pragma once
+// The database behind a small interface. PgStore (pg_store.h) is the
+// PostgreSQL implementation; every call is one round trip and one
+// transaction, and every failure comes back as a Status:
+// DbUnavailable when the database cannot be reached, Busy on lock or
+// statement timeouts, business codes (SeatTaken, SoldOut, ...) from the
+// database's own checks.
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "booking/domain.h"
+#include "db/db_pool.h"
+
+namespace resv {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<std::vector<Concert>> concerts() = 0;
+  // NotFound if there is no such concert.
+  virtual Result<Concert> concert(int64_t id) = 0;
+  // Schedules of a concert with available seat and pool counts;
+  // NotFound if there is no such concert.
+  virtual Result<std::vector<Schedule>> schedules(int64_t concert_id) = 0;
+  // NotFound if there is no such schedule.
+  virtual Result<std::vector<Seat>> seats(int64_t schedule_id, bool available_only) = 0;
+
+  // HELD reservation; SeatTaken (details: seatIds), NotFound, LimitExceeded,
+  // DuplicateRequest, IdempotencyKeyReused. All seats or none.
+  virtual Result<Hold> hold_seats(const HoldSeatsRequest& r) = 0;
+  // HELD reservation; SoldOut (details: remaining), NotFound, InvalidRequest
+  // (party size), LimitExceeded, DuplicateRequest, IdempotencyKeyReused.
+  // Units locked by buyers still in flight count as sold (see the SQL).
+  virtual Result<Hold> hold_pool(const HoldPoolRequest& r) = 0;
+  // CONFIRMED with the balance debited once; paying again answers the same
+  // payment. HoldExpired, ReservationCancelled, InsufficientBalance, NotFound.
+  virtual Result<Payment> pay(const PaymentRequest& r) = 0;
+  // CANCELLED (refunding a confirmed reservation); NotFound.
+  virtual Result<Cancellation> cancel(int64_t reservation_id, int64_t user_id) = 0;
+  virtual Result<Balance> balance(int64_t user_id) = 0;
+  virtual Result<Balance> top_up(const TopUpRequest& r) = 0;
+
+  // Releases up to `batch` expired holds; returns how many.
+  virtual Result<int64_t> expire_holds(int batch) = 0;
+  // Outbox rows not yet published.
+  virtual Result<int64_t> outbox_backlog() = 0;
+  // Connects and runs every write path once with ids that cannot exist (so
+  // nothing changes), leaving statements prepared and PL/pgSQL compiled: the
+  // first buyers of an opening do not pay for it. DbUnavailable if unreachable.
+  virtual Status warm_up() = 0;
+  // Highest applied migration (0 when none).
+  virtual Result<int> schema_version() = 0;
+};
+
+// The blocking pool of Store sessions behind the server's cached reads.
+using StorePool = DbPool<Store>;
+
+}  // namespace resv

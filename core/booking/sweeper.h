@@ -1,0 +1,49 @@
+#pragma once
+// Background maintenance on its own connection: releases expired holds in
+// batches (SKIP LOCKED in SQL, so buyers and payments are never blocked) and
+// samples what readiness and /metrics need: database reachability, schema
+// version and outbox backlog.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/metrics.h"
+#include "booking/store.h"
+
+namespace resv {
+
+struct SweeperOptions {
+  std::chrono::milliseconds interval{1000};
+  int batch = 500;
+};
+
+class Sweeper {
+ public:
+  Sweeper(SweeperOptions options, std::unique_ptr<Store> store, MetricsRegistry& metrics);
+  ~Sweeper();
+  void start();
+  void stop();
+  // One pass: expire until fewer than a batch remain. Returns holds expired.
+  int64_t sweep_once();
+  // As of the last pass; false/-1 before the first one.
+  bool db_reachable() const { return db_ok_.load(); }
+  int schema_version() const { return schema_version_.load(); }
+
+ private:
+  void run();
+  SweeperOptions opts_;
+  std::unique_ptr<Store> store_;
+  Counter& expired_;
+  Gauge& backlog_;
+  std::atomic<bool> db_ok_{false};
+  std::atomic<int> schema_version_{-1};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace resv

@@ -1,0 +1,15 @@
+#pragma once
+// Text forms that libpq takes: connection strings and array parameters.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace resv {
+
+// Adds connect_timeout (seconds) to a libpq URL or key=value string unless
+// it already has one.
+std::string with_connect_timeout(const std::string& url, int seconds);
+// "{1,2,3}": a PostgreSQL array literal of integers.
+std::string pg_int_array(const std::vector<int64_t>& v);
+
+}  // namespace resv
