@@ -412,7 +412,7 @@ Expected<DbUp> embedded_up(const Context& ctx) {
   auto applied = apply_migrations(up.db.url());
   if (!applied.ok())
     return Outcome::From(applied.status(), "see " + embedded_log(st).string());
-  up.migrations_applied = static_cast<int>(applied->size());
+  up.migrations_applied = static_cast<int>(applied->versions.size());
   return up;
 }
 

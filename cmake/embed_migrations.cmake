@@ -1,13 +1,13 @@
-# Writes a C++ file holding each of FILES (sql/NNNN_name.sql, comma-separated)
-# as (name, text), in name order.
+# Writes a C++ file holding each of FILES (comma-separated paths under DIR,
+# the sql/ folder) as (path relative to DIR, text), in path order.
 string(REPLACE "," ";" files "${FILES}")
 list(SORT files)
 set(body "// Generated from sql/ by cmake/embed_migrations.cmake. Do not edit.\n")
 string(APPEND body "#include \"db/migrations.h\"\n\nnamespace resv {\n\n")
-string(APPEND body "const std::vector<MigrationFile>& bundled_migration_files() {\n")
-string(APPEND body "  static const std::vector<MigrationFile> files = {\n")
+string(APPEND body "const std::vector<SqlFile>& bundled_sql_files() {\n")
+string(APPEND body "  static const std::vector<SqlFile> files = {\n")
 foreach(f ${files})
-  get_filename_component(name ${f} NAME)
+  file(RELATIVE_PATH name ${DIR} ${f})
   file(READ ${f} text)
   string(APPEND body "    {\"${name}\", R\"resv_sql(${text})resv_sql\"},\n")
 endforeach()

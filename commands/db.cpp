@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,7 @@ namespace {
 struct DbOptions {
   int down_timeout = 60;
   bool dry_run = false;
+  int lock_timeout_s = 5;
   bool yes = false;
   std::vector<std::string> psql_args;
 };
@@ -113,7 +115,8 @@ Outcome run_status(const Context& ctx) {
   nlohmann::json j{{"running", false},           {"embedded", s.embedded_db},    {"url", nullptr},
                    {"data_dir", nullptr},         {"version", nullptr},           {"size_bytes", nullptr},
                    {"connections", nullptr},      {"max_connections", nullptr},   {"schema_version", nullptr},
-                   {"latest_version", latest_migration_version()},                {"pending_migrations", nullptr}};
+                   {"latest_version", latest_migration_version()},                {"pending_migrations", nullptr},
+                   {"staleFunctions", nullptr}};
   if (s.embedded_db) j["data_dir"] = ctx.state().pg_data().string();
   if (!s.database_url.value.empty()) j["url"] = s.database_url.shown();
 
@@ -134,11 +137,13 @@ Outcome run_status(const Context& ctx) {
       rows.push_back({"connections", std::to_string(j["connections"].get<long long>()) + " of " +
                                          std::to_string(j["max_connections"].get<long long>())});
       if (!j["schema_version"].is_null()) {
-        int pending = j["pending_migrations"].get<int>();
+        const int pending = j["pending_migrations"].get<int>(), stale = j["staleFunctions"].get<int>();
+        std::string behind;
+        if (pending > 0) behind = std::to_string(pending) + " migration(s)";
+        if (stale > 0) behind += (behind.empty() ? "" : " and ") + std::to_string(stale) + " function file(s)";
         rows.push_back({"schema", "version " + std::to_string(j["schema_version"].get<int>()) + " of " +
                                       std::to_string(j["latest_version"].get<int>()) +
-                                      (pending == 0 ? " (current)"
-                                                    : " (" + std::to_string(pending) + " pending: resv db migrate)")});
+                                      (behind.empty() ? " (current)" : " (" + behind + " pending: resv db migrate)")});
       }
     }
     ctx.out().data(key_values(rows));
@@ -178,6 +183,7 @@ Outcome run_status(const Context& ctx) {
   if (state.ok()) {
     j["schema_version"] = state->applied;
     j["pending_migrations"] = state->pending.size();
+    j["staleFunctions"] = state->stale.size();
   }
   print();
   // A schema this binary cannot use is a problem the check found.
@@ -197,17 +203,24 @@ std::string migration_table(const std::vector<Migration>& ms) {
   return t.render();
 }
 
-Outcome run_migrate(const Context& ctx, bool dry_run) {
+Outcome run_migrate(const Context& ctx, bool dry_run, int lock_timeout_s) {
   auto url = ctx.database_url();
   if (!url.ok()) return url.outcome();
   auto state = migration_state(url.value());
   if (!state.ok()) return from_status(ctx, state.status());
   std::vector<Migration> applied;
-  if (!dry_run) {
-    auto done = apply_migrations(url.value());
+  std::vector<std::string> functions;
+  bool adopted = false;
+  if (dry_run) {
+    for (const auto& f : state->stale) functions.push_back(f.name);
+  } else {
+    auto done = apply_migrations(url.value(), {std::chrono::seconds(lock_timeout_s)});
     if (!done.ok()) return from_status(ctx, done.status());
     for (const auto& m : bundled_migrations())
-      if (std::find(done->begin(), done->end(), m.version) != done->end()) applied.push_back(m);
+      if (std::find(done->versions.begin(), done->versions.end(), m.version) != done->versions.end())
+        applied.push_back(m);
+    functions = done->functions;
+    adopted = done->adopted_legacy;
   }
   const std::vector<Migration>& listed = dry_run ? state->pending : applied;
   const int level = dry_run ? state->applied : (applied.empty() ? state->applied : applied.back().version);
@@ -216,17 +229,29 @@ Outcome run_migrate(const Context& ctx, bool dry_run) {
                           {"schema_version", level},
                           {"latest_version", state->latest},
                           {"pending", migration_list(dry_run ? state->pending : std::vector<Migration>{})},
-                          {"applied", migration_list(applied)}});
+                          {"applied", migration_list(applied)},
+                          {"functions", functions},
+                          {"rerecorded", dry_run ? state->legacy : adopted}});
     return Outcome::Ok();
   }
   if (!listed.empty()) ctx.out().data(migration_table(listed));
   const std::string where = " on " + mask_url_password(url.value()) + "; schema at version " + std::to_string(level) +
                             " of " + std::to_string(state->latest);
-  if (dry_run)
+  std::string files;
+  for (const auto& f : functions) files += (files.empty() ? "" : ", ") + f;
+  if (dry_run) {
+    if (state->legacy)
+      ctx.out().info("the database was built by the migrations of resv before 0.1.0: they will be re-recorded as "
+                     "0001_baseline (the schema is the same)");
     ctx.out().info(std::to_string(listed.size()) + " migration(s) pending" + where +
-                   (listed.empty() ? "" : " (nothing applied: --dry-run)"));
-  else
-    ctx.out().info("applied " + std::to_string(applied.size()) + " migration(s)" + where);
+                   (functions.empty() ? "" : "; function files to apply: " + files) +
+                   (listed.empty() && functions.empty() ? "" : " (nothing applied: --dry-run)"));
+  } else {
+    if (adopted)
+      ctx.out().info("re-recorded the migrations of resv before 0.1.0 as 0001_baseline (the schema is the same)");
+    ctx.out().info("applied " + std::to_string(applied.size()) + " migration(s)" +
+                   (functions.empty() ? "" : " and function files " + files) + where);
+  }
   return Outcome::Ok();
 }
 
@@ -286,10 +311,10 @@ Outcome run_reset(const Context& ctx, bool yes) {
   if (ctx.out().json()) {
     ctx.out().print_json({{"url", shown},
                           {"schema_version", latest_migration_version()},
-                          {"migrations_applied", done->size()}});
+                          {"migrations_applied", done->versions.size()}});
     return Outcome::Ok();
   }
-  ctx.out().info("wiped " + shown + "; applied " + std::to_string(done->size()) + " migration(s), schema at version " +
+  ctx.out().info("wiped " + shown + "; applied " + std::to_string(done->versions.size()) + " migration(s), schema at version " +
                  std::to_string(latest_migration_version()));
   return Outcome::Ok();
 }
@@ -363,16 +388,26 @@ void register_db(CLI::App& app, Context& ctx) {
       "  {\"running\": bool, \"embedded\": bool, \"url\": string|null (password masked),\n"
       "   \"data_dir\": string|null, \"version\": string|null, \"size_bytes\": int|null,\n"
       "   \"connections\": int|null, \"max_connections\": int|null,\n"
-      "   \"schema_version\": int|null, \"latest_version\": int, \"pending_migrations\": int|null}");
+      "   \"schema_version\": int|null, \"latest_version\": int, \"pending_migrations\": int|null,\n"
+      "   \"staleFunctions\": int|null (function files not applied as this resv has them)}");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });
 
   auto* migrate = db->add_subcommand("migrate", "Apply pending schema migrations");
   migrate->add_flag("--dry-run", opts->dry_run, "List the pending migrations; apply nothing");
+  migrate->add_option("--lock-timeout", opts->lock_timeout_s,
+                      "Seconds a migration may wait for a table lock before it gives up")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   migrate->footer(
-      "Each migration runs in its own transaction, under an advisory lock (several migrators\n"
-      "at once are safe). Refuses a database that is ahead of this resv or whose applied\n"
-      "migrations differ from the bundled ones. Prints the migrations applied (or, with\n"
-      "--dry-run, pending) as a table; the summary goes to stderr.\n"
+      "Applies the pending schema migrations (sql/migrations/), each in its own transaction,\n"
+      "then the function files (sql/functions/) whose content changed, together in one\n"
+      "transaction, all under an advisory lock (several migrators at once are safe). A\n"
+      "statement that waits longer than --lock-timeout for a lock (a long transaction on the\n"
+      "table) fails its migration, which then changed nothing: exit 1, retry later. Refuses a\n"
+      "database that is ahead of this resv or whose applied migrations differ from the\n"
+      "bundled ones. Prints the migrations applied (or, with --dry-run, pending) as a table;\n"
+      "the summary, with the function files, goes to stderr.\n"
       "\n"
       "Examples:\n"
       "  resv db migrate --dry-run\n"
@@ -381,8 +416,10 @@ void register_db(CLI::App& app, Context& ctx) {
       "JSON (--json):\n"
       "  {\"dry_run\": bool, \"schema_version\": int (after this run), \"latest_version\": int,\n"
       "   \"pending\": [{\"version\": int, \"name\": string}] (with --dry-run; else []),\n"
-      "   \"applied\": [{\"version\": int, \"name\": string}]}");
-  ctx.on_run(migrate, [&ctx, opts] { return run_migrate(ctx, opts->dry_run); });
+      "   \"applied\": [{\"version\": int, \"name\": string}],\n"
+      "   \"functions\": [string] (function files applied; with --dry-run, to apply),\n"
+      "   \"rerecorded\": bool (the records of resv before 0.1.0 became 0001_baseline)}");
+  ctx.on_run(migrate, [&ctx, opts] { return run_migrate(ctx, opts->dry_run, opts->lock_timeout_s); });
 
   auto* psql = db->add_subcommand("psql", "Run psql on the database, passing ARGS through");
   psql->add_option("args", opts->psql_args, "Arguments for psql (after --)");

@@ -5,7 +5,7 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--instance|--instances|--jobs|--kind|--limit|--lines|--max-active|--opens-at|--party|--per-user|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--instance|--instances|--jobs|--kind|--limit|--lines|--lock-timeout|--max-active|--opens-at|--party|--per-user|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
     esac
     case "$path $w" in
       "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
@@ -21,6 +21,7 @@ _resv() {
     --port) return ;;
     --admin-port) return ;;
     --timeout) return ;;
+    --lock-timeout) return ;;
     --instances) return ;;
     -n|--lines) return ;;
     --instance) return ;;
@@ -59,7 +60,7 @@ _resv() {
     "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db down") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db status") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db migrate") words=''; opts='--help --dry-run --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db migrate") words=''; opts='--help --dry-run --lock-timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db psql") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db reset") words=''; opts='--help -y --yes --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv server") words='start stop restart status logs'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;

@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --capacity --clients --concert --concerts --config --db --fail-if-stuck --instance --instances --jobs --kind --limit --lines --max-active --opens-at --party --per-user --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
+            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --capacity --clients --concert --concerts --config --db --fail-if-stuck --instance --instances --jobs --kind --limit --lines --lock-timeout --max-active --opens-at --party --per-user --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
                 set skip 1
                 continue
         end
@@ -50,6 +50,7 @@ complete -c resv -n 'test (__resv_path) = \'resv db\'' -a psql -d 'Run psql on t
 complete -c resv -n 'test (__resv_path) = \'resv db\'' -a reset -d 'Delete all data: drop schema public and migrate afresh'
 complete -c resv -n 'test (__resv_path) = \'resv db down\'' -l timeout -r -d 'Seconds to wait for it to stop'
 complete -c resv -n 'test (__resv_path) = \'resv db migrate\'' -l dry-run -d 'List the pending migrations; apply nothing'
+complete -c resv -n 'test (__resv_path) = \'resv db migrate\'' -l lock-timeout -r -d 'Seconds a migration may wait for a table lock before it gives up'
 complete -c resv -n 'test (__resv_path) = \'resv db reset\'' -s y -l yes -d 'Do not ask for confirmation (needed when stdin is not a terminal)'
 complete -c resv -n 'test (__resv_path) = \'resv server\'' -a start -d 'Start resv-server instances in the background and wait until ready'
 complete -c resv -n 'test (__resv_path) = \'resv server\'' -a stop -d 'Stop every recorded instance (in-flight requests finish first)'

@@ -37,7 +37,8 @@ int migrate(const ServerOptions& o) {
     std::fprintf(stderr, "resv-server: error: %s\n", done.status().message().c_str());
     return exit_code_for(done.status());
   }
-  std::printf("migrations applied: %zu; schema at version %d\n", done->size(), latest_migration_version());
+  std::printf("migrations applied: %zu; function files applied: %zu; schema at version %d\n", done->versions.size(),
+              done->functions.size(), latest_migration_version());
   return 0;
 }
 

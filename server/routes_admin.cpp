@@ -36,10 +36,8 @@ std::vector<std::string> not_ready_reasons(const App& app) {
   if (app.connections.draining) reasons.push_back("shutting down");
   if (!app.sweeper.db_reachable()) {
     reasons.push_back("database unreachable");
-  } else if (app.sweeper.schema_version() != latest_migration_version()) {
-    reasons.push_back("database schema is at migration " + std::to_string(app.sweeper.schema_version()) +
-                      ", this server needs " + std::to_string(latest_migration_version()) +
-                      " (run resv-server --migrate)");
+  } else if (auto problem = app.sweeper.schema_problem(); !problem.empty()) {
+    reasons.push_back(problem + " (run resv-server --migrate)");
   }
   if (app.listener_connected && !app.listener_connected()) reasons.push_back("release notifications not connected");
   if (int n = app.writes.starting(); n > 0)

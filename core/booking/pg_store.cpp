@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "booking/db_json.h"
+#include "db/migrations.h"
 #include "db/pg_text.h"
 #include "db/statements.h"
 
@@ -184,11 +185,8 @@ Status PgStore::warm_up() {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Result<int> PgStore::schema_version() {
-  return impl_->run<int>([](pqxx::transaction_base& tx) {
-    if (tx.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>()) return 0;
-    return tx.exec1("SELECT coalesce(max(version), 0) FROM schema_migrations")[0].as<int>();
-  });
+Result<MigrationState> PgStore::schema_state() {
+  return impl_->run<MigrationState>([](pqxx::transaction_base& tx) { return migration_state(tx); });
 }
 
 }  // namespace resv

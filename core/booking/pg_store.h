@@ -38,7 +38,7 @@ class PgStore final : public Store {
   Result<int64_t> expire_holds(int batch) override;
   Result<int64_t> outbox_backlog() override;
   Status warm_up() override;
-  Result<int> schema_version() override;
+  Result<MigrationState> schema_state() override;
 
  private:
   struct Impl;

@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "booking/domain.h"
 #include "db/db_pool.h"
+#include "db/migrations.h"
 
 namespace resv {
 
@@ -50,8 +51,8 @@ class Store {
   // nothing changes), leaving statements prepared and PL/pgSQL compiled: the
   // first buyers of an opening do not pay for it. DbUnavailable if unreachable.
   virtual Status warm_up() = 0;
-  // Highest applied migration (0 when none).
-  virtual Result<int> schema_version() = 0;
+  // The schema's level: migrations applied, function files current.
+  virtual Result<MigrationState> schema_state() = 0;
 };
 
 // The blocking pool of Store sessions behind the server's cached reads.

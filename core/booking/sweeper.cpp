@@ -24,11 +24,15 @@ void Sweeper::stop() {
 }
 
 int64_t Sweeper::sweep_once() {
-  auto version = store_->schema_version();
-  db_ok_ = version.ok();
-  schema_version_ = version.ok() ? version.value() : -1;
+  auto schema = store_->schema_state();
+  db_ok_ = schema.ok() || schema.status().code() != ErrorCode::DbUnavailable;
+  schema_version_ = schema.ok() ? schema->applied : -1;
+  {
+    std::lock_guard lock(schema_mu_);
+    schema_problem_ = schema.ok() ? schema_lag(schema.value()) : db_ok_ ? schema.status().message() : "";
+  }
   int64_t total = 0;
-  if (!version.ok()) return 0;
+  if (!schema.ok()) return 0;
   for (;;) {
     auto n = store_->expire_holds(opts_.batch);
     if (!n.ok()) break;

@@ -2,12 +2,13 @@
 // Background maintenance on its own connection: releases expired holds in
 // batches (SKIP LOCKED in SQL, so buyers and payments are never blocked) and
 // samples what readiness and /metrics need: database reachability, schema
-// version and outbox backlog.
+// level and outbox backlog.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "base/metrics.h"
@@ -31,6 +32,12 @@ class Sweeper {
   // As of the last pass; false/-1 before the first one.
   bool db_reachable() const { return db_ok_.load(); }
   int schema_version() const { return schema_version_.load(); }
+  // Why this binary cannot use the database's schema (not migrated yet, or
+  // refused: see db/migrations.h); "" when it can.
+  std::string schema_problem() const {
+    std::lock_guard lock(schema_mu_);
+    return schema_problem_;
+  }
 
  private:
   void run();
@@ -40,6 +47,8 @@ class Sweeper {
   Gauge& backlog_;
   std::atomic<bool> db_ok_{false};
   std::atomic<int> schema_version_{-1};
+  mutable std::mutex schema_mu_;
+  std::string schema_problem_;  // guarded by schema_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -11,26 +11,11 @@ const std::vector<Statement>& statements() {
   static const std::vector<Statement> all = {
       {"concerts", "SELECT id, name, venue FROM concerts ORDER BY id"},
       {"concert", "SELECT id, name, venue FROM concerts WHERE id = $1"},
-      {"schedules",
-       "SELECT s.id, s.concert_id, resv_ts(s.starts_at), resv_ts(s.sales_open_at),"
-       " (SELECT count(*) FROM seats x WHERE x.schedule_id = s.id),"
-       " (SELECT count(*) FROM seats x WHERE x.schedule_id = s.id AND x.reservation_id IS NULL)"
-       " FROM schedules s WHERE s.concert_id = $1 ORDER BY s.starts_at, s.id"},
-      {"pools_of_concert",
-       "SELECT p.id, p.schedule_id, p.name, p.kind, p.capacity,"
-       " (SELECT count(*) FROM pool_units u WHERE u.pool_id = p.id AND u.reservation_id IS NULL),"
-       " p.price, p.min_party, p.max_party, p.max_per_user"
-       " FROM pools p JOIN schedules s ON s.id = p.schedule_id WHERE s.concert_id = $1 ORDER BY p.id"},
+      {"schedules", "SELECT * FROM resv_schedules($1)"},
+      {"pools_of_concert", "SELECT * FROM resv_concert_pools($1)"},
       {"schedule_exists", "SELECT 1 FROM schedules WHERE id = $1"},
-      {"seats",
-       "SELECT s.id, s.label, s.grade, s.price,"
-       " CASE WHEN s.reservation_id IS NULL THEN 'AVAILABLE'"
-       "      WHEN r.status = 'CONFIRMED' THEN 'SOLD' ELSE 'HELD' END"
-       " FROM seats s LEFT JOIN reservations r ON r.id = s.reservation_id"
-       " WHERE s.schedule_id = $1 ORDER BY s.id"},
-      {"seats_available",
-       "SELECT id, label, grade, price, 'AVAILABLE' FROM seats"
-       " WHERE schedule_id = $1 AND reservation_id IS NULL ORDER BY id"},
+      {"seats", "SELECT * FROM resv_seats($1, false)"},
+      {"seats_available", "SELECT * FROM resv_seats($1, true)"},
       {"hold_seats", "SELECT resv_hold_seats($1, $2, $3::bigint[], $4, $5, $6)::text"},
       {"hold_pool", "SELECT resv_hold_pool($1, $2, $3, $4, $5, $6, $7)::text"},
       {"hold_pool_batch", "SELECT resv_hold_pool_batch($1, $2, $3::jsonb)::text"},
@@ -39,7 +24,7 @@ const std::vector<Statement>& statements() {
       {"balance", "SELECT resv_balance($1)::text"},
       {"top_up", "SELECT resv_top_up($1, $2, $3, $4)::text"},
       {"expire_holds", "SELECT resv_expire_holds($1)"},
-      {"outbox_backlog", "SELECT count(*) FROM outbox WHERE published_at IS NULL"},
+      {"outbox_backlog", "SELECT resv_outbox_backlog()"},
       {"queue_issue", "SELECT resv_queue_issue($1, $2::bigint[])::text"},
       {"warm_up", "SELECT resv_warm_up()"},
   };
@@ -47,16 +32,10 @@ const std::vector<Statement>& statements() {
 }
 
 std::string session_settings(int statement_timeout_ms, int lock_timeout_ms) {
-  // enable_seqscan = off: a session caches the plans of its functions' queries
-  // (and of the foreign-key checks they fire) and keeps them until the next
-  // ANALYZE. Planned while a table was nearly empty, as on a new database,
-  // they read it whole; at an opening it grows by thousands of rows a second,
-  // each hold then reads all of them, until autovacuum analyzes it a minute
-  // later. Every query here has an index to use; a scan that has none still
-  // runs (the setting only makes it the last choice).
+  // How the functions are planned is their own business (sql/functions/):
+  // the session sets only its timeouts and its name.
   return "SET statement_timeout = " + std::to_string(statement_timeout_ms) +
-         "; SET lock_timeout = " + std::to_string(lock_timeout_ms) +
-         "; SET enable_seqscan = off; SET application_name = 'resv-server'";
+         "; SET lock_timeout = " + std::to_string(lock_timeout_ms) + "; SET application_name = 'resv-server'";
 }
 
 const std::vector<WarmUpCall>& warm_up_calls() {

@@ -96,17 +96,6 @@ void flush_seen(pqxx::connection& conn, QueueView& view) {
   w.commit();
 }
 
-// At an opening queue_tokens grows from nothing to a million rows in
-// seconds; plans made while it was small scan it whole, and autovacuum may
-// take a minute to notice. The leader refreshes its statistics itself once
-// it has doubled, which also makes every session re-plan.
-void analyze_if_grown(pqxx::connection& conn) {
-  pqxx::nontransaction n(conn);
-  auto r = n.exec("SELECT n_mod_since_analyze > greatest(1000, n_live_tup) FROM pg_stat_user_tables"
-                  " WHERE relid = 'queue_tokens'::regclass");
-  if (!r.empty() && r[0][0].as<bool>(false)) n.exec("ANALYZE queue_tokens");
-}
-
 int64_t tick(pqxx::connection& conn, int64_t concert) {
   pqxx::work w(conn);
   auto r = w.exec_params1("SELECT resv_queue_tick($1)::text", concert);
@@ -147,7 +136,6 @@ void QueueService::run() {
       if (view_.secret().empty()) load_secret(conn, view_);
       auto next_tick = Clock::now();
       auto next_try_lead = Clock::now();
-      auto next_analyze_check = Clock::now();
       while (!stop_) {
         auto now = Clock::now();
         if (opts_.lead && !leader_ && now >= next_try_lead) {
@@ -161,10 +149,6 @@ void QueueService::run() {
           for (const auto& c : view_.concerts())
             if (c.enabled) admitted_.inc(static_cast<uint64_t>(tick(conn, c.concert_id)));
           next_tick = now + opts_.interval;
-          if (now >= next_analyze_check) {
-            analyze_if_grown(conn);
-            next_analyze_check = now + std::chrono::milliseconds(500);
-          }
         }
         sync(conn, view_);
         flush_seen(conn, view_);

@@ -195,4 +195,13 @@ TEST(Admin, ReadinessFollowsTheDatabaseSchemaVersion) {
 
   db.exec("UPDATE schema_migrations SET version = -version WHERE version = -" + latest);
   EXPECT_TRUE(eventually([&] { return (ready = admin.get("/readyz")).status == 200; }, 30)) << ready.body;
+
+  // A function file of another version in the database: also not ready.
+  db.exec("UPDATE schema_functions SET checksum = 'x' || checksum WHERE name = '10_common.sql'");
+  EXPECT_TRUE(eventually([&] { return (ready = admin.get("/readyz")).status == 503; }, 30)) << ready.body;
+  EXPECT_NE(ready.body.find("1 function file(s) differ from this binary's (run resv-server --migrate)"),
+            std::string::npos)
+      << ready.body;
+  db.exec("UPDATE schema_functions SET checksum = substr(checksum, 2) WHERE name = '10_common.sql'");
+  EXPECT_TRUE(eventually([&] { return (ready = admin.get("/readyz")).status == 200; }, 30)) << ready.body;
 }

@@ -235,6 +235,7 @@ TEST_F(Expiry, SweepOnceExpiresEveryExpiredHoldAcrossBatchesAndCountsThem) {
   EXPECT_EQ(sweeper.sweep_once(), 5);
   EXPECT_TRUE(sweeper.db_reachable());
   EXPECT_EQ(sweeper.schema_version(), latest_migration_version());
+  EXPECT_EQ(sweeper.schema_problem(), "") << "the schema is current";
   EXPECT_EQ(metrics.counter("resv_holds_expired_total", "").value(), 5u);
   EXPECT_EQ(metrics.gauge("resv_outbox_backlog", "").value(),
             db.count("SELECT count(*) FROM outbox WHERE published_at IS NULL"));

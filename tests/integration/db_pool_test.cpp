@@ -107,7 +107,7 @@ TEST_F(DbPoolJobs, TwoWorkersRunTwoJobsAtOnceOnDifferentConnections) {
   StorePool pool({2, 8, std::chrono::seconds(60)}, factory(), metrics);
   auto job = [&](std::promise<bool>& out) {
     return [&, result = &out](Store* store, const Status&) {
-      bool ok = store && store->schema_version().ok();
+      bool ok = store && store->schema_state().ok();
       std::unique_lock lock(mu);
       if (store) stores.insert(store);
       ++arrived;
@@ -140,7 +140,7 @@ TEST_F(DbPoolJobs, WithOneWorkerAndNoQueueABusyPoolRefusesAtOnce) {
   bool accepted = pool.submit([&](Store* store, const Status&) {
     started.set_value();
     gate.wait();
-    ran.set_value(store && store->schema_version().ok());
+    ran.set_value(store && store->schema_state().ok());
   });
   ASSERT_TRUE(accepted) << "an idle worker must take a job even when no job may wait (queue_limit 0)";
   ASSERT_TRUE(ready(started_f));

@@ -3,7 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
@@ -77,16 +84,22 @@ TEST_F(Migrations, EmptyDatabaseGetsEveryBundledVersionRecordedWithItsChecksum) 
   ASSERT_FALSE(bundled_migrations().empty());
   auto applied = apply_migrations(url);
   ASSERT_TRUE(applied.ok()) << applied.status().message();
-  EXPECT_EQ(applied.value(), bundled_versions());
+  EXPECT_EQ(applied->versions, bundled_versions());
+  EXPECT_FALSE(applied->adopted_legacy);
+  std::vector<std::string> files;
+  for (const auto& f : bundled_functions()) files.push_back(f.name);
+  EXPECT_EQ(applied->functions, files);
 
   EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), static_cast<int64_t>(bundled_migrations().size()));
+  for (const auto& f : bundled_functions())
+    EXPECT_EQ(scalar("SELECT checksum FROM schema_functions WHERE name = '" + f.name + "'"), f.checksum) << f.name;
   for (const auto& m : bundled_migrations()) {
     auto v = std::to_string(m.version);
     EXPECT_EQ(scalar("SELECT name FROM schema_migrations WHERE version = " + v), m.name) << "version " << v;
     EXPECT_EQ(scalar("SELECT checksum FROM schema_migrations WHERE version = " + v), checksum_hex(m.sql))
         << "version " << v;
   }
-  // The schema itself is there: tables of 0001, functions of 0002.
+  // The schema itself is there: the tables, and the functions of sql/functions/.
   for (const char* t : {"concerts", "schedules", "seats", "pools", "pool_units", "users", "reservations", "payments",
                         "balance_ledger", "outbox", "idempotency_keys"})
     EXPECT_TRUE(table_exists(t)) << t;
@@ -102,7 +115,8 @@ TEST_F(Migrations, ApplyingAgainAppliesNothingAndChangesNothing) {
                        " FROM schema_migrations");
   auto again = apply_migrations(url);
   ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_TRUE(again.value().empty());
+  EXPECT_TRUE(again->versions.empty());
+  EXPECT_TRUE(again->functions.empty()) << "function files are applied again only when they change";
   EXPECT_EQ(scalar("SELECT string_agg(version || ':' || checksum || ':' || applied_at, ',' ORDER BY version)"
                    " FROM schema_migrations"),
             before);
@@ -115,6 +129,7 @@ TEST_F(Migrations, StateReportsEverythingPendingThenCurrent) {
   EXPECT_EQ(fresh->latest, latest_migration_version());
   EXPECT_FALSE(fresh->current());
   ASSERT_EQ(fresh->pending.size(), bundled_migrations().size());
+  EXPECT_EQ(fresh->stale.size(), bundled_functions().size());
   for (size_t i = 0; i < fresh->pending.size(); ++i) EXPECT_EQ(fresh->pending[i].version, bundled_versions()[i]);
   EXPECT_FALSE(table_exists("schema_migrations")) << "reading the state must not create anything";
 
@@ -124,17 +139,20 @@ TEST_F(Migrations, StateReportsEverythingPendingThenCurrent) {
   EXPECT_TRUE(after->current());
   EXPECT_EQ(after->applied, latest_migration_version());
   EXPECT_TRUE(after->pending.empty());
+  EXPECT_TRUE(after->stale.empty());
 }
 
 TEST_F(Migrations, StoreReportsSchemaVersionZeroThenLatest) {
   PgStore store{PgStoreOptions{url}};
-  auto before = store.schema_version();
+  auto before = store.schema_state();
   ASSERT_TRUE(before.ok()) << before.status().message();
-  EXPECT_EQ(before.value(), 0);
+  EXPECT_EQ(before->applied, 0);
+  EXPECT_FALSE(before->current());
   ASSERT_TRUE(apply_migrations(url).ok());
-  auto after = store.schema_version();
+  auto after = store.schema_state();
   ASSERT_TRUE(after.ok()) << after.status().message();
-  EXPECT_EQ(after.value(), latest_migration_version());
+  EXPECT_EQ(after->applied, latest_migration_version());
+  EXPECT_TRUE(after->current());
 }
 
 TEST_F(Migrations, DatabaseAheadOfTheBinaryIsRefused) {
@@ -213,7 +231,7 @@ TEST_F(Migrations, PartlyMigratedDatabaseGetsOnlyTheMissingVersions) {
   ASSERT_TRUE(applied.ok()) << applied.status().message();
   auto versions = bundled_versions();
   std::vector<int> rest(versions.begin() + 1, versions.end());
-  EXPECT_EQ(applied.value(), rest);
+  EXPECT_EQ(applied->versions, rest);
   EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), static_cast<int64_t>(all.size()));
 }
 
@@ -223,28 +241,31 @@ TEST_F(Migrations, FailingMigrationIsRolledBackAndReported) {
   auto failed = apply_migrations(url);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(code_of(failed), "INTERNAL");
-  EXPECT_TRUE(Contains(failed.status().message(),
-                       "migration " + std::to_string(bundled_migrations().front().version) + " failed"));
-  EXPECT_TRUE(Contains(failed.status().message(), "rolled back"));
+  const auto& first = bundled_migrations().front();
+  EXPECT_TRUE(Contains(failed.status().message(), "migration " + std::to_string(first.version) + " (" + first.name +
+                                                      ") failed and was rolled back"));
+  EXPECT_TRUE(Contains(failed.status().message(), "relation \"users\" already exists"));
   EXPECT_FALSE(table_exists("concerts")) << "nothing of the failed migration is left";
   EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 0);
 
   exec("DROP TABLE users");
   auto retried = apply_migrations(url);
   ASSERT_TRUE(retried.ok()) << "the migration lock was released: " << retried.status().message();
-  EXPECT_EQ(retried.value(), bundled_versions());
+  EXPECT_EQ(retried->versions, bundled_versions());
 }
 
 TEST_F(Migrations, ConcurrentMigratorsApplyEachVersionOnce) {
-  Result<std::vector<int>> a = Status::Internal("not run"), b = Status::Internal("not run");
+  Result<MigrationRun> a = Status::Internal("not run"), b = Status::Internal("not run");
   std::thread ta([&] { a = apply_migrations(url); });
   std::thread tb([&] { b = apply_migrations(url); });
   ta.join();
   tb.join();
   ASSERT_TRUE(a.ok()) << a.status().message();
   ASSERT_TRUE(b.ok()) << b.status().message();
-  std::multiset<int> both(a.value().begin(), a.value().end());
-  both.insert(b.value().begin(), b.value().end());
+  std::multiset<int> both(a->versions.begin(), a->versions.end());
+  both.insert(b->versions.begin(), b->versions.end());
+  EXPECT_EQ(a->functions.size() + b->functions.size(), bundled_functions().size())
+      << "each function file is applied by one of them";
   auto expected = bundled_versions();
   EXPECT_EQ(both, std::multiset<int>(expected.begin(), expected.end()));
   EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), static_cast<int64_t>(expected.size()));
@@ -258,4 +279,177 @@ TEST_F(Migrations, UnreachableDatabaseIsDbUnavailable) {
   auto applied = apply_migrations(nowhere);
   ASSERT_FALSE(applied.ok());
   EXPECT_EQ(code_of(applied), "DB_UNAVAILABLE");
+}
+
+namespace {
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// pg_dump --schema-only of `url`, without the lines that name the server or
+// client version (the two dumps compared come from one cluster anyway).
+std::string schema_dump(const std::string& url) {
+  FILE* p = popen("pg_config --bindir", "r");
+  char buf[512] = {};
+  std::string bindir = fgets(buf, sizeof buf, p) ? buf : "";
+  pclose(p);
+  while (!bindir.empty() && (bindir.back() == '\n' || bindir.back() == ' ')) bindir.pop_back();
+  std::string cmd = bindir + "/pg_dump --schema-only --no-owner --no-privileges '" + url + "'";
+  p = popen(cmd.c_str(), "r");
+  std::string out;
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  if (pclose(p) != 0) throw std::runtime_error("pg_dump failed: " + cmd);
+  std::string kept;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("-- Dumped", 0) != 0 && line.rfind("\\restrict", 0) != 0 && line.rfind("\\unrestrict", 0) != 0)
+      kept += line + "\n";
+  return kept;
+}
+
+// A second empty database beside the fixture's.
+struct OtherDatabase {
+  std::string admin = cluster_url(), name, url;
+  OtherDatabase() {
+    static std::atomic<int> counter{0};
+    name = "mig_other_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    pqxx::connection c(admin);
+    pqxx::nontransaction tx(c);
+    tx.exec("DROP DATABASE IF EXISTS " + name);
+    tx.exec("CREATE DATABASE " + name);
+    url = with_database(admin, name);
+  }
+  ~OtherDatabase() {
+    try {
+      pqxx::connection c(admin);
+      pqxx::nontransaction(c).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    } catch (const std::exception&) {
+    }
+  }
+};
+
+}  // namespace
+
+// resv before 0.1.0 built its schema with ten migrations (kept in
+// tests/integration/legacy_sql/), squashed into 0001_baseline. A database
+// they built, as their runner recorded it, is re-recorded as built by the
+// baseline, and ends with exactly the schema of a database built afresh.
+TEST_F(Migrations, ADatabaseBuiltByTheSeriesBefore0_1_0EndsWithTheSchemaOfAFreshOne) {
+  const std::filesystem::path legacy = std::filesystem::path(RESV_SOURCE_DIR) / "tests/integration/legacy_sql";
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(legacy)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 10u);
+  {
+    pqxx::connection c(url);
+    pqxx::work tx(c);
+    tx.exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& f : files) {
+      auto parsed = parse_migration_filename(f.filename().string());
+      ASSERT_TRUE(parsed) << f;
+      std::string sql = read_text(f);
+      tx.exec(sql);
+      tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", parsed->first,
+                     parsed->second, checksum_hex(sql));
+    }
+    tx.commit();
+  }
+  auto before = migration_state(url);
+  ASSERT_TRUE(before.ok()) << before.status().message();
+  EXPECT_TRUE(before->legacy);
+  EXPECT_FALSE(before->current());
+
+  auto run = apply_migrations(url);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  EXPECT_TRUE(run->adopted_legacy);
+  auto after = migration_state(url);
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  EXPECT_TRUE(after->current());
+  EXPECT_FALSE(after->legacy);
+
+  OtherDatabase fresh;
+  ASSERT_TRUE(apply_migrations(fresh.url).ok());
+  const std::string records = "SELECT string_agg(version || ' ' || name || ' ' || checksum, ',' ORDER BY version)"
+                              " FROM schema_migrations";
+  pqxx::connection fc(fresh.url);
+  EXPECT_EQ(scalar(records), pqxx::nontransaction(fc).exec1(records)[0].as<std::string>());
+  const std::string legacy_dump = schema_dump(url), fresh_dump = schema_dump(fresh.url);
+  ASSERT_TRUE(Contains(fresh_dump, "CREATE TABLE public.reservations"));
+  EXPECT_EQ(legacy_dump, fresh_dump) << "the squashed baseline builds another schema than the old series";
+}
+
+TEST_F(Migrations, AFunctionFileWhoseContentChangedIsAppliedAgainAndRecorded) {
+  ASSERT_TRUE(apply_migrations(url).ok());
+  const auto& file = bundled_functions().back();
+  // As if the database had an older version of the file: recorded under
+  // another checksum, and one of its functions gone.
+  exec("UPDATE schema_functions SET checksum = 'an older one' WHERE name = '" + file.name + "'");
+  exec("DROP FUNCTION resv_warm_up()");
+  ASSERT_EQ(file.name, "60_ops.sql") << "the test drops a function of this file";
+
+  auto state = migration_state(url);
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  ASSERT_EQ(state->stale.size(), 1u);
+  EXPECT_EQ(state->stale[0].name, file.name);
+  EXPECT_FALSE(state->current());
+  EXPECT_TRUE(state->pending.empty());
+
+  auto run = apply_migrations(url);
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  EXPECT_TRUE(run->versions.empty());
+  EXPECT_EQ(run->functions, std::vector<std::string>{file.name});
+  EXPECT_EQ(scalar("SELECT resv_warm_up()"), "ok");
+  EXPECT_EQ(scalar("SELECT checksum FROM schema_functions WHERE name = '" + file.name + "'"), file.checksum);
+}
+
+TEST_F(Migrations, AMigrationThatWaitsLongerThanTheLockTimeoutIsBusyAndChangesNothing) {
+  ASSERT_TRUE(apply_migrations(url).ok());
+  // 0002 pending again, with a session holding a lock that one of its later
+  // statements (on balance_ledger) waits for.
+  exec("DELETE FROM schema_migrations WHERE version = 2");
+  for (const char* table : {"reservations", "queue_tokens", "outbox", "idempotency_keys", "payments", "balance_ledger",
+                            "seats", "pool_units"})
+    exec(std::string("ALTER TABLE ") + table + " RESET (autovacuum_analyze_threshold, autovacuum_analyze_scale_factor)");
+  pqxx::connection holder(url);
+  pqxx::work held(holder);
+  held.exec("LOCK TABLE balance_ledger IN SHARE MODE");
+
+  auto run = apply_migrations(url, {std::chrono::milliseconds(200)});
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(code_of(run), "BUSY");
+  EXPECT_TRUE(Contains(run.status().message(), "migration 2 (table_settings) waited 0.2 s for a lock"));
+  EXPECT_TRUE(Contains(run.status().message(), "rolled back"));
+  EXPECT_TRUE(Contains(run.status().message(), "--lock-timeout"));
+  EXPECT_EQ(count("SELECT count(*) FROM schema_migrations WHERE version = 2"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM pg_class WHERE relname IN ('reservations', 'outbox') AND reloptions IS NOT NULL"),
+            0)
+      << "the statements of 0002 before the one that waited are rolled back too";
+
+  held.abort();
+  auto retried = apply_migrations(url, {std::chrono::milliseconds(200)});
+  ASSERT_TRUE(retried.ok()) << retried.status().message();
+  EXPECT_EQ(retried->versions, std::vector<int>{2});
+}
+
+TEST_F(Migrations, AMigrationMarkedNoTransactionRunsStatementByStatement) {
+  SchemaFiles schema = bundled_schema();
+  const std::string sql =
+      "-- resv: no-transaction\n"
+      "DROP INDEX CONCURRENTLY IF EXISTS reservations_created;\n"
+      "CREATE INDEX CONCURRENTLY reservations_created ON reservations (created_at);\n";
+  const int version = latest_migration_version() + 1;
+  schema.migrations.push_back({version, "concurrent_index", sql, checksum_hex(sql), false});
+  ASSERT_TRUE(apply_migrations(url).ok());
+
+  auto run = apply_migrations(url, {}, schema);
+  ASSERT_TRUE(run.ok()) << "CREATE INDEX CONCURRENTLY cannot run in a transaction: " << run.status().message();
+  EXPECT_EQ(run->versions, std::vector<int>{version});
+  EXPECT_EQ(scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'reservations_created'::regclass"), "t");
+  EXPECT_EQ(scalar("SELECT checksum FROM schema_migrations WHERE version = " + std::to_string(version)),
+            checksum_hex(sql));
 }

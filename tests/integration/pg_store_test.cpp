@@ -35,7 +35,7 @@ TEST_F(PgStoreConnection, UnreachableDatabaseAnswersDbUnavailable) {
   EXPECT_EQ(code_of(store.concerts()), "DB_UNAVAILABLE");
   EXPECT_EQ(code_of(store.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[0]}, {}, {}})), "DB_UNAVAILABLE");
   EXPECT_EQ(code_of(store.expire_holds(10)), "DB_UNAVAILABLE");
-  EXPECT_EQ(code_of(store.schema_version()), "DB_UNAVAILABLE");
+  EXPECT_EQ(code_of(store.schema_state()), "DB_UNAVAILABLE");
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 0);
 }
 
@@ -104,12 +104,14 @@ TEST_F(PgStoreConnection, StatementTimeoutIsBusy) {
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), 0);
 }
 
-TEST_F(PgStoreConnection, SchemaVersionIsTheLatestBundledMigration) {
+TEST_F(PgStoreConnection, SchemaStateIsTheLatestBundledMigrationWithEveryFunctionFileCurrent) {
   PgStore store{PgStoreOptions{db.url()}};
-  auto v = store.schema_version();
+  auto v = store.schema_state();
   ASSERT_TRUE(v.ok()) << v.status().message();
-  EXPECT_EQ(v.value(), latest_migration_version());
-  EXPECT_EQ(std::to_string(v.value()), db.scalar("SELECT max(version) FROM schema_migrations"));
+  EXPECT_EQ(v->applied, latest_migration_version());
+  EXPECT_EQ(std::to_string(v->applied), db.scalar("SELECT max(version) FROM schema_migrations"));
+  EXPECT_TRUE(v->stale.empty());
+  EXPECT_TRUE(v->current());
 }
 
 // A new connection's warm-up (statements.h) runs a seat hold, a pool hold, a

@@ -27,7 +27,7 @@ namespace {
 
 // Opens the store's connection now, so that threads start racing only after
 // every one of them is connected. A failure shows up in the calls that follow.
-bool warm_up(PgStore& store) { return store.schema_version().ok(); }
+bool warm_up(PgStore& store) { return store.schema_state().ok(); }
 
 void join_all(std::vector<std::thread>& threads) {
   for (auto& t : threads) t.join();

@@ -31,12 +31,9 @@ std::string with_database(const std::string& url, const std::string& db) {
 
 namespace {
 
-// Template named after the schema's checksum: a changed migration gets a new one.
-std::string template_name() {
-  std::string all;
-  for (const auto& m : bundled_migrations()) all += m.checksum;
-  return "resv_tpl_" + checksum_hex(all);
-}
+// Template named after the schema's checksum: a changed migration or
+// function file gets a new one.
+std::string template_name() { return "resv_tpl_" + bundled_schema_checksum(); }
 
 void ensure_template(const std::string& admin_url) {
   static std::once_flag once;

@@ -31,7 +31,7 @@ class FakeStore final : public Store {
   Result<int64_t> expire_holds(int) override { return none(); }
   Result<int64_t> outbox_backlog() override { return none(); }
   Status warm_up() override { return Status::Ok(); }
-  Result<int> schema_version() override { return none(); }
+  Result<MigrationState> schema_state() override { return none(); }
 
  private:
   static Status none() { return Status::NotFound("fake store"); }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <vector>
 #include <string>
 
 using namespace resv;
@@ -73,19 +75,80 @@ TEST(BundledMigrations, EachHasANameSqlAndItsChecksum) {
   }
 }
 
-TEST(BundledMigrations, ComeFromTheEmbeddedFiles) {
-  const auto& files = bundled_migration_files();
+TEST(BundledMigrations, ComeFromTheEmbeddedFilesOfSqlMigrations) {
   const auto& all = bundled_migrations();
-  ASSERT_EQ(files.size(), all.size());
-  for (const auto& f : files) {
-    auto parsed = parse_migration_filename(f.filename);
-    ASSERT_TRUE(parsed.has_value()) << f.filename;
+  size_t files = 0;
+  for (const auto& f : bundled_sql_files()) {
+    std::string path = f.path;
+    if (path.rfind("migrations/", 0) != 0) continue;
+    ++files;
+    auto parsed = parse_migration_filename(path.substr(11));
+    ASSERT_TRUE(parsed.has_value()) << f.path;
     auto it = std::find_if(all.begin(), all.end(), [&](const Migration& m) { return m.version == parsed->first; });
-    ASSERT_NE(it, all.end()) << f.filename;
+    ASSERT_NE(it, all.end()) << f.path;
     EXPECT_EQ(it->name, parsed->second);
     EXPECT_EQ(it->sql, f.sql);
   }
-  EXPECT_EQ(all.front().name, "schema") << "0001_schema.sql comes first";
+  EXPECT_EQ(files, all.size());
+  EXPECT_EQ(all.front().name, "baseline") << "0001_baseline.sql comes first";
+  EXPECT_TRUE(std::all_of(all.begin(), all.end(), [](const Migration& m) { return m.transactional; }))
+      << "no bundled migration needs to run outside a transaction yet";
+}
+
+TEST(BundledFunctions, AreTheFilesOfSqlFunctionsInNameOrderWithTheirChecksums) {
+  const auto& all = bundled_functions();
+  ASSERT_FALSE(all.empty());
+  std::vector<std::string> expected;
+  for (const auto& f : bundled_sql_files()) {
+    std::string path = f.path;
+    if (path.rfind("functions/", 0) == 0) expected.push_back(path.substr(10));
+  }
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> names;
+  for (const auto& f : all) {
+    names.push_back(f.name);
+    EXPECT_EQ(f.checksum, checksum_hex(f.sql)) << f.name;
+  }
+  EXPECT_EQ(names, expected);
+}
+
+TEST(BundledFunctions, DefineEveryFunctionInExactlyOneFile) {
+  std::map<std::string, std::vector<std::string>> where;  // function -> files defining it
+  for (const auto& f : bundled_functions()) {
+    for (size_t at = f.sql.find("FUNCTION resv_"); at != std::string::npos; at = f.sql.find("FUNCTION resv_", at + 1)) {
+      auto start = at + 9, end = f.sql.find('(', start);
+      if (f.sql.compare(at - 7, 7, "CREATE ") != 0 && f.sql.compare(at - 11, 11, "OR REPLACE ") != 0) continue;
+      where[f.sql.substr(start, end - start)].push_back(f.name);
+    }
+  }
+  ASSERT_GT(where.size(), 30u);
+  for (const auto& [fn, files] : where) EXPECT_EQ(files.size(), 1u) << fn << " is defined more than once";
+  for (const auto& m : bundled_migrations())
+    EXPECT_EQ(m.sql.find("CREATE FUNCTION"), std::string::npos) << m.name << " defines a function: it belongs in sql/functions/";
+}
+
+TEST(BundledSchemaChecksum, ChangesWithAnyFile) {
+  EXPECT_EQ(bundled_schema_checksum(), bundled_schema_checksum());
+  EXPECT_EQ(bundled_schema_checksum().size(), 16u);
+}
+
+TEST(SplitSqlStatements, SplitsAtSemicolonsAndDropsEmptyOnes) {
+  EXPECT_EQ(split_sql_statements("CREATE TABLE a (x int);\n\nCREATE INDEX CONCURRENTLY i ON a (x);;\n"),
+            (std::vector<std::string>{"CREATE TABLE a (x int)", "CREATE INDEX CONCURRENTLY i ON a (x)"}));
+  EXPECT_TRUE(split_sql_statements("  \n; ;").empty());
+  EXPECT_EQ(split_sql_statements("SELECT 1"), (std::vector<std::string>{"SELECT 1"}));
+}
+
+TEST(SplitSqlStatements, KeepsSemicolonsInQuotesDollarBodiesAndComments) {
+  auto parts = split_sql_statements(
+      "SELECT 'a;b', \"c;d\", 'it''s;', E'x\\';y';\n"
+      "-- a comment; with a semicolon\n"
+      "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1; $body$;\n"
+      "/* block; /* nested; */ still; */ SELECT $$;$$, $1;");
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0], "SELECT 'a;b', \"c;d\", 'it''s;', E'x\\';y'");
+  EXPECT_EQ(parts[1], "-- a comment; with a semicolon\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1; $body$");
+  EXPECT_EQ(parts[2], "/* block; /* nested; */ still; */ SELECT $$;$$, $1");
 }
 
 TEST(BundledMigrations, AreBuiltOnce) { EXPECT_EQ(&bundled_migrations(), &bundled_migrations()); }
