@@ -13,6 +13,16 @@ HttpResponse json_response(int status, std::string body) {
   return r;
 }
 
+void reply_internal_error(Reply& reply, const std::exception& e) {
+  spdlog::error("msg=\"handler threw\" error=\"{}\"", e.what());
+  reply(error_response(Status::Internal("internal error; see the server log")));
+}
+
+namespace {
+
+// Runs `fn(store, reply)` on a database worker. Answers 503 at once when the
+// pool's queue is full, and the worker's Status when it could not run (waited
+// too long, shutting down); an exception becomes a 500.
 void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn) {
   // The reply is shared so that a refused submit can still answer.
   auto shared = std::make_shared<Reply>(std::move(reply));
@@ -21,8 +31,7 @@ void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn) {
     try {
       fn(*store, *shared);
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"database handler threw\" error=\"{}\"", e.what());
-      (*shared)(error_response(Status::Internal("internal error; see the server log")));
+      reply_internal_error(*shared, e);
     }
   });
   if (!queued)
@@ -30,25 +39,7 @@ void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn) {
                                                 "after the Retry-After delay")));
 }
 
-void run_write(App& app, Reply reply, const char* statement, Params params,
-               std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck, int64_t group,
-               std::optional<AsyncPg::Batchable> batch) {
-  auto shared = std::make_shared<Reply>(std::move(reply));
-  bool queued = app.writes.submit(
-      statement, std::move(params),
-      [shared, fn = std::move(fn)](Result<std::string> answer) {
-        try {
-          fn(std::move(answer), *shared);
-        } catch (const std::exception& e) {
-          spdlog::error("msg=\"write handler threw\" error=\"{}\"", e.what());
-          (*shared)(error_response(Status::Internal("internal error; see the server log")));
-        }
-      },
-      std::move(precheck), group, std::move(batch));
-  if (!queued)
-    (*shared)(error_response(Status::Overloaded("the server is at capacity (database pool and queue full); retry "
-                                                "after the Retry-After delay")));
-}
+}  // namespace
 
 void serve_cached(App& app, const std::string& key, Reply reply, std::function<Result<std::string>(Store&)> fetch) {
   auto hit = app.cache.get(key);

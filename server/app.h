@@ -8,7 +8,7 @@
 
 #include "base/metrics.h"
 #include "base/read_cache.h"
-#include "booking/availability.h"
+#include "booking/bookings.h"
 #include "booking/store.h"
 #include "booking/sweeper.h"
 #include "db/async_pg.h"
@@ -26,38 +26,34 @@ class Router;
 struct App {
   ServerOptions opts;
   MetricsRegistry& metrics;
-  AsyncPg& writes;  // hot paths: holds, payments, cancels, balances
+  AsyncPg& writes;      // the hot paths' pool: holds, payments, cancels, balances, queue tokens
+  Bookings& bookings;   // the write paths, on `writes`
   StorePool& db;       // cached catalog reads
-  AvailabilityFilter& filter;
   ReadCache& cache;
   Sweeper& sweeper;
   ConnectionState& connections;  // the public API listener's in-flight requests and draining flag
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   std::function<bool()> listener_connected;
-  Counter& filter_answers;
   QueueView& queue;
   QueueIssuer& issuer;
   QueueService& queue_service;
 };
 
-// Runs `fn(store, reply)` on a database worker. Answers 503 at once when the
-// pool's queue is full, and the worker's Status when it could not run (waited
-// too long, shutting down); an exception becomes a 500.
-void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn);
+// Answers 500 for a handler that threw (a defect), and logs it.
+void reply_internal_error(Reply& reply, const std::exception& e);
 
-using Params = std::vector<std::optional<std::string>>;
-// An optional text parameter: "" (no Idempotency-Key, no hash) is SQL NULL.
-inline std::optional<std::string> opt(const std::string& s) {
-  return s.empty() ? std::nullopt : std::optional(s);
+// The reply for a core result: `fn(result, reply)` on the pool's loop (or
+// at once); an exception in it becomes a 500.
+template <class T, class F>
+Bookings::Done<T> replying(Reply reply, F fn) {
+  return [reply = std::move(reply), fn = std::move(fn)](Result<T> result) mutable {
+    try {
+      fn(std::move(result), reply);
+    } catch (const std::exception& e) {
+      reply_internal_error(reply, e);
+    }
+  };
 }
-// Runs a write-path statement on the async pool; `fn` turns its answer (the
-// SQL function's JSON text, or a Status) into the reply. 503 at once when the
-// pool and its queue are full; an exception becomes a 500. Statements of one
-// `group` (AsyncPg::submit) run at most --pool-hold-concurrency at a time,
-// and with `batch` may share one statement (AsyncPg::Batchable).
-void run_write(App& app, Reply reply, const char* statement, Params params,
-               std::function<void(Result<std::string>, Reply&)> fn, AsyncPg::Precheck precheck = {},
-               int64_t group = 0, std::optional<AsyncPg::Batchable> batch = std::nullopt);
 
 // Serves `key` from the read cache, refreshing it through `fetch` (on a DB
 // worker) when stale or missing.

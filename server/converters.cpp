@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "base/flat_json.h"
 #include "db/migrations.h"
 
 namespace resv {
@@ -14,156 +15,30 @@ namespace {
 
 using nlohmann::json;
 
-// The top-level members of a request body, read without building a json
-// tree, which cost a dozen allocations per request (by read_flat, else by
-// nlohmann's SAX parser): an integer keeps its value, an array its integer
-// elements, anything else only its kind. Every request body of the API is a
-// flat object of these.
-struct Member {
-  enum class Kind { Int, TooLarge, Array, Other };
-  std::string key;
-  Kind kind = Kind::Other;
-  int64_t value = 0;              // Int
-  std::vector<int64_t> elements;  // Array
-  bool bad_element = false;       // Array: an element that is not an integer in int64 range
-};
-
-class ObjectReader {
- public:
-  bool is_object = false;
-  std::vector<Member> members;
-
-  // The last member named `key` (as a json tree keeps the last duplicate).
-  const Member* find(std::string_view key) const {
-    for (auto it = members.rbegin(); it != members.rend(); ++it)
-      if (it->key == key) return &*it;
-    return nullptr;
-  }
-
-  bool null() { return value(Member::Kind::Other); }
-  bool boolean(bool) { return value(Member::Kind::Other); }
-  bool number_integer(int64_t v) { return value(Member::Kind::Int, v); }
-  bool number_unsigned(uint64_t v) {
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return value(Member::Kind::TooLarge);
-    return value(Member::Kind::Int, static_cast<int64_t>(v));
-  }
-  bool number_float(double, const std::string&) { return value(Member::Kind::Other); }
-  bool string(std::string&) { return value(Member::Kind::Other); }
-  bool binary(json::binary_t&) { return value(Member::Kind::Other); }
-  bool start_object(size_t) {
-    if (depth_ == 0) is_object = true;
-    else value(Member::Kind::Other);
-    ++depth_;
-    return true;
-  }
-  bool start_array(size_t) {
-    value(Member::Kind::Array);
-    ++depth_;
-    return true;
-  }
-  bool end_object() { return --depth_, true; }
-  bool end_array() { return --depth_, true; }
-  bool key(std::string& k) {
-    if (depth_ == 1) key_ = k;
-    return true;
-  }
-  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
-
- private:
-  // A value directly in the top object is a member; one directly in an
-  // array member is an element; deeper ones only make an element bad.
-  bool value(Member::Kind kind, int64_t v = 0) {
-    if (!is_object) return true;
-    if (depth_ == 1) {
-      members.push_back({key_, kind, v, {}, false});
-    } else if (depth_ == 2 && members.back().kind == Member::Kind::Array) {
-      if (kind == Member::Kind::Int) members.back().elements.push_back(v);
-      else members.back().bad_element = true;
-    }
-    return true;
-  }
-  int depth_ = 0;
-  std::string key_;
-};
-
-// The usual body, a flat object of plain keys whose values are integers or
-// arrays of integers, read in one pass: nlohmann's lexer allocates as it
-// goes (seven times for a hold). False for anything else, `r` then being
-// unspecified: the SAX parser reads such a body and finds what is wrong.
-bool read_flat(std::string_view s, ObjectReader& r) {
-  size_t i = 0;
-  auto skip_ws = [&] {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
-  };
-  auto eat = [&](char c) {
-    skip_ws();
-    if (i == s.size() || s[i] != c) return false;
-    ++i;
-    return true;
-  };
-  auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
-  auto integer = [&](int64_t& v) {  // -?(0|[1-9][0-9]*), in int64 range, not the start of a fraction
-    skip_ws();
-    size_t begin = i;
-    if (i < s.size() && s[i] == '-') ++i;
-    if (!digit(i) || (s[i] == '0' && digit(i + 1))) return false;
-    while (digit(i)) ++i;
-    if (i < s.size() && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) return false;
-    auto [end, ec] = std::from_chars(s.data() + begin, s.data() + i, v);
-    return ec == std::errc() && end == s.data() + i;
-  };
-  if (!eat('{')) return false;
-  r.is_object = true;
-  if (!eat('}')) {
-    do {
-      if (!eat('"')) return false;
-      size_t begin = i;
-      for (; i < s.size() && s[i] != '"'; ++i)
-        if (static_cast<unsigned char>(s[i]) < 0x20 || static_cast<unsigned char>(s[i]) >= 0x80 || s[i] == '\\')
-          return false;  // escapes and UTF-8 are the lexer's to check
-      if (i == s.size()) return false;
-      Member& m = r.members.emplace_back();
-      m.key.assign(s.substr(begin, i - begin));
-      ++i;
-      if (!eat(':')) return false;
-      if (eat('[')) {
-        m.kind = Member::Kind::Array;
-        if (!eat(']')) {
-          do {
-            if (!integer(m.elements.emplace_back())) return false;
-          } while (eat(','));
-          if (!eat(']')) return false;
-        }
-      } else {
-        m.kind = Member::Kind::Int;
-        if (!integer(m.value)) return false;
-      }
-    } while (eat(','));
-    if (!eat('}')) return false;
-  }
-  skip_ws();
-  return i == s.size();
-}
-
-Result<ObjectReader> parse_object(std::string_view body) {
+// Every request body of the API is a flat object of integers and arrays of
+// integers: read without a json tree (base/flat_json.h).
+Result<FlatObject> parse_object(std::string_view body) {
   if (body.empty()) return Status::Invalid("the request body is empty; send a JSON object");
-  ObjectReader r;
-  r.members.reserve(8);
-  if (read_flat(body, r)) return r;
-  r = ObjectReader();
-  if (!json::sax_parse(body, &r)) return Status::Invalid("the request body is not valid JSON");
-  if (!r.is_object) return Status::Invalid("the request body must be a JSON object");
-  return r;
+  FlatObject r;
+  switch (r.read(body)) {
+    case FlatObject::Read::Object:
+      return r;
+    case FlatObject::Read::OtherValue:
+      return Status::Invalid("the request body must be a JSON object");
+    case FlatObject::Read::Malformed:
+      break;
+  }
+  return Status::Invalid("the request body is not valid JSON");
 }
 
 // A required positive integer field.
-Result<int64_t> positive_int(const ObjectReader& j, const char* field) {
-  const Member* m = j.find(field);
+Result<int64_t> positive_int(const FlatObject& j, const char* field) {
+  const FlatMember* m = j.find(field);
   if (!m) return Status::Invalid(std::string(field) + " is required");
-  if (m->kind == Member::Kind::TooLarge) return Status::Invalid(std::string(field) + " is too large");
-  if (m->kind != Member::Kind::Int) return Status::Invalid(std::string(field) + " must be an integer");
-  if (m->value <= 0) return Status::Invalid(std::string(field) + " must be a positive integer");
-  return m->value;
+  if (m->kind == FlatMember::Kind::TooLarge) return Status::Invalid(std::string(field) + " is too large");
+  if (m->kind != FlatMember::Kind::Int) return Status::Invalid(std::string(field) + " must be an integer");
+  if (m->integer <= 0) return Status::Invalid(std::string(field) + " must be a positive integer");
+  return m->integer;
 }
 
 }  // namespace
@@ -171,16 +46,16 @@ Result<int64_t> positive_int(const ObjectReader& j, const char* field) {
 Result<ReservationRequest> parse_reservation(std::string_view body) {
   auto parsed = parse_object(body);
   if (!parsed.ok()) return parsed.status();
-  const ObjectReader& j = parsed.value();
+  const FlatObject& j = parsed.value();
   auto user = positive_int(j, "userId");
   if (!user.ok()) return user.status();
   auto schedule = positive_int(j, "scheduleId");
   if (!schedule.ok()) return schedule.status();
-  const Member* seats = j.find("seatIds");
+  const FlatMember* seats = j.find("seatIds");
   if ((seats != nullptr) == (j.find("poolId") != nullptr))
     return Status::Invalid("send either seatIds, or poolId with quantity");
   if (seats) {
-    if (seats->kind != Member::Kind::Array) return Status::Invalid("seatIds must be an array of seat ids");
+    if (seats->kind != FlatMember::Kind::IntArray) return Status::Invalid("seatIds must be an array of seat ids");
     bool positive = std::all_of(seats->elements.begin(), seats->elements.end(), [](int64_t id) { return id > 0; });
     if (seats->bad_element || !positive) return Status::Invalid("seatIds must hold positive integers");
     return ReservationRequest{HoldSeatsRequest{user.value(), schedule.value(), seats->elements, {}, {}}};

@@ -55,15 +55,22 @@ int serve(const ServerOptions& o) {
             make_store, metrics);
   Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
   boost::asio::io_context ioc{o.io_threads};
-  AsyncPgOptions write_opts{o.database_url, o.db_pool_size, o.db_queue_limit,
-                            std::chrono::milliseconds(o.db_max_wait_ms), o.statement_timeout_ms,
-                            std::min(2000, o.statement_timeout_ms), o.pool_hold_concurrency,
-                            std::chrono::milliseconds(200)};
+  AsyncPgOptions write_opts;
+  write_opts.url = o.database_url;
+  write_opts.size = o.db_pool_size;
+  write_opts.queue_limit = o.db_queue_limit;
+  write_opts.max_wait = std::chrono::milliseconds(o.db_max_wait_ms);
+  write_opts.statement_timeout_ms = o.statement_timeout_ms;
+  write_opts.lock_timeout_ms = std::min(2000, o.statement_timeout_ms);
+  write_opts.group_limit = o.pool_hold_concurrency;
   // With one I/O thread the pool shares its loop: no hand-off between
   // threads per job. Several I/O threads would run the pool's handlers at
   // once, so then it keeps a thread of its own.
   if (o.io_threads == 1) write_opts.loop = &ioc;
+  write_opts.warm_up = warm_up_calls();
   AsyncPg writes(write_opts, metrics);
+  Bookings bookings(writes, filter,
+                    metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out)."));
   ConnectionState conns, admin_conns;  // per listener: status reports the API's own
   QueueView queue;
   QueueService queue_service({o.database_url, o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
@@ -73,14 +80,13 @@ int serve(const ServerOptions& o) {
   App app{o,
           metrics,
           writes,
+          bookings,
           db,
-          filter,
           cache,
           sweeper,
           conns,
           std::chrono::system_clock::now(),
           {},
-          metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out)."),
           queue,
           issuer,
           queue_service};

@@ -89,6 +89,12 @@ struct Payment {
   bool replayed = false;
 };
 
+// Cancels a hold, or a confirmed reservation with a refund.
+struct CancelRequest {
+  int64_t reservation_id = 0;
+  int64_t user_id = 0;
+};
+
 struct Cancellation {
   int64_t reservation_id = 0;
   std::string status;  // CANCELLED, or EXPIRED when the hold had already expired
@@ -100,6 +106,10 @@ struct TopUpRequest {
   int64_t amount = 0;
   std::string idempotency_key;
   std::string request_hash;
+};
+
+struct BalanceRequest {
+  int64_t user_id = 0;
 };
 
 struct Balance {

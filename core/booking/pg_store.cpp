@@ -3,18 +3,12 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
-#include "booking/db_json.h"
+#include "booking/bookings.h"
 #include "db/migrations.h"
 #include "db/pg_text.h"
 #include "db/statements.h"
 
 namespace resv {
-
-namespace {
-const char* nullable(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
-std::optional<int64_t> nullable(int64_t id) { return id ? std::optional(id) : std::nullopt; }
-
-}  // namespace
 
 struct PgStore::Impl {
   PgStoreOptions opts;
@@ -64,9 +58,6 @@ struct PgStore::Impl {
     }
   }
 
-  std::string call_text(pqxx::transaction_base& tx, const char* stmt, auto&&... args) {
-    return tx.exec_prepared1(stmt, std::forward<decltype(args)>(args)...)[0].template as<std::string>();
-  }
 };
 
 PgStore::PgStore(PgStoreOptions options) : impl_(std::make_unique<Impl>()) { impl_->opts = std::move(options); }
@@ -122,48 +113,6 @@ Result<std::vector<Seat>> PgStore::seats(int64_t schedule_id, bool available_onl
   });
 }
 
-Result<Hold> PgStore::hold_seats(const HoldSeatsRequest& r) {
-  return impl_->run<Hold>([&](pqxx::transaction_base& tx) {
-    return hold_from_db_json(impl_->call_text(tx, "hold_seats", r.user_id, r.schedule_id, pg_int_array(r.seat_ids),
-                                              nullable(r.idempotency_key), nullable(r.request_hash),
-                                              nullable(r.token_concert)));
-  });
-}
-
-Result<Hold> PgStore::hold_pool(const HoldPoolRequest& r) {
-  return impl_->run<Hold>([&](pqxx::transaction_base& tx) {
-    return hold_from_db_json(impl_->call_text(tx, "hold_pool", r.user_id, r.schedule_id, r.pool_id, r.quantity,
-                                              nullable(r.idempotency_key), nullable(r.request_hash),
-                                              nullable(r.token_concert)));
-  });
-}
-
-Result<Payment> PgStore::pay(const PaymentRequest& r) {
-  return impl_->run<Payment>([&](pqxx::transaction_base& tx) {
-    return payment_from_db_json(impl_->call_text(tx, "pay", r.reservation_id, r.user_id,
-                                                 nullable(r.idempotency_key), nullable(r.request_hash),
-                                                 nullable(r.token_concert)));
-  });
-}
-
-Result<Cancellation> PgStore::cancel(int64_t reservation_id, int64_t user_id) {
-  return impl_->run<Cancellation>([&](pqxx::transaction_base& tx) {
-    return cancellation_from_db_json(impl_->call_text(tx, "cancel", reservation_id, user_id));
-  });
-}
-
-Result<Balance> PgStore::balance(int64_t user_id) {
-  return impl_->run<Balance>(
-      [&](pqxx::transaction_base& tx) { return balance_from_db_json(impl_->call_text(tx, "balance", user_id)); });
-}
-
-Result<Balance> PgStore::top_up(const TopUpRequest& r) {
-  return impl_->run<Balance>([&](pqxx::transaction_base& tx) {
-    return balance_from_db_json(impl_->call_text(tx, "top_up", r.user_id, r.amount, nullable(r.idempotency_key),
-                                                 nullable(r.request_hash)));
-  });
-}
-
 Result<int64_t> PgStore::expire_holds(int batch) {
   return impl_->run<int64_t>(
       [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("expire_holds", batch)[0].as<int64_t>(); });
@@ -177,7 +126,9 @@ Result<int64_t> PgStore::outbox_backlog() {
 Status PgStore::warm_up() {
   auto r = impl_->run<int>([&](pqxx::transaction_base& tx) {
     for (const auto& call : warm_up_calls()) {
-      auto answer = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(call.params));
+      std::vector<const char*> params;
+      for (const auto& p : call.params) params.push_back(p ? p->c_str() : nullptr);
+      auto answer = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(params));
       check_warm_up_answer(call, answer.empty() || answer[0][0].is_null() ? nullptr : answer[0][0].c_str());
     }
     return 0;

@@ -29,12 +29,6 @@ class PgStore final : public Store {
   Result<Concert> concert(int64_t id) override;
   Result<std::vector<Schedule>> schedules(int64_t concert_id) override;
   Result<std::vector<Seat>> seats(int64_t schedule_id, bool available_only) override;
-  Result<Hold> hold_seats(const HoldSeatsRequest& r) override;
-  Result<Hold> hold_pool(const HoldPoolRequest& r) override;
-  Result<Payment> pay(const PaymentRequest& r) override;
-  Result<Cancellation> cancel(int64_t reservation_id, int64_t user_id) override;
-  Result<Balance> balance(int64_t user_id) override;
-  Result<Balance> top_up(const TopUpRequest& r) override;
   Result<int64_t> expire_holds(int batch) override;
   Result<int64_t> outbox_backlog() override;
   Status warm_up() override;

@@ -1,10 +1,10 @@
 #pragma once
-// The database behind a small interface. PgStore (pg_store.h) is the
-// PostgreSQL implementation; every call is one round trip and one
-// transaction, and every failure comes back as a Status:
-// DbUnavailable when the database cannot be reached, Busy on lock or
-// statement timeouts, business codes (SeatTaken, SoldOut, ...) from the
-// database's own checks.
+// The blocking side of the database behind a small interface: the catalog
+// reads the server caches, and the sweeper's upkeep. (The write paths go
+// through booking/bookings.h on the asynchronous pool.) PgStore
+// (pg_store.h) is the PostgreSQL implementation; every call is one round
+// trip, and every failure comes back as a Status: DbUnavailable when the
+// database cannot be reached, Busy on lock or statement timeouts.
 #include <cstdint>
 #include <vector>
 
@@ -27,21 +27,6 @@ class Store {
   virtual Result<std::vector<Schedule>> schedules(int64_t concert_id) = 0;
   // NotFound if there is no such schedule.
   virtual Result<std::vector<Seat>> seats(int64_t schedule_id, bool available_only) = 0;
-
-  // HELD reservation; SeatTaken (details: seatIds), NotFound, LimitExceeded,
-  // DuplicateRequest, IdempotencyKeyReused. All seats or none.
-  virtual Result<Hold> hold_seats(const HoldSeatsRequest& r) = 0;
-  // HELD reservation; SoldOut (details: remaining), NotFound, InvalidRequest
-  // (party size), LimitExceeded, DuplicateRequest, IdempotencyKeyReused.
-  // Units locked by buyers still in flight count as sold (see the SQL).
-  virtual Result<Hold> hold_pool(const HoldPoolRequest& r) = 0;
-  // CONFIRMED with the balance debited once; paying again answers the same
-  // payment. HoldExpired, ReservationCancelled, InsufficientBalance, NotFound.
-  virtual Result<Payment> pay(const PaymentRequest& r) = 0;
-  // CANCELLED (refunding a confirmed reservation); NotFound.
-  virtual Result<Cancellation> cancel(int64_t reservation_id, int64_t user_id) = 0;
-  virtual Result<Balance> balance(int64_t user_id) = 0;
-  virtual Result<Balance> top_up(const TopUpRequest& r) = 0;
 
   // Releases up to `batch` expired holds; returns how many.
   virtual Result<int64_t> expire_holds(int batch) = 0;

@@ -13,10 +13,10 @@
 #include <unordered_map>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "base/event_loop.h"
+#include "base/flat_json.h"
 #include "db/pg_text.h"
 #include "db/statements.h"
 
@@ -41,13 +41,10 @@ struct OwnedConn {
 
 struct AsyncPg::Impl {
   struct Job {
-    std::string statement;
-    std::vector<std::optional<std::string>> params;
+    Call call;
     Callback cb;
     Precheck precheck;
     Clock::time_point enqueued;
-    int64_t group = 0;
-    std::optional<Batchable> batch;
   };
   struct Slot {
     PGconn* pg = nullptr;
@@ -123,10 +120,12 @@ struct AsyncPg::Impl {
                 ok(PQexec(pg, session_settings(opts.statement_timeout_ms, opts.lock_timeout_ms).c_str()));
     for (const auto& st : statements())
       if (good) good = ok(PQprepare(pg, st.name, st.sql, 0, nullptr));
-    for (const auto& call : warm_up_calls()) {
+    for (const auto& call : opts.warm_up) {
       if (!good) break;
-      PGresult* r = PQexecPrepared(pg, call.statement, static_cast<int>(call.params.size()), call.params.data(),
-                                   nullptr, nullptr, 0);
+      std::vector<const char*> values;
+      for (const auto& p : call.params) values.push_back(p ? p->c_str() : nullptr);
+      PGresult* r = PQexecPrepared(pg, call.statement.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                   nullptr, 0);
       if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
         check_warm_up_answer(call, PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : nullptr);
       good = ok(r);
@@ -197,16 +196,16 @@ struct AsyncPg::Impl {
       if (!idle) break;
       auto job = pop();
       if (answered_before_sending(job)) {
-        release(job.group);
+        release(job.call.group);
         continue;
       }
-      if (job.group && opts.group_limit > 0 && running_of(job.group) >= opts.group_limit) {
+      if (job.call.group && opts.group_limit > 0 && running_of(job.call.group) >= opts.group_limit) {
         queued.fetch_add(1);  // still waiting, in its group's line
-        parked[job.group].push_back(std::move(job));
+        parked[job.call.group].push_back(std::move(job));
         continue;
       }
-      if (job.group) ++group_running[job.group];
-      auto riders = job.batch ? riders_for(job) : std::vector<Job>{};
+      if (job.call.group) ++group_running[job.call.group];
+      auto riders = job.call.batch ? riders_for(job) : std::vector<Job>{};
       send(*idle, std::move(job), std::move(riders));
     }
     waiting_gauge.set(static_cast<int64_t>(waiting_now()));
@@ -231,11 +230,12 @@ struct AsyncPg::Impl {
   // Takes the jobs that may share `lead`'s statement out of its group's line.
   std::vector<Job> riders_for(const Job& lead) {
     std::vector<Job> riders;
-    auto it = parked.find(lead.group);
+    auto it = parked.find(lead.call.group);
     if (it == parked.end()) return riders;
     auto& line = it->second;
     for (auto j = line.begin(); j != line.end() && static_cast<int>(riders.size()) + 1 < opts.batch_limit;) {
-      if (!j->batch || j->batch->statement != lead.batch->statement || j->batch->shared != lead.batch->shared) {
+      const auto& b = j->call.batch;
+      if (!b || b->statement != lead.call.batch->statement || b->shared != lead.call.batch->shared) {
         ++j;
         continue;
       }
@@ -321,21 +321,21 @@ struct AsyncPg::Impl {
     in_use_gauge.set(++busy);
     s.job = std::move(job);
     s.riders = std::move(riders);
-    const std::string* statement = &s.job.statement;
-    const auto* params = &s.job.params;
+    const char* statement = s.job.call.statement;
+    const auto* params = &s.job.call.params;
     std::vector<std::optional<std::string>> batch_params;
     if (!s.riders.empty()) {
-      batch_params = s.job.batch->shared;
-      std::string items = "[" + s.job.batch->item;
-      for (const auto& r : s.riders) items += "," + r.batch->item;
+      const Batchable& batch = *s.job.call.batch;
+      batch_params = batch.shared;
+      std::string items = "[" + batch.item;
+      for (const auto& r : s.riders) items += "," + r.call.batch->item;
       batch_params.push_back(items + "]");
-      statement = &s.job.batch->statement;
+      statement = batch.statement.c_str();
       params = &batch_params;
     }
     std::vector<const char*> values;
     for (const auto& p : *params) values.push_back(p ? p->c_str() : nullptr);
-    if (!PQsendQueryPrepared(s.pg, statement->c_str(), static_cast<int>(values.size()), values.data(), nullptr,
-                             nullptr, 0))
+    if (!PQsendQueryPrepared(s.pg, statement, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0))
       return lost(s, PQerrorMessage(s.pg));
     flush(s);
   }
@@ -367,7 +367,7 @@ struct AsyncPg::Impl {
     s.outcome.reset();
     s.busy = false;
     in_use_gauge.set(--busy);
-    const int64_t group = s.job.group;
+    const int64_t group = s.job.call.group;
     if (s.riders.empty()) {
       group_done(group);
       auto cb = std::move(s.job.cb);
@@ -384,7 +384,7 @@ struct AsyncPg::Impl {
   void line_up_again(std::vector<Job>& jobs, size_t from) {
     for (size_t i = jobs.size(); i-- > from;) {
       queued.fetch_add(1);
-      parked[jobs[i].group].push_front(std::move(jobs[i]));
+      parked[jobs[i].call.group].push_front(std::move(jobs[i]));
     }
   }
 
@@ -396,13 +396,13 @@ struct AsyncPg::Impl {
     if (!outcome.ok() && outcome.status().code() != ErrorCode::DbUnavailable) {
       spdlog::warn("msg=\"batch failed; its jobs run one by one\" jobs={} error=\"{}\"", jobs.size(),
                    outcome.status().message());
-      for (auto& job : jobs) job.batch.reset();
+      for (auto& job : jobs) job.call.batch.reset();
       return line_up_again(jobs, 0);
     }
-    nlohmann::json answers;
+    std::optional<std::vector<std::string_view>> answers;
     if (outcome.ok()) {
-      answers = nlohmann::json::parse(outcome.value(), nullptr, false);
-      if (!answers.is_array() || answers.empty() || answers.size() > jobs.size())
+      answers = json_array_elements(outcome.value());
+      if (!answers || answers->empty() || answers->size() > jobs.size())
         outcome = Status::Internal("the database answered a batch of " + std::to_string(jobs.size()) +
                                    " jobs with something else than one answer per job");
     }
@@ -410,8 +410,8 @@ struct AsyncPg::Impl {
       for (auto& job : jobs) answer(job.cb, outcome.status());
       return;
     }
-    line_up_again(jobs, answers.size());  // the jobs it did not reach
-    for (size_t i = 0; i < answers.size(); ++i) answer(jobs[i].cb, answers[i].dump());
+    line_up_again(jobs, answers->size());  // the jobs it did not reach
+    for (size_t i = 0; i < answers->size(); ++i) answer(jobs[i].cb, std::string((*answers)[i]));
   }
 
   Result<std::string> outcome_of(Slot& s, PGresult* r) {
@@ -437,7 +437,7 @@ struct AsyncPg::Impl {
       jobs.insert(jobs.begin(), std::move(s.job));
       s.busy = false;
       in_use_gauge.set(--busy);
-      group_done(jobs.front().group);
+      group_done(jobs.front().call.group);
     }
     s.outcome.reset();
     close(s);
@@ -535,16 +535,14 @@ void AsyncPg::stop() {
   i.close_all();
 }
 
-bool AsyncPg::submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
-                     Precheck precheck, int64_t group, std::optional<Batchable> batch) {
+bool AsyncPg::submit(Call call, Callback cb, Precheck precheck) {
   auto& i = *impl_;
   if (i.queued.load() + i.in_use_gauge.value() >= i.opts.size + i.opts.queue_limit) {
     i.rejected.inc();
     return false;
   }
   i.queued.fetch_add(1);
-  net::post(i.ioc, [&i, job = Impl::Job{statement, std::move(params), std::move(cb), std::move(precheck),
-                                        Clock::now(), group, std::move(batch)}]() mutable {
+  net::post(i.ioc, [&i, job = Impl::Job{std::move(call), std::move(cb), std::move(precheck), Clock::now()}]() mutable {
     i.queue.push_back(std::move(job));
     i.dispatch();
   });

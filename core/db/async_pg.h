@@ -15,10 +15,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/metrics.h"
 #include "base/status.h"
+#include "db/statements.h"
 
 namespace boost::asio {
 class io_context;
@@ -45,29 +47,14 @@ struct AsyncPgOptions {
   // is that thread's alone); null: a thread of the pool's own. The caller
   // runs it and stops it before stop().
   boost::asio::io_context* loop = nullptr;
+  // Run on every new connection before it takes jobs (db/statements.h).
+  std::vector<WarmUpCall> warm_up = {};
 };
 
 class AsyncPg {
  public:
   // The first column of the first row as text, or why there is none.
   using Callback = std::function<void(Result<std::string>)>;
-
-  AsyncPg(AsyncPgOptions options, MetricsRegistry& metrics);
-  ~AsyncPg();  // stop()
-  AsyncPg(const AsyncPg&) = delete;
-  AsyncPg& operator=(const AsyncPg&) = delete;
-
-  // Starts the pool's thread (if it has its own loop) and connects every
-  // connection (each also warms up, see statements.h).
-  void start();
-  // Stops the pool's thread (or, on a loop of the caller's, expects it
-  // stopped) and closes every connection; jobs still waiting or running are
-  // dropped without their callback. Idempotent.
-  void stop();
-
-  // Asked on the pool's loop right before the statement is sent (after any
-  // wait in the queue): a Status answers the request without the database.
-  using Precheck = std::function<std::optional<Status>()>;
 
   // How a job may share one statement with others of its group that wait
   // in the group's line when it is sent: those with the same `statement` and
@@ -87,15 +74,43 @@ class AsyncPg {
     std::string item;
   };
 
-  // Runs prepared statement `statement` (statements.h) with text parameters
-  // (nullopt: NULL). The callback runs on the pool's loop, exactly once
+  // A job: prepared statement `statement` (db/statements.h) with text
+  // parameters (nullopt: NULL). Jobs of one `group` (0: none) run at most
+  // group_limit at a time, and with `batch` may run together (see
+  // Batchable).
+  struct Call {
+    Call() = default;
+    Call(const char* statement_, std::vector<std::optional<std::string>> params_, int64_t group_ = 0,
+         std::optional<Batchable> batch_ = std::nullopt)
+        : statement(statement_), params(std::move(params_)), group(group_), batch(std::move(batch_)) {}
+    const char* statement = nullptr;  // a name of statements(), which live as long as the program
+    std::vector<std::optional<std::string>> params;
+    int64_t group = 0;
+    std::optional<Batchable> batch;
+  };
+
+  AsyncPg(AsyncPgOptions options, MetricsRegistry& metrics);
+  ~AsyncPg();  // stop()
+  AsyncPg(const AsyncPg&) = delete;
+  AsyncPg& operator=(const AsyncPg&) = delete;
+
+  // Starts the pool's thread (if it has its own loop) and connects every
+  // connection (each also warms up, see statements.h).
+  void start();
+  // Stops the pool's thread (or, on a loop of the caller's, expects it
+  // stopped) and closes every connection; jobs still waiting or running are
+  // dropped without their callback. Idempotent.
+  void stop();
+
+  // Asked on the pool's loop right before the statement is sent (after any
+  // wait in the queue): a Status answers the request without the database.
+  using Precheck = std::function<std::optional<Status>()>;
+
+  // Runs `call`. The callback runs on the pool's loop, exactly once
   // (unless stop() drops the job first): hand its result to your own
   // executor (e.g. the connection's) there.
   // False, without calling back, when the pool and its queue are full.
-  // Jobs of one `group` (0: none) run at most group_limit at a time, and
-  // with `batch` may run together (see Batchable).
-  bool submit(const char* statement, std::vector<std::optional<std::string>> params, Callback cb,
-              Precheck precheck = {}, int64_t group = 0, std::optional<Batchable> batch = std::nullopt);
+  bool submit(Call call, Callback cb, Precheck precheck = {});
 
   // Runs the precheck of every waiting request now, answering those it
   // answers: call it when something was learned (e.g. "sold out") that lets

@@ -38,20 +38,6 @@ std::string session_settings(int statement_timeout_ms, int lock_timeout_ms) {
          "; SET lock_timeout = " + std::to_string(lock_timeout_ms) + "; SET application_name = 'resv-server'";
 }
 
-const std::vector<WarmUpCall>& warm_up_calls() {
-  static const std::vector<WarmUpCall> calls = {
-      {"hold_seats", {"0", "0", "{}", nullptr, nullptr, nullptr}},
-      {"hold_pool", {"0", "0", "0", "1", nullptr, nullptr, nullptr}},
-      {"hold_pool_batch", {"0", "0", R"([{"userId":0,"quantity":1}])"}},
-      {"pay", {"0", "0", nullptr, nullptr, nullptr}},
-      {"cancel", {"0", "0"}},
-      {"top_up", {"0", "1", nullptr, nullptr}},
-      {"balance", {"0"}},
-      {"warm_up", {}, "ok"},
-  };
-  return calls;
-}
-
 void check_warm_up_answer(const WarmUpCall& call, const char* answer) {
   static std::atomic<bool> warned{false};
   if (!call.expect || (answer && std::string_view(answer) == call.expect) || warned.exchange(true)) return;

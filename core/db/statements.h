@@ -2,6 +2,7 @@
 // The SQL every database connection of the server prepares, by name: shared
 // by PgStore (libpqxx, blocking) and AsyncPg (libpq, non-blocking) so both
 // run exactly the same statements.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,16 +22,15 @@ const std::vector<Statement>& statements();
 std::string session_settings(int statement_timeout_ms, int lock_timeout_ms);
 
 // Run once on a fresh connection so that its statements are prepared and
-// planned, and its PL/pgSQL compiled, before the first buyer arrives: the
-// write statements with ids that cannot exist, then resv_warm_up(), which
-// runs the write paths end to end on throwaway rows and rolls them back
-// (nothing changes). Statement name and parameters (nullptr = NULL).
+// planned, and its PL/pgSQL compiled, before the first buyer arrives (the
+// list: booking/bookings.h's warm_up_calls()). Statement name, parameters
+// (nullopt: NULL), and the answer it gives when it ran all the way, if it
+// tells.
 struct WarmUpCall {
-  const char* statement;
-  std::vector<const char*> params;
-  const char* expect = nullptr;  // its answer when it ran all the way, if it tells
+  std::string statement;
+  std::vector<std::optional<std::string>> params;
+  const char* expect = nullptr;
 };
-const std::vector<WarmUpCall>& warm_up_calls();
 
 // Logs a warning (once per process) when `call` expects an answer and got
 // another: the warm-up no longer warms (e.g. a migration broke it), which

@@ -93,7 +93,7 @@ void QueueIssuer::send(int64_t concert, std::vector<Pending> batch) {
   std::string users = pg_int_array(asked);
   auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
   bool queued = db_.submit(
-      "queue_issue", {std::to_string(concert), users},
+      {"queue_issue", {std::to_string(concert), users}},
       [this, concert, shared, secret, asked](Result<std::string> answer) {
         std::vector<QueueTokenRow> rows;
         auto results = answer.ok() ? issued_from_db_json(answer.value(), concert, asked, secret, &rows)

@@ -11,6 +11,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "booking/bookings.h"
 #include "db/async_pg.h"
 #include "test_seed.h"
 
@@ -34,8 +35,8 @@ Result<std::string> call(AsyncPg& pg, const char* statement, std::vector<std::op
                          AsyncPg::Precheck precheck = {}, int64_t group = 0) {
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   auto future = promise->get_future();
-  if (!pg.submit(statement, std::move(params), [promise](Result<std::string> r) { promise->set_value(std::move(r)); },
-                 std::move(precheck), group))
+  if (!pg.submit({statement, std::move(params), group},
+                 [promise](Result<std::string> r) { promise->set_value(std::move(r)); }, std::move(precheck)))
     return Status::Overloaded("refused");
   if (future.wait_for(30s) != std::future_status::ready) return Status::Internal("no answer within 30 s");
   return future.get();
@@ -94,9 +95,7 @@ TEST_F(AsyncPgTest, OnACallersLoopJobsAndTheirCallbacksRunOnTheThreadThatRunsIt)
   std::thread::id precheck_thread, callback_thread;
   auto promise = std::make_shared<std::promise<Result<std::string>>>();
   ASSERT_TRUE(pg.submit(
-      "hold_seats",
-      {uid(0), std::to_string(s.schedule_id), "{" + std::to_string(s.seat_ids[0]) + "}", std::nullopt, std::nullopt,
-       std::nullopt},
+      db_call(HoldSeatsRequest{s.first_user_id, s.schedule_id, {s.seat_ids[0]}, {}, {}, 0}),
       [&callback_thread, promise](Result<std::string> r) {
         callback_thread = std::this_thread::get_id();
         promise->set_value(std::move(r));
@@ -150,7 +149,7 @@ TEST_F(AsyncPgTest, ACallbackThatThrowsIsLoggedAndThePoolGoesOn) {
   AsyncPg pg({db.url(), 1}, metrics);
   pg.start();
   ASSERT_TRUE(wait_connected(pg, 1));
-  ASSERT_TRUE(pg.submit("balance", {uid(0)}, [](Result<std::string>) { throw std::runtime_error("a bug"); }));
+  ASSERT_TRUE(pg.submit({"balance", {uid(0)}}, [](Result<std::string>) { throw std::runtime_error("a bug"); }));
   auto r = call(pg, "balance", {uid(0)});
   EXPECT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(pg.in_use(), 0);
@@ -197,7 +196,7 @@ TEST_F(AsyncPgTest, RefusesAtOnceWhenEveryConnectionIsBusyAndTheQueueIsFull) {
   auto first = std::async(std::launch::async, [&] { return call(pg, "top_up", {uid(0), "5", std::nullopt, std::nullopt}); });
   for (int i = 0; i < 600 && pg.in_use() < 1; ++i) std::this_thread::sleep_for(10ms);
   ASSERT_EQ(pg.in_use(), 1);
-  bool accepted = pg.submit("balance", {uid(1)}, [](Result<std::string>) {});
+  bool accepted = pg.submit({"balance", {uid(1)}}, [](Result<std::string>) {});
   EXPECT_FALSE(accepted);
   lock.release();
   auto r = first.get();
@@ -403,15 +402,14 @@ struct AsyncPgBatchTest : ::testing::Test {
     return line;
   }
   int64_t user(int i) const { return s.first_user_id + i; }
+  // A hold of 2 units for user i, as the server sends it (db_call); `item`
+  // replaces its batch item.
   std::future<Result<std::string>> hold(int i, std::string item = "") {
     auto promise = std::make_shared<std::promise<Result<std::string>>>();
     auto future = promise->get_future();
-    std::string sched = std::to_string(s.schedule_id), p = std::to_string(pool), u = std::to_string(user(i));
-    if (item.empty()) item = R"({"userId":)" + u + R"(,"quantity":2})";
-    bool accepted =
-        pg.submit("hold_pool", {u, sched, p, "2", std::nullopt, std::nullopt, std::nullopt},
-                  [promise](Result<std::string> r) { promise->set_value(std::move(r)); }, {}, pool,
-                  AsyncPg::Batchable{"hold_pool_batch", {sched, p}, item});
+    AsyncPg::Call held = db_call(HoldPoolRequest{user(i), s.schedule_id, pool, 2, {}, {}, 0});
+    if (!item.empty()) held.batch->item = item;
+    bool accepted = pg.submit(std::move(held), [promise](Result<std::string> r) { promise->set_value(std::move(r)); });
     EXPECT_TRUE(accepted);
     return future;
   }

@@ -32,7 +32,7 @@ struct Expiry : Lifecycle {};
 
 TEST_F(Cancel, CancellingAHoldFreesItsSeats) {
   auto id = hold(0, {0, 1});
-  auto c = store.cancel(id, user(0));
+  auto c = bookings.cancel(id, user(0));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->status, "CANCELLED");
   EXPECT_EQ(c->reservation_id, id);
@@ -45,28 +45,28 @@ TEST_F(Cancel, CancellingAHoldFreesItsSeats) {
   EXPECT_EQ(db.count("SELECT count(*) FROM balance_ledger"), 0);
   EXPECT_EQ(events("ReservationCancelled", id), 1);
   EXPECT_EQ(db.scalar("SELECT payload->>'refunded' FROM outbox WHERE event_type = 'ReservationCancelled'"), "0");
-  EXPECT_TRUE(store.hold_seats({user(1), s.schedule_id, {s.seat_ids[0], s.seat_ids[1]}, {}, {}}).ok())
+  EXPECT_TRUE(bookings.hold_seats({user(1), s.schedule_id, {s.seat_ids[0], s.seat_ids[1]}, {}, {}}).ok())
       << "the seats can be held again";
 }
 
 TEST_F(Cancel, CancellingAPoolHoldReturnsItsUnits) {
   int64_t pool = add_pool(db, s.schedule_id, 4, 4, 4);
-  auto h = store.hold_pool({user(0), s.schedule_id, pool, 4, {}, {}});
+  auto h = bookings.hold_pool({user(0), s.schedule_id, pool, 4, {}, {}});
   ASSERT_TRUE(h.ok()) << h.status().message();
-  auto c = store.cancel(h->reservation_id, user(0));
+  auto c = bookings.cancel(h->reservation_id, user(0));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(status_of(h->reservation_id), "CANCELLED");
   EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL"), 0);
-  EXPECT_TRUE(store.hold_pool({user(1), s.schedule_id, pool, 4, {}, {}}).ok()) << "the units can be held again";
+  EXPECT_TRUE(bookings.hold_pool({user(1), s.schedule_id, pool, 4, {}, {}}).ok()) << "the units can be held again";
 }
 
 TEST_F(Cancel, CancellingAConfirmedReservationRefunds) {
   auto id = hold(0, {0, 1});
-  auto p = store.pay({id, user(0), {}, {}});
+  auto p = bookings.pay({id, user(0), {}, {}});
   ASSERT_TRUE(p.ok()) << p.status().message();
   ASSERT_EQ(balance(0), 98000);
 
-  auto c = store.cancel(id, user(0));
+  auto c = bookings.cancel(id, user(0));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->status, "CANCELLED");
   EXPECT_EQ(c->refunded, 2000);
@@ -83,10 +83,10 @@ TEST_F(Cancel, CancellingAConfirmedReservationRefunds) {
 
 TEST_F(Cancel, CancellingTwiceRefundsOnce) {
   auto id = hold(0, {0, 1});
-  ASSERT_TRUE(store.pay({id, user(0), {}, {}}).ok());
-  auto first = store.cancel(id, user(0));
+  ASSERT_TRUE(bookings.pay({id, user(0), {}, {}}).ok());
+  auto first = bookings.cancel(id, user(0));
   ASSERT_TRUE(first.ok()) << first.status().message();
-  auto second = store.cancel(id, user(0));
+  auto second = bookings.cancel(id, user(0));
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_EQ(second->status, first->status);
   EXPECT_EQ(second->reservation_id, id);
@@ -101,8 +101,8 @@ TEST_F(Cancel, CancellingTwiceRefundsOnce) {
 
 TEST_F(Cancel, CancellingAHoldTwiceAnswersTheSame) {
   auto id = hold(0, {3});
-  auto first = store.cancel(id, user(0));
-  auto second = store.cancel(id, user(0));
+  auto first = bookings.cancel(id, user(0));
+  auto second = bookings.cancel(id, user(0));
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_EQ(second->status, "CANCELLED");
@@ -112,8 +112,8 @@ TEST_F(Cancel, CancellingAHoldTwiceAnswersTheSame) {
 
 TEST_F(Cancel, CancellingAnotherUsersReservationIsNotFound) {
   auto id = hold(0, {0});
-  ASSERT_TRUE(store.pay({id, user(0), {}, {}}).ok());
-  auto c = store.cancel(id, user(1));
+  ASSERT_TRUE(bookings.pay({id, user(0), {}, {}}).ok());
+  auto c = bookings.cancel(id, user(1));
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(code_of(c), "NOT_FOUND");
   EXPECT_EQ(status_of(id), "CONFIRMED");
@@ -121,7 +121,7 @@ TEST_F(Cancel, CancellingAnotherUsersReservationIsNotFound) {
   EXPECT_EQ(balance(0), 99000);
   EXPECT_EQ(balance(1), 100000);
   EXPECT_EQ(db.scalar("SELECT status FROM payments"), "PAID");
-  EXPECT_EQ(code_of(store.cancel(999999, user(0))), "NOT_FOUND");
+  EXPECT_EQ(code_of(bookings.cancel(999999, user(0))), "NOT_FOUND");
 }
 
 TEST_F(Cancel, CancellingAnExpiredHoldAnswersExpiredAndChangesNothing) {
@@ -130,7 +130,7 @@ TEST_F(Cancel, CancellingAnExpiredHoldAnswersExpiredAndChangesNothing) {
   auto swept = store.expire_holds(10);
   ASSERT_TRUE(swept.ok());
   ASSERT_EQ(swept.value(), 1);
-  auto c = store.cancel(id, user(0));
+  auto c = bookings.cancel(id, user(0));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->status, "EXPIRED");
   EXPECT_EQ(c->refunded, 0);
@@ -141,7 +141,7 @@ TEST_F(Cancel, CancellingAnExpiredHoldAnswersExpiredAndChangesNothing) {
 TEST_F(Cancel, CancellingAnExpiredButUnsweptHoldExpiresItWithoutRefund) {
   auto id = hold(0, {0});
   expire(id);
-  auto c = store.cancel(id, user(0));
+  auto c = bookings.cancel(id, user(0));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->refunded, 0);
   EXPECT_EQ(c->status, "EXPIRED");
@@ -159,9 +159,9 @@ TEST_F(Expiry, ExpireHoldsReleasesOnlyExpiredHolds) {
   auto expired = hold(0, {0, 1});
   auto live = hold(1, {2});
   auto confirmed = hold(2, {3});
-  ASSERT_TRUE(store.pay({confirmed, user(2), {}, {}}).ok());
+  ASSERT_TRUE(bookings.pay({confirmed, user(2), {}, {}}).ok());
   auto cancelled = hold(3, {4});
-  ASSERT_TRUE(store.cancel(cancelled, user(3)).ok());
+  ASSERT_TRUE(bookings.cancel(cancelled, user(3)).ok());
   expire(expired);
   expire(confirmed);  // a paid reservation's old expiry must not matter
   expire(cancelled);
@@ -214,7 +214,7 @@ TEST_F(Expiry, ExpireHoldsRespectsTheBatchSizeOldestFirst) {
 
 TEST_F(Expiry, ExpiringAPoolHoldReturnsItsUnits) {
   int64_t pool = add_pool(db, s.schedule_id, 3, 3, 3);
-  auto h = store.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
+  auto h = bookings.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
   ASSERT_TRUE(h.ok()) << h.status().message();
   expire(h->reservation_id);
   auto n = store.expire_holds(10);

@@ -108,11 +108,11 @@ TEST_F(Catalog, AvailabilityCountsFollowHoldsPaymentsAndCancellations) {
   EXPECT_EQ(p.max_party, 4);
   EXPECT_EQ(p.max_per_user, 4);
 
-  auto seats = store.hold_seats({user(0), s.schedule_id, {s.seat_ids[0], s.seat_ids[1], s.seat_ids[2]}, {}, {}});
+  auto seats = bookings.hold_seats({user(0), s.schedule_id, {s.seat_ids[0], s.seat_ids[1], s.seat_ids[2]}, {}, {}});
   ASSERT_TRUE(seats.ok());
-  auto units = store.hold_pool({user(1), s.schedule_id, pool, 3, {}, {}});
+  auto units = bookings.hold_pool({user(1), s.schedule_id, pool, 3, {}, {}});
   ASSERT_TRUE(units.ok());
-  ASSERT_TRUE(store.pay({units->reservation_id, user(1), {}, {}}).ok());
+  ASSERT_TRUE(bookings.pay({units->reservation_id, user(1), {}, {}}).ok());
 
   auto held = store.schedules(s.concert_id);
   ASSERT_TRUE(held.ok());
@@ -124,8 +124,8 @@ TEST_F(Catalog, AvailabilityCountsFollowHoldsPaymentsAndCancellations) {
   EXPECT_EQ(sc->pools[0].available, 7);
   EXPECT_EQ(sc->pools[0].capacity, 10);
 
-  ASSERT_TRUE(store.cancel(seats->reservation_id, user(0)).ok());
-  ASSERT_TRUE(store.cancel(units->reservation_id, user(1)).ok());
+  ASSERT_TRUE(bookings.cancel(seats->reservation_id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(units->reservation_id, user(1)).ok());
   auto after = store.schedules(s.concert_id);
   ASSERT_TRUE(after.ok());
   sc = find(after.value(), s.schedule_id);
@@ -135,11 +135,11 @@ TEST_F(Catalog, AvailabilityCountsFollowHoldsPaymentsAndCancellations) {
 }
 
 TEST_F(Catalog, SeatMapShowsAvailableHeldAndSold) {
-  auto held = store.hold_seats({user(0), s.schedule_id, {s.seat_ids[0]}, {}, {}});
+  auto held = bookings.hold_seats({user(0), s.schedule_id, {s.seat_ids[0]}, {}, {}});
   ASSERT_TRUE(held.ok());
-  auto sold = store.hold_seats({user(1), s.schedule_id, {s.seat_ids[1]}, {}, {}});
+  auto sold = bookings.hold_seats({user(1), s.schedule_id, {s.seat_ids[1]}, {}, {}});
   ASSERT_TRUE(sold.ok());
-  ASSERT_TRUE(store.pay({sold->reservation_id, user(1), {}, {}}).ok());
+  ASSERT_TRUE(bookings.pay({sold->reservation_id, user(1), {}, {}}).ok());
 
   auto all = store.seats(s.schedule_id, false);
   ASSERT_TRUE(all.ok()) << all.status().message();
@@ -159,13 +159,13 @@ TEST_F(Catalog, SeatMapShowsAvailableHeldAndSold) {
   EXPECT_EQ(available.count(s.seat_ids[1]), 0u);
   for (const auto& [id, status] : available) EXPECT_EQ(status, "AVAILABLE") << id;
 
-  ASSERT_TRUE(store.cancel(held->reservation_id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(held->reservation_id, user(0)).ok());
   EXPECT_EQ(seat_statuses(false)[s.seat_ids[0]], "AVAILABLE");
   EXPECT_EQ(seat_statuses(true).size(), 9u);
 }
 
 TEST_F(Catalog, ExpiredButUnsweptHoldStillShowsHeld) {
-  auto held = store.hold_seats({user(0), s.schedule_id, {s.seat_ids[3]}, {}, {}});
+  auto held = bookings.hold_seats({user(0), s.schedule_id, {s.seat_ids[3]}, {}, {}});
   ASSERT_TRUE(held.ok());
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second'");
   EXPECT_EQ(seat_statuses(false)[s.seat_ids[3]], "HELD");

@@ -1,5 +1,5 @@
 // Capacity pool holds (general admission, restaurant slots, coupons) against
-// a real PostgreSQL through PgStore.
+// a real PostgreSQL, through the write paths the server runs (SyncBookings).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -35,7 +35,7 @@ struct HoldPool : StoreTest {
 }  // namespace
 
 TEST_F(HoldPool, HoldTakesExactlyTheRequestedUnits) {
-  auto h = store.hold_pool(req(0, 3));
+  auto h = bookings.hold_pool(req(0, 3));
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(h->status, "HELD");
   EXPECT_EQ(h->amount, 1500);
@@ -50,7 +50,7 @@ TEST_F(HoldPool, HoldTakesExactlyTheRequestedUnits) {
                       " WHERE event_type = 'ReservationHeld' AND aggregate_id = " + id),
             std::to_string(pool) + " 3");
 
-  auto second = store.hold_pool(req(1, 4));
+  auto second = bookings.hold_pool(req(1, 4));
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id = " + std::to_string(second->reservation_id)),
             4);
@@ -58,19 +58,19 @@ TEST_F(HoldPool, HoldTakesExactlyTheRequestedUnits) {
 }
 
 TEST_F(HoldPool, FewerUnitsLeftThanRequestedIsSoldOutWithRemaining) {
-  ASSERT_TRUE(store.hold_pool(req(0, 4)).ok());
-  ASSERT_TRUE(store.hold_pool(req(1, 4)).ok());
-  auto r = store.hold_pool(req(2, 4));
+  ASSERT_TRUE(bookings.hold_pool(req(0, 4)).ok());
+  ASSERT_TRUE(bookings.hold_pool(req(1, 4)).ok());
+  auto r = bookings.hold_pool(req(2, 4));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "SOLD_OUT");
   EXPECT_EQ(nlohmann::json::parse(r.status().details_json())["remaining"], 2);
   EXPECT_EQ(taken(), 8);
   EXPECT_EQ(reservations(), 2);
 
-  auto rest = store.hold_pool(req(2, 2));
+  auto rest = bookings.hold_pool(req(2, 2));
   ASSERT_TRUE(rest.ok()) << "what is left can still be held: " << rest.status().message();
   EXPECT_EQ(taken(), 10);
-  auto none = store.hold_pool(req(3, 1));
+  auto none = bookings.hold_pool(req(3, 1));
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(code_of(none), "SOLD_OUT");
   EXPECT_EQ(nlohmann::json::parse(none.status().details_json())["remaining"], 0);
@@ -78,23 +78,23 @@ TEST_F(HoldPool, FewerUnitsLeftThanRequestedIsSoldOutWithRemaining) {
 }
 
 TEST_F(HoldPool, PartySizeOutsideMinAndMaxIsInvalidRequest) {
-  EXPECT_EQ(code_of(store.hold_pool(req(0, 5))), "INVALID_REQUEST");
-  EXPECT_EQ(code_of(store.hold_pool(req(0, 0))), "INVALID_REQUEST");
+  EXPECT_EQ(code_of(bookings.hold_pool(req(0, 5))), "INVALID_REQUEST");
+  EXPECT_EQ(code_of(bookings.hold_pool(req(0, 0))), "INVALID_REQUEST");
   db.exec("UPDATE pools SET min_party = 2 WHERE id = " + std::to_string(pool));
-  EXPECT_EQ(code_of(store.hold_pool(req(0, 1))), "INVALID_REQUEST");
+  EXPECT_EQ(code_of(bookings.hold_pool(req(0, 1))), "INVALID_REQUEST");
   EXPECT_EQ(taken(), 0);
   EXPECT_EQ(reservations(), 0);
 
-  auto at_min = store.hold_pool(req(0, 2));
+  auto at_min = bookings.hold_pool(req(0, 2));
   ASSERT_TRUE(at_min.ok()) << at_min.status().message();
-  auto at_max = store.hold_pool(req(1, 4));
+  auto at_max = bookings.hold_pool(req(1, 4));
   ASSERT_TRUE(at_max.ok()) << at_max.status().message();
   EXPECT_EQ(taken(), 6);
 }
 
 TEST_F(HoldPool, MoreThanMaxPerUserIsLimitExceeded) {
-  ASSERT_TRUE(store.hold_pool(req(0, 4)).ok());
-  auto over = store.hold_pool(req(0, 3));
+  ASSERT_TRUE(bookings.hold_pool(req(0, 4)).ok());
+  auto over = bookings.hold_pool(req(0, 3));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(code_of(over), "LIMIT_EXCEEDED");
   auto d = nlohmann::json::parse(over.status().details_json());
@@ -103,7 +103,7 @@ TEST_F(HoldPool, MoreThanMaxPerUserIsLimitExceeded) {
   EXPECT_EQ(taken(), 4);
   EXPECT_EQ(reservations(), 1);
 
-  auto up_to = store.hold_pool(req(0, 2));
+  auto up_to = bookings.hold_pool(req(0, 2));
   ASSERT_TRUE(up_to.ok()) << up_to.status().message();
   EXPECT_EQ(db.count("SELECT sum(quantity) FROM reservations WHERE user_id = " + std::to_string(s.first_user_id)), 6);
   EXPECT_EQ(taken(), 6);
@@ -113,10 +113,10 @@ TEST_F(HoldPool, PoolOfAnotherScheduleIsNotFound) {
   auto other = std::stoll(db.scalar("INSERT INTO schedules (concert_id, starts_at) VALUES (" +
                                     std::to_string(s.concert_id) + ", now() + interval '9 days') RETURNING id"));
   int64_t other_pool = add_pool(db, other, 5, 2, 2);
-  auto r = store.hold_pool({s.first_user_id, s.schedule_id, other_pool, 1, {}, {}});
+  auto r = bookings.hold_pool({s.first_user_id, s.schedule_id, other_pool, 1, {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "NOT_FOUND");
-  auto swapped = store.hold_pool({s.first_user_id, other, pool, 1, {}, {}});
+  auto swapped = bookings.hold_pool({s.first_user_id, other, pool, 1, {}, {}});
   ASSERT_FALSE(swapped.ok());
   EXPECT_EQ(code_of(swapped), "NOT_FOUND");
   EXPECT_EQ(taken(other_pool), 0);
@@ -125,8 +125,8 @@ TEST_F(HoldPool, PoolOfAnotherScheduleIsNotFound) {
 }
 
 TEST_F(HoldPool, UnknownPoolAndUnknownUserAreNotFound) {
-  EXPECT_EQ(code_of(store.hold_pool({s.first_user_id, s.schedule_id, pool + 1000, 1, {}, {}})), "NOT_FOUND");
-  auto no_user = store.hold_pool({s.first_user_id + 1000, s.schedule_id, pool, 1, {}, {}});
+  EXPECT_EQ(code_of(bookings.hold_pool({s.first_user_id, s.schedule_id, pool + 1000, 1, {}, {}})), "NOT_FOUND");
+  auto no_user = bookings.hold_pool({s.first_user_id + 1000, s.schedule_id, pool, 1, {}, {}});
   ASSERT_FALSE(no_user.ok());
   EXPECT_EQ(code_of(no_user), "NOT_FOUND");
   EXPECT_NE(no_user.status().message().find("user"), std::string::npos) << no_user.status().message();
@@ -135,22 +135,22 @@ TEST_F(HoldPool, UnknownPoolAndUnknownUserAreNotFound) {
 }
 
 TEST_F(HoldPool, PoolUnitsAndSeatsHaveSeparateLimits) {
-  ASSERT_TRUE(store.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[0], s.seat_ids[1], s.seat_ids[2],
+  ASSERT_TRUE(bookings.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[0], s.seat_ids[1], s.seat_ids[2],
                                                                    s.seat_ids[3]},
                                 {}, {}})
                   .ok());
-  auto h = store.hold_pool(req(0, 4));
+  auto h = bookings.hold_pool(req(0, 4));
   ASSERT_TRUE(h.ok()) << "the seat limit must not count pool units: " << h.status().message();
   EXPECT_EQ(taken(), 4);
 }
 
 TEST_F(HoldPool, ExpiredButUnsweptPoolHoldKeepsItsUnitsUntilSwept) {
   int64_t small = add_pool(db, s.schedule_id, 2, 2, 2);
-  auto first = store.hold_pool({s.first_user_id, s.schedule_id, small, 2, {}, {}});
+  auto first = bookings.hold_pool({s.first_user_id, s.schedule_id, small, 2, {}, {}});
   ASSERT_TRUE(first.ok());
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " +
           std::to_string(first->reservation_id));
-  auto blocked = store.hold_pool({s.first_user_id + 1, s.schedule_id, small, 1, {}, {}});
+  auto blocked = bookings.hold_pool({s.first_user_id + 1, s.schedule_id, small, 1, {}, {}});
   ASSERT_FALSE(blocked.ok());
   EXPECT_EQ(code_of(blocked), "SOLD_OUT");
   EXPECT_EQ(taken(small), 2);
@@ -159,7 +159,7 @@ TEST_F(HoldPool, ExpiredButUnsweptPoolHoldKeepsItsUnitsUntilSwept) {
   ASSERT_TRUE(swept.ok());
   EXPECT_EQ(swept.value(), 1);
   EXPECT_EQ(taken(small), 0);
-  auto now_free = store.hold_pool({s.first_user_id + 1, s.schedule_id, small, 1, {}, {}});
+  auto now_free = bookings.hold_pool({s.first_user_id + 1, s.schedule_id, small, 1, {}, {}});
   ASSERT_TRUE(now_free.ok()) << now_free.status().message();
   EXPECT_EQ(taken(small), 1);
 }
@@ -170,7 +170,7 @@ TEST_F(HoldPool, UnitsLockedByABuyerInFlightAreSkipped) {
   pqxx::connection other(db.url());
   pqxx::work tx(other);
   tx.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) + " AND unit_no <= 3 FOR UPDATE");
-  auto h = store.hold_pool(req(0, 4));
+  auto h = bookings.hold_pool(req(0, 4));
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE unit_no <= 3 AND reservation_id IS NOT NULL"), 0);
   EXPECT_EQ(taken(), 4);
@@ -183,7 +183,7 @@ TEST_F(HoldPool, UnitsLockedLongerThanTheLockTimeoutCountAsSold) {
   pqxx::connection other(db.url());
   pqxx::work tx(other);
   tx.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) + " AND unit_no <= 8 FOR UPDATE");
-  auto r = store.hold_pool(req(0, 4));
+  auto r = bookings.hold_pool(req(0, 4));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "SOLD_OUT");
   EXPECT_EQ(nlohmann::json::parse(r.status().details_json())["remaining"], 2);
@@ -191,7 +191,7 @@ TEST_F(HoldPool, UnitsLockedLongerThanTheLockTimeoutCountAsSold) {
   EXPECT_EQ(reservations(), 0);
 
   tx.abort();  // that buyer gave up: the units are back
-  auto retry = store.hold_pool(req(0, 4));
+  auto retry = bookings.hold_pool(req(0, 4));
   ASSERT_TRUE(retry.ok()) << retry.status().message();
   EXPECT_EQ(taken(), 4);
 }
@@ -203,7 +203,7 @@ TEST_F(HoldPool, ABuyerQueuesForTheLastUnitsAndGetsThemWhenTheirBuyerGivesUp) {
   pqxx::work tx(other);
   tx.exec("SELECT unit_no FROM pool_units WHERE pool_id = " + std::to_string(pool) + " AND unit_no <= 8 FOR UPDATE");
   Result<Hold> held = Status::Internal("not run");
-  std::thread buyer([&] { held = store.hold_pool(req(0, 4)); });
+  std::thread buyer([&] { held = bookings.hold_pool(req(0, 4)); });
   // Wait until the buyer is blocked on the locked units (well within its
   // lock_timeout), then let the units go.
   while (db.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
@@ -219,7 +219,7 @@ TEST_F(HoldPool, ABuyerQueuesForTheLastUnitsAndGetsThemWhenTheirBuyerGivesUp) {
 
 TEST_F(HoldPool, APoolOrScheduleWithReservationsCannotBeDeletedButAnEmptyPoolCan) {
   int64_t unused = add_pool(db, s.schedule_id, 5, 1, 1, 100);
-  ASSERT_TRUE(store.hold_pool(req(0, 2)).ok());
+  ASSERT_TRUE(bookings.hold_pool(req(0, 2)).ok());
   auto refused = [&](const std::string& sql) {
     try {
       db.exec(sql);

@@ -1,4 +1,5 @@
-// Seat holds against a real PostgreSQL through PgStore.
+// Seat holds against a real PostgreSQL, through the write paths the server
+// runs (SyncBookings).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -15,7 +16,7 @@ struct HoldSeats : StoreTest {
 }  // namespace
 
 TEST_F(HoldSeats, HoldsFreeSeatsAndWritesReservationAndOutbox) {
-  auto h = store.hold_seats(hold_req(0, {0, 1}));
+  auto h = bookings.hold_seats(hold_req(0, {0, 1}));
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(h->status, "HELD");
   EXPECT_EQ(h->amount, 2000);
@@ -26,16 +27,16 @@ TEST_F(HoldSeats, HoldsFreeSeatsAndWritesReservationAndOutbox) {
 }
 
 TEST_F(HoldSeats, SecondHolderOfTheSameSeatGetsSeatTaken) {
-  ASSERT_TRUE(store.hold_seats(hold_req(0, {3})).ok());
-  auto second = store.hold_seats(hold_req(1, {3}));
+  ASSERT_TRUE(bookings.hold_seats(hold_req(0, {3})).ok());
+  auto second = bookings.hold_seats(hold_req(1, {3}));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), ErrorCode::SeatTaken);
   EXPECT_NE(second.status().details_json().find(std::to_string(s.seat_ids[3])), std::string::npos);
 }
 
 TEST_F(HoldSeats, MultiSeatRequestIsAllOrNothing) {
-  ASSERT_TRUE(store.hold_seats(hold_req(0, {2})).ok());
-  auto r = store.hold_seats(hold_req(1, {1, 2}));
+  ASSERT_TRUE(bookings.hold_seats(hold_req(0, {2})).ok());
+  auto r = bookings.hold_seats(hold_req(1, {1, 2}));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::SeatTaken);
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE id = " + std::to_string(s.seat_ids[1]) +
@@ -66,7 +67,7 @@ std::pair<int64_t, std::vector<int64_t>> add_schedule(const TestDatabase& db, in
 
 TEST_F(HoldSeats, ReservationRecordsAmountQuantityAndExpiryHoldSecondsAhead) {
   db.exec("UPDATE seats SET price = 2500 WHERE id = " + std::to_string(s.seat_ids[4]));
-  auto h = store.hold_seats(hold_req(0, {4, 5}));
+  auto h = bookings.hold_seats(hold_req(0, {4, 5}));
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(h->amount, 3500);
   EXPECT_FALSE(h->replayed);
@@ -80,8 +81,8 @@ TEST_F(HoldSeats, ReservationRecordsAmountQuantityAndExpiryHoldSecondsAhead) {
 }
 
 TEST_F(HoldSeats, HoldingBeyondThePerUserLimitIsLimitExceeded) {
-  ASSERT_TRUE(store.hold_seats(hold_req(0, {0, 1, 2})).ok());
-  auto over = store.hold_seats(hold_req(0, {3, 4}));
+  ASSERT_TRUE(bookings.hold_seats(hold_req(0, {0, 1, 2})).ok());
+  auto over = bookings.hold_seats(hold_req(0, {3, 4}));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(code_of(over), "LIMIT_EXCEEDED");
   auto d = nlohmann::json::parse(over.status().details_json());
@@ -90,7 +91,7 @@ TEST_F(HoldSeats, HoldingBeyondThePerUserLimitIsLimitExceeded) {
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE user_id = " + std::to_string(s.first_user_id)), 1);
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), 3);
 
-  auto up_to_limit = store.hold_seats(hold_req(0, {3}));
+  auto up_to_limit = bookings.hold_seats(hold_req(0, {3}));
   ASSERT_TRUE(up_to_limit.ok()) << "exactly the limit is allowed: " << up_to_limit.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats s JOIN reservations r ON r.id = s.reservation_id"
                      " WHERE r.user_id = " + std::to_string(s.first_user_id)),
@@ -98,33 +99,33 @@ TEST_F(HoldSeats, HoldingBeyondThePerUserLimitIsLimitExceeded) {
 }
 
 TEST_F(HoldSeats, ConfirmedSeatsCountTowardTheLimitAndCancelledOnesDoNot) {
-  auto first = store.hold_seats(hold_req(0, {0, 1}));
+  auto first = bookings.hold_seats(hold_req(0, {0, 1}));
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(store.pay({first->reservation_id, s.first_user_id, {}, {}}).ok());
-  auto second = store.hold_seats(hold_req(0, {2, 3}));
+  ASSERT_TRUE(bookings.pay({first->reservation_id, s.first_user_id, {}, {}}).ok());
+  auto second = bookings.hold_seats(hold_req(0, {2, 3}));
   ASSERT_TRUE(second.ok()) << second.status().message();
-  EXPECT_EQ(code_of(store.hold_seats(hold_req(0, {4}))), "LIMIT_EXCEEDED");
+  EXPECT_EQ(code_of(bookings.hold_seats(hold_req(0, {4}))), "LIMIT_EXCEEDED");
 
-  ASSERT_TRUE(store.cancel(second->reservation_id, s.first_user_id).ok());
-  auto third = store.hold_seats(hold_req(0, {4, 5}));
+  ASSERT_TRUE(bookings.cancel(second->reservation_id, s.first_user_id).ok());
+  auto third = bookings.hold_seats(hold_req(0, {4, 5}));
   ASSERT_TRUE(third.ok()) << third.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE status IN ('HELD', 'CONFIRMED')"), 2);
 }
 
 TEST_F(HoldSeats, ExpiredHoldNoLongerCountsTowardTheLimit) {
-  auto first = store.hold_seats(hold_req(0, {0, 1, 2, 3}));
+  auto first = bookings.hold_seats(hold_req(0, {0, 1, 2, 3}));
   ASSERT_TRUE(first.ok());
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " +
           std::to_string(first->reservation_id));
-  auto next = store.hold_seats(hold_req(0, {4, 5}));
+  auto next = bookings.hold_seats(hold_req(0, {4, 5}));
   ASSERT_TRUE(next.ok()) << next.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id = " + std::to_string(next->reservation_id)), 2);
 }
 
 TEST_F(HoldSeats, LimitIsPerSchedule) {
   auto [other, other_seats] = add_schedule(db, s.concert_id, 5);
-  ASSERT_TRUE(store.hold_seats(hold_req(0, {0, 1, 2, 3})).ok());
-  auto h = store.hold_seats({s.first_user_id, other, {other_seats[0], other_seats[1]}, {}, {}});
+  ASSERT_TRUE(bookings.hold_seats(hold_req(0, {0, 1, 2, 3})).ok());
+  auto h = bookings.hold_seats({s.first_user_id, other, {other_seats[0], other_seats[1]}, {}, {}});
   ASSERT_TRUE(h.ok()) << h.status().message();
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE schedule_id = " + std::to_string(other) +
                      " AND reservation_id IS NOT NULL"),
@@ -132,7 +133,7 @@ TEST_F(HoldSeats, LimitIsPerSchedule) {
 }
 
 TEST_F(HoldSeats, UnknownSeatIsNotFoundAndHoldsNothing) {
-  auto r = store.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[0], s.seat_ids.back() + 1000}, {}, {}});
+  auto r = bookings.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[0], s.seat_ids.back() + 1000}, {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "NOT_FOUND");
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 0);
@@ -142,10 +143,10 @@ TEST_F(HoldSeats, UnknownSeatIsNotFoundAndHoldsNothing) {
 
 TEST_F(HoldSeats, SeatOfAnotherScheduleIsNotFound) {
   auto [other, other_seats] = add_schedule(db, s.concert_id, 3);
-  auto r = store.hold_seats({s.first_user_id, s.schedule_id, {other_seats[0]}, {}, {}});
+  auto r = bookings.hold_seats({s.first_user_id, s.schedule_id, {other_seats[0]}, {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "NOT_FOUND");
-  auto mixed = store.hold_seats({s.first_user_id, other, {other_seats[1], s.seat_ids[0]}, {}, {}});
+  auto mixed = bookings.hold_seats({s.first_user_id, other, {other_seats[1], s.seat_ids[0]}, {}, {}});
   ASSERT_FALSE(mixed.ok());
   EXPECT_EQ(code_of(mixed), "NOT_FOUND");
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 0);
@@ -153,7 +154,7 @@ TEST_F(HoldSeats, SeatOfAnotherScheduleIsNotFound) {
 }
 
 TEST_F(HoldSeats, UnknownUserIsNotFound) {
-  auto r = store.hold_seats({s.first_user_id + 1000, s.schedule_id, {s.seat_ids[0]}, {}, {}});
+  auto r = bookings.hold_seats({s.first_user_id + 1000, s.schedule_id, {s.seat_ids[0]}, {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "NOT_FOUND");
   EXPECT_NE(r.status().message().find("user"), std::string::npos) << r.status().message();
@@ -162,7 +163,7 @@ TEST_F(HoldSeats, UnknownUserIsNotFound) {
 }
 
 TEST_F(HoldSeats, UnknownScheduleIsNotFound) {
-  auto r = store.hold_seats({s.first_user_id, s.schedule_id + 1000, {s.seat_ids[0]}, {}, {}});
+  auto r = bookings.hold_seats({s.first_user_id, s.schedule_id + 1000, {s.seat_ids[0]}, {}, {}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "NOT_FOUND");
   EXPECT_NE(r.status().message().find("schedule"), std::string::npos) << r.status().message();
@@ -170,12 +171,12 @@ TEST_F(HoldSeats, UnknownScheduleIsNotFound) {
 }
 
 TEST_F(HoldSeats, ExpiredButUnsweptHoldKeepsItsSeatUntilSwept) {
-  auto first = store.hold_seats(hold_req(0, {6}));
+  auto first = bookings.hold_seats(hold_req(0, {6}));
   ASSERT_TRUE(first.ok());
   auto first_id = std::to_string(first->reservation_id);
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " + first_id);
 
-  auto blocked = store.hold_seats(hold_req(1, {6}));
+  auto blocked = bookings.hold_seats(hold_req(1, {6}));
   ASSERT_FALSE(blocked.ok());
   EXPECT_EQ(code_of(blocked), "SEAT_TAKEN");
   EXPECT_EQ(db.scalar("SELECT reservation_id FROM seats WHERE id = " + std::to_string(s.seat_ids[6])), first_id);
@@ -185,7 +186,7 @@ TEST_F(HoldSeats, ExpiredButUnsweptHoldKeepsItsSeatUntilSwept) {
   EXPECT_EQ(swept.value(), 1);
   EXPECT_EQ(db.scalar("SELECT status FROM reservations WHERE id = " + first_id), "EXPIRED");
 
-  auto now_free = store.hold_seats(hold_req(1, {6}));
+  auto now_free = bookings.hold_seats(hold_req(1, {6}));
   ASSERT_TRUE(now_free.ok()) << now_free.status().message();
   EXPECT_EQ(db.scalar("SELECT reservation_id FROM seats WHERE id = " + std::to_string(s.seat_ids[6])),
             std::to_string(now_free->reservation_id));

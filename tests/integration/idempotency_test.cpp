@@ -28,10 +28,10 @@ struct Idempotency : StoreTest {
 }  // namespace
 
 TEST_F(Idempotency, SameKeyAndHashReplaysTheStoredHold) {
-  auto first = store.hold_seats(hold_req(0, {0, 1}, "key-1", "hash-a"));
+  auto first = bookings.hold_seats(hold_req(0, {0, 1}, "key-1", "hash-a"));
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_FALSE(first->replayed);
-  auto second = store.hold_seats(hold_req(0, {0, 1}, "key-1", "hash-a"));
+  auto second = bookings.hold_seats(hold_req(0, {0, 1}, "key-1", "hash-a"));
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_TRUE(second->replayed);
   EXPECT_EQ(second->reservation_id, first->reservation_id);
@@ -47,9 +47,9 @@ TEST_F(Idempotency, SameKeyAndHashReplaysTheStoredHold) {
 }
 
 TEST_F(Idempotency, SameKeyWithADifferentRequestIsRefused) {
-  auto first = store.hold_seats(hold_req(0, {0}, "key-1", "hash-a"));
+  auto first = bookings.hold_seats(hold_req(0, {0}, "key-1", "hash-a"));
   ASSERT_TRUE(first.ok());
-  auto other = store.hold_seats(hold_req(0, {5}, "key-1", "hash-b"));
+  auto other = bookings.hold_seats(hold_req(0, {5}, "key-1", "hash-b"));
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(code_of(other), "IDEMPOTENCY_KEY_REUSED");
   EXPECT_EQ(reservations(), 1);
@@ -61,8 +61,8 @@ TEST_F(Idempotency, SameKeyWithADifferentRequestIsRefused) {
 }
 
 TEST_F(Idempotency, KeysArePerUser) {
-  auto a = store.hold_seats(hold_req(0, {0}, "shared", "hash-a"));
-  auto b = store.hold_seats(hold_req(1, {1}, "shared", "hash-a"));
+  auto a = bookings.hold_seats(hold_req(0, {0}, "shared", "hash-a"));
+  auto b = bookings.hold_seats(hold_req(1, {1}, "shared", "hash-a"));
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_FALSE(b->replayed);
@@ -76,35 +76,35 @@ TEST_F(Idempotency, KeyInFlightOnAnotherConnectionIsDuplicateRequest) {
   pqxx::work tx(other);
   lock_key(tx, user(0), "key-1");
 
-  auto r = store.hold_seats(hold_req(0, {0}, "key-1", "hash-a"));
+  auto r = bookings.hold_seats(hold_req(0, {0}, "key-1", "hash-a"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(code_of(r), "DUPLICATE_REQUEST");
   EXPECT_EQ(reservations(), 0);
   EXPECT_EQ(keys(), 0) << "an in-flight answer is not stored";
 
-  auto p = store.top_up({user(0), 100, "key-1", "hash-t"});
+  auto p = bookings.top_up({user(0), 100, "key-1", "hash-t"});
   EXPECT_EQ(code_of(p), "DUPLICATE_REQUEST") << "the key is per user, whatever the operation";
   EXPECT_EQ(balance(0), 100000);
 
-  auto unrelated = store.hold_seats(hold_req(0, {1}, "key-2", "hash-a"));
+  auto unrelated = bookings.hold_seats(hold_req(0, {1}, "key-2", "hash-a"));
   EXPECT_TRUE(unrelated.ok()) << "only that key is blocked: " << unrelated.status().message();
 
   tx.abort();
-  auto after = store.hold_seats(hold_req(0, {0}, "key-1", "hash-a"));
+  auto after = bookings.hold_seats(hold_req(0, {0}, "key-1", "hash-a"));
   ASSERT_TRUE(after.ok()) << after.status().message();
   EXPECT_FALSE(after->replayed) << "DUPLICATE_REQUEST was not stored, so the retry really runs";
   EXPECT_EQ(reservations(), 2);
 }
 
 TEST_F(Idempotency, BusinessFailureIsReplayedToo) {
-  auto taker = store.hold_seats(hold_req(1, {2}, "", ""));
+  auto taker = bookings.hold_seats(hold_req(1, {2}, "", ""));
   ASSERT_TRUE(taker.ok());
-  auto failed = store.hold_seats(hold_req(0, {2}, "key-1", "hash-a"));
+  auto failed = bookings.hold_seats(hold_req(0, {2}, "key-1", "hash-a"));
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(code_of(failed), "SEAT_TAKEN");
 
-  ASSERT_TRUE(store.cancel(taker->reservation_id, user(1)).ok());
-  auto replay = store.hold_seats(hold_req(0, {2}, "key-1", "hash-a"));
+  ASSERT_TRUE(bookings.cancel(taker->reservation_id, user(1)).ok());
+  auto replay = bookings.hold_seats(hold_req(0, {2}, "key-1", "hash-a"));
   ASSERT_FALSE(replay.ok()) << "the stored failure is answered even though the seat is free now";
   EXPECT_EQ(code_of(replay), "SEAT_TAKEN");
   EXPECT_EQ(nlohmann::json::parse(replay.status().details_json())["seatIds"], nlohmann::json::array({s.seat_ids[2]}));
@@ -115,7 +115,7 @@ TEST_F(Idempotency, BusinessFailureIsReplayedToo) {
 
 TEST_F(Idempotency, BusyIsNotStoredSoARetryRunsAgain) {
   // A lock timeout aborts the whole call, its idempotency record included.
-  PgStore impatient{PgStoreOptions{db.url(), std::chrono::milliseconds(5000), std::chrono::milliseconds(100)}};
+  SyncBookings impatient{db.url(), {.lock_timeout_ms = 100}};
   pqxx::connection other(db.url());
   pqxx::work tx(other);
   tx.exec("SELECT id FROM users WHERE id = " + uid(0) + " FOR UPDATE");
@@ -135,9 +135,9 @@ TEST_F(Idempotency, BusyIsNotStoredSoARetryRunsAgain) {
 
 TEST_F(Idempotency, PoolHoldWithTheSameKeyIsReplayed) {
   int64_t pool = add_pool(db, s.schedule_id, 10, 4, 4);
-  auto first = store.hold_pool({user(0), s.schedule_id, pool, 3, "key-p", "hash-p"});
+  auto first = bookings.hold_pool({user(0), s.schedule_id, pool, 3, "key-p", "hash-p"});
   ASSERT_TRUE(first.ok()) << first.status().message();
-  auto second = store.hold_pool({user(0), s.schedule_id, pool, 3, "key-p", "hash-p"});
+  auto second = bookings.hold_pool({user(0), s.schedule_id, pool, 3, "key-p", "hash-p"});
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_TRUE(second->replayed);
   EXPECT_EQ(second->reservation_id, first->reservation_id);
@@ -146,40 +146,40 @@ TEST_F(Idempotency, PoolHoldWithTheSameKeyIsReplayed) {
 }
 
 TEST_F(Idempotency, PaymentWithTheSameKeyIsReplayedAndChargedOnce) {
-  auto h = store.hold_seats(hold_req(0, {0, 1}, "", ""));
+  auto h = bookings.hold_seats(hold_req(0, {0, 1}, "", ""));
   ASSERT_TRUE(h.ok());
-  auto first = store.pay({h->reservation_id, user(0), "pay-1", "hash-pay"});
+  auto first = bookings.pay({h->reservation_id, user(0), "pay-1", "hash-pay"});
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_FALSE(first->replayed);
-  auto second = store.pay({h->reservation_id, user(0), "pay-1", "hash-pay"});
+  auto second = bookings.pay({h->reservation_id, user(0), "pay-1", "hash-pay"});
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_TRUE(second->replayed);
   EXPECT_EQ(second->payment_id, first->payment_id);
   EXPECT_EQ(balance(0), 98000);
   EXPECT_EQ(db.count("SELECT count(*) FROM payments"), 1);
   EXPECT_EQ(db.count("SELECT count(*) FROM balance_ledger"), 1);
-  EXPECT_EQ(code_of(store.pay({h->reservation_id, user(0), "pay-1", "other"})), "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(code_of(bookings.pay({h->reservation_id, user(0), "pay-1", "other"})), "IDEMPOTENCY_KEY_REUSED");
 }
 
 TEST_F(Idempotency, TopUpWithTheSameKeyCreditsOnce) {
-  auto first = store.top_up({user(0), 700, "top-1", "hash-t"});
+  auto first = bookings.top_up({user(0), 700, "top-1", "hash-t"});
   ASSERT_TRUE(first.ok()) << first.status().message();
-  auto second = store.top_up({user(0), 700, "top-1", "hash-t"});
+  auto second = bookings.top_up({user(0), 700, "top-1", "hash-t"});
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_EQ(second->balance, first->balance);
   EXPECT_EQ(balance(0), 100700);
   EXPECT_EQ(db.count("SELECT count(*) FROM balance_ledger WHERE reason = 'TOP_UP'"), 1);
   EXPECT_EQ(db.count("SELECT count(*) FROM outbox WHERE event_type = 'BalanceToppedUp'"), 1);
 
-  auto reused = store.top_up({user(0), 900, "top-1", "hash-other"});
+  auto reused = bookings.top_up({user(0), 900, "top-1", "hash-other"});
   ASSERT_FALSE(reused.ok());
   EXPECT_EQ(code_of(reused), "IDEMPOTENCY_KEY_REUSED");
   EXPECT_EQ(balance(0), 100700);
 }
 
 TEST_F(Idempotency, WithoutAKeyEveryCallRuns) {
-  ASSERT_TRUE(store.top_up({user(0), 100, "", ""}).ok());
-  ASSERT_TRUE(store.top_up({user(0), 100, "", ""}).ok());
+  ASSERT_TRUE(bookings.top_up({user(0), 100, "", ""}).ok());
+  ASSERT_TRUE(bookings.top_up({user(0), 100, "", ""}).ok());
   EXPECT_EQ(balance(0), 100200);
   EXPECT_EQ(keys(), 0);
 }

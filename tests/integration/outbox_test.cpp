@@ -46,7 +46,7 @@ TEST_F(Outbox, EveryStateChangeWritesExactlyOneEventInItsTransaction) {
             "[" + std::to_string(s.seat_ids[0]) + ", " + std::to_string(s.seat_ids[1]) + "]");
   EXPECT_TRUE(same_tx("SELECT created_at FROM reservations WHERE id = " + rid));
 
-  auto p = store.pay({id, user(0), {}, {}});
+  auto p = bookings.pay({id, user(0), {}, {}});
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ(rows(), 2);
   EXPECT_EQ(last(), "ReservationConfirmed reservation " + rid);
@@ -54,7 +54,7 @@ TEST_F(Outbox, EveryStateChangeWritesExactlyOneEventInItsTransaction) {
   EXPECT_EQ(last_payload("amount"), "2000");
   EXPECT_TRUE(same_tx("SELECT created_at FROM payments WHERE reservation_id = " + rid));
 
-  ASSERT_TRUE(store.cancel(id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(id, user(0)).ok());
   EXPECT_EQ(rows(), 3);
   EXPECT_EQ(last(), "ReservationCancelled reservation " + rid);
   EXPECT_EQ(last_payload("refunded"), "2000");
@@ -70,14 +70,14 @@ TEST_F(Outbox, EveryStateChangeWritesExactlyOneEventInItsTransaction) {
   EXPECT_EQ(last(), "ReservationExpired reservation " + std::to_string(to_expire));
   EXPECT_TRUE(same_tx("SELECT updated_at FROM reservations WHERE id = " + std::to_string(to_expire)));
 
-  ASSERT_TRUE(store.top_up({user(2), 300, {}, {}}).ok());
+  ASSERT_TRUE(bookings.top_up({user(2), 300, {}, {}}).ok());
   EXPECT_EQ(rows(), 6);
   EXPECT_EQ(last(), "BalanceToppedUp user " + uid(2));
   EXPECT_EQ(last_payload("balance"), "100300");
   EXPECT_TRUE(same_tx("SELECT created_at FROM balance_ledger WHERE reason = 'TOP_UP'"));
 
   int64_t pool = add_pool(db, s.schedule_id, 5, 2, 2);
-  auto ph = store.hold_pool({user(3), s.schedule_id, pool, 2, {}, {}});
+  auto ph = bookings.hold_pool({user(3), s.schedule_id, pool, 2, {}, {}});
   ASSERT_TRUE(ph.ok());
   EXPECT_EQ(rows(), 7);
   EXPECT_EQ(last(), "ReservationHeld reservation " + std::to_string(ph->reservation_id));
@@ -86,38 +86,38 @@ TEST_F(Outbox, EveryStateChangeWritesExactlyOneEventInItsTransaction) {
   // Paying an expired-but-unswept hold expires it: one ReservationExpired, nothing else.
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " +
           std::to_string(ph->reservation_id));
-  EXPECT_EQ(code_of(store.pay({ph->reservation_id, user(3), {}, {}})), "HOLD_EXPIRED");
+  EXPECT_EQ(code_of(bookings.pay({ph->reservation_id, user(3), {}, {}})), "HOLD_EXPIRED");
   EXPECT_EQ(rows(), 8);
   EXPECT_EQ(last(), "ReservationExpired reservation " + std::to_string(ph->reservation_id));
 }
 
 TEST_F(Outbox, RefusalsAndReplaysWriteNoEvent) {
   auto id = hold(0, {0});
-  ASSERT_TRUE(store.pay({id, user(0), {}, {}}).ok());
+  ASSERT_TRUE(bookings.pay({id, user(0), {}, {}}).ok());
   auto cancelled = hold(1, {1});
-  ASSERT_TRUE(store.cancel(cancelled, user(1)).ok());
+  ASSERT_TRUE(bookings.cancel(cancelled, user(1)).ok());
   int64_t pool = add_pool(db, s.schedule_id, 2, 2, 2);
-  ASSERT_TRUE(store.hold_pool({user(2), s.schedule_id, pool, 2, {}, {}}).ok());
+  ASSERT_TRUE(bookings.hold_pool({user(2), s.schedule_id, pool, 2, {}, {}}).ok());
   db.exec("UPDATE users SET balance = 10 WHERE id = " + uid(3));
   auto poor = hold(3, {5});
-  auto keyed = store.hold_seats({user(3), s.schedule_id, {s.seat_ids[6]}, "k", "h"});
+  auto keyed = bookings.hold_seats({user(3), s.schedule_id, {s.seat_ids[6]}, "k", "h"});
   ASSERT_TRUE(keyed.ok());
   auto before = rows();
 
-  EXPECT_EQ(code_of(store.hold_seats({user(1), s.schedule_id, {s.seat_ids[0]}, {}, {}})), "SEAT_TAKEN");
-  EXPECT_EQ(code_of(store.hold_seats({user(1), s.schedule_id,
+  EXPECT_EQ(code_of(bookings.hold_seats({user(1), s.schedule_id, {s.seat_ids[0]}, {}, {}})), "SEAT_TAKEN");
+  EXPECT_EQ(code_of(bookings.hold_seats({user(1), s.schedule_id,
                                       {s.seat_ids[2], s.seat_ids[3], s.seat_ids[4], s.seat_ids[7], s.seat_ids[8]},
                                       {}, {}})),
             "LIMIT_EXCEEDED");
-  EXPECT_EQ(code_of(store.hold_pool({user(1), s.schedule_id, pool, 1, {}, {}})), "SOLD_OUT");
-  EXPECT_EQ(code_of(store.pay({poor, user(3), {}, {}})), "INSUFFICIENT_BALANCE");
-  EXPECT_EQ(code_of(store.pay({id, user(1), {}, {}})), "NOT_FOUND");
-  EXPECT_EQ(code_of(store.pay({cancelled, user(1), {}, {}})), "RESERVATION_CANCELLED");
-  EXPECT_EQ(code_of(store.top_up({user(0) + 1000, 5, {}, {}})), "NOT_FOUND");
+  EXPECT_EQ(code_of(bookings.hold_pool({user(1), s.schedule_id, pool, 1, {}, {}})), "SOLD_OUT");
+  EXPECT_EQ(code_of(bookings.pay({poor, user(3), {}, {}})), "INSUFFICIENT_BALANCE");
+  EXPECT_EQ(code_of(bookings.pay({id, user(1), {}, {}})), "NOT_FOUND");
+  EXPECT_EQ(code_of(bookings.pay({cancelled, user(1), {}, {}})), "RESERVATION_CANCELLED");
+  EXPECT_EQ(code_of(bookings.top_up({user(0) + 1000, 5, {}, {}})), "NOT_FOUND");
   // Replays: paying again, cancelling again, the same Idempotency-Key again.
-  EXPECT_TRUE(store.pay({id, user(0), {}, {}}).ok());
-  EXPECT_TRUE(store.cancel(cancelled, user(1)).ok());
-  auto replayed = store.hold_seats({user(3), s.schedule_id, {s.seat_ids[6]}, "k", "h"});
+  EXPECT_TRUE(bookings.pay({id, user(0), {}, {}}).ok());
+  EXPECT_TRUE(bookings.cancel(cancelled, user(1)).ok());
+  auto replayed = bookings.hold_seats({user(3), s.schedule_id, {s.seat_ids[6]}, "k", "h"});
   ASSERT_TRUE(replayed.ok());
   EXPECT_TRUE(replayed->replayed);
   auto swept = store.expire_holds(10);
@@ -137,19 +137,19 @@ TEST_F(Outbox, WhenTheEventCannotBeWrittenTheStateChangeRollsBack) {
   db.exec("CREATE TRIGGER test_reject BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION test_reject()");
   auto before = rows();
 
-  EXPECT_EQ(code_of(store.hold_seats({user(2), s.schedule_id, {s.seat_ids[2]}, {}, {}})), "INTERNAL");
+  EXPECT_EQ(code_of(bookings.hold_seats({user(2), s.schedule_id, {s.seat_ids[2]}, {}, {}})), "INTERNAL");
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 2);
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE id = " + std::to_string(s.seat_ids[2]) +
                      " AND reservation_id IS NOT NULL"),
             0);
 
-  EXPECT_EQ(code_of(store.pay({id, user(0), {}, {}})), "INTERNAL");
+  EXPECT_EQ(code_of(bookings.pay({id, user(0), {}, {}})), "INTERNAL");
   EXPECT_EQ(db.scalar("SELECT status FROM reservations WHERE id = " + std::to_string(id)), "HELD");
   EXPECT_EQ(db.count("SELECT count(*) FROM payments"), 0);
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(0)), 100000);
   EXPECT_EQ(db.count("SELECT count(*) FROM balance_ledger"), 0);
 
-  EXPECT_EQ(code_of(store.cancel(id, user(0))), "INTERNAL");
+  EXPECT_EQ(code_of(bookings.cancel(id, user(0))), "INTERNAL");
   EXPECT_EQ(db.scalar("SELECT status FROM reservations WHERE id = " + std::to_string(id)), "HELD");
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id = " + std::to_string(id)), 1);
 
@@ -157,7 +157,7 @@ TEST_F(Outbox, WhenTheEventCannotBeWrittenTheStateChangeRollsBack) {
   EXPECT_EQ(db.scalar("SELECT status FROM reservations WHERE id = " + std::to_string(expiring)), "HELD");
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id = " + std::to_string(expiring)), 1);
 
-  EXPECT_EQ(code_of(store.top_up({user(3), 100, {}, {}})), "INTERNAL");
+  EXPECT_EQ(code_of(bookings.top_up({user(3), 100, {}, {}})), "INTERNAL");
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + uid(3)), 100000);
   EXPECT_EQ(rows(), before);
 }
@@ -165,7 +165,7 @@ TEST_F(Outbox, WhenTheEventCannotBeWrittenTheStateChangeRollsBack) {
 TEST_F(Outbox, BacklogCountsUnpublishedEvents) {
   hold(0, {0});
   hold(1, {1});
-  ASSERT_TRUE(store.top_up({user(2), 5, {}, {}}).ok());
+  ASSERT_TRUE(bookings.top_up({user(2), 5, {}, {}}).ok());
   auto backlog = store.outbox_backlog();
   ASSERT_TRUE(backlog.ok());
   EXPECT_EQ(backlog.value(), 3);

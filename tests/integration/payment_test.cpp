@@ -1,4 +1,5 @@
-// Payments and top-ups against a real PostgreSQL through PgStore.
+// Payments and top-ups against a real PostgreSQL, through the write paths the
+// server runs (SyncBookings).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,7 @@ struct Payments : StoreTest {
   Payments() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
 
   Result<resv::Payment> pay(int64_t reservation, int user_offset) {
-    return store.pay({reservation, user(user_offset), {}, {}});
+    return bookings.pay({reservation, user(user_offset), {}, {}});
   }
   int64_t ledger_lines(int offset) const {
     return db.count("SELECT count(*) FROM balance_ledger WHERE user_id = " + uid(offset));
@@ -47,7 +48,7 @@ TEST_F(Payments, PayingDebitsOnceAndConfirms) {
   EXPECT_EQ(events("ReservationConfirmed", id), 1);
   EXPECT_EQ(db.scalar("SELECT payload->>'paymentId' FROM outbox WHERE event_type = 'ReservationConfirmed'"), pid);
   EXPECT_EQ(seats_of(id), 2) << "paid seats stay with the reservation";
-  auto b = store.balance(user(0));
+  auto b = bookings.balance(user(0));
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->balance, 98000);
 }
@@ -92,7 +93,7 @@ TEST_F(Payments, ExactlyTheBalanceIsEnoughAndLeavesZero) {
   db.exec("UPDATE users SET balance = 1500 WHERE id = " + uid(0));
   auto id = hold(0, {0, 1});
   ASSERT_EQ(code_of(pay(id, 0)), "INSUFFICIENT_BALANCE");
-  auto topped = store.top_up({user(0), 500, {}, {}});
+  auto topped = bookings.top_up({user(0), 500, {}, {}});
   ASSERT_TRUE(topped.ok()) << topped.status().message();
   EXPECT_EQ(topped->balance, 2000);
   auto p = pay(id, 0);
@@ -120,13 +121,13 @@ TEST_F(Payments, PayingAnExpiredHoldIsHoldExpiredAndReleasesItsSeats) {
   auto again = pay(id, 0);
   EXPECT_EQ(code_of(again), "HOLD_EXPIRED");
   EXPECT_EQ(events("ReservationExpired", id), 1) << "an expired hold is released once";
-  auto other = store.hold_seats({user(1), s.schedule_id, {s.seat_ids[2], s.seat_ids[3]}, {}, {}});
+  auto other = bookings.hold_seats({user(1), s.schedule_id, {s.seat_ids[2], s.seat_ids[3]}, {}, {}});
   EXPECT_TRUE(other.ok()) << "the seats are free at once: " << other.status().message();
 }
 
 TEST_F(Payments, PayingAnExpiredPoolHoldReleasesItsUnits) {
   int64_t pool = add_pool(db, s.schedule_id, 5, 3, 3, 700);
-  auto h = store.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
+  auto h = bookings.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
   ASSERT_TRUE(h.ok()) << h.status().message();
   auto id = std::to_string(h->reservation_id);
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " + id);
@@ -138,7 +139,7 @@ TEST_F(Payments, PayingAnExpiredPoolHoldReleasesItsUnits) {
 
 TEST_F(Payments, PayingAPoolHoldChargesPriceTimesQuantity) {
   int64_t pool = add_pool(db, s.schedule_id, 5, 3, 3, 700);
-  auto h = store.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
+  auto h = bookings.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
   ASSERT_TRUE(h.ok()) << h.status().message();
   auto p = pay(h->reservation_id, 0);
   ASSERT_TRUE(p.ok()) << p.status().message();
@@ -150,7 +151,7 @@ TEST_F(Payments, PayingAPoolHoldChargesPriceTimesQuantity) {
 
 TEST_F(Payments, PayingACancelledReservationIsReservationCancelled) {
   auto id = hold(0, {0});
-  ASSERT_TRUE(store.cancel(id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(id, user(0)).ok());
   auto p = pay(id, 0);
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(code_of(p), "RESERVATION_CANCELLED");
@@ -175,7 +176,7 @@ TEST_F(Payments, PayingAnotherUsersReservationIsNotFound) {
 }
 
 TEST_F(Payments, PayingAnUnknownReservationIsNotFound) {
-  auto p = store.pay({999999, user(0), {}, {}});
+  auto p = bookings.pay({999999, user(0), {}, {}});
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(code_of(p), "NOT_FOUND");
   EXPECT_EQ(db.count("SELECT count(*) FROM payments"), 0);
@@ -183,7 +184,7 @@ TEST_F(Payments, PayingAnUnknownReservationIsNotFound) {
 }
 
 TEST_F(Payments, TopUpCreditsAndRecordsALedgerLine) {
-  auto t = store.top_up({user(0), 2500, {}, {}});
+  auto t = bookings.top_up({user(0), 2500, {}, {}});
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->user_id, user(0));
   EXPECT_EQ(t->balance, 102500);
@@ -198,8 +199,8 @@ TEST_F(Payments, TopUpCreditsAndRecordsALedgerLine) {
 }
 
 TEST_F(Payments, UnknownUserHasNoBalanceAndCannotTopUp) {
-  EXPECT_EQ(code_of(store.balance(user(0) + 1000)), "NOT_FOUND");
-  auto t = store.top_up({user(0) + 1000, 100, {}, {}});
+  EXPECT_EQ(code_of(bookings.balance(user(0) + 1000)), "NOT_FOUND");
+  auto t = bookings.top_up({user(0) + 1000, 100, {}, {}});
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(code_of(t), "NOT_FOUND");
   EXPECT_EQ(db.count("SELECT count(*) FROM balance_ledger"), 0);
@@ -209,11 +210,11 @@ TEST_F(Payments, UnknownUserHasNoBalanceAndCannotTopUp) {
 TEST_F(Payments, LedgerIsARunningTotalOfTheBalance) {
   auto a = hold(0, {0});
   auto b = hold(0, {1, 2});
-  ASSERT_TRUE(store.top_up({user(0), 300, {}, {}}).ok());
+  ASSERT_TRUE(bookings.top_up({user(0), 300, {}, {}}).ok());
   ASSERT_TRUE(pay(a, 0).ok());
   ASSERT_TRUE(pay(b, 0).ok());
-  ASSERT_TRUE(store.cancel(a, user(0)).ok());
-  ASSERT_TRUE(store.top_up({user(0), 50, {}, {}}).ok());
+  ASSERT_TRUE(bookings.cancel(a, user(0)).ok());
+  ASSERT_TRUE(bookings.top_up({user(0), 50, {}, {}}).ok());
 
   EXPECT_EQ(balance(0), 100000 + 300 - 1000 - 2000 + 1000 + 50);
   EXPECT_EQ(db.count("SELECT sum(delta) FROM balance_ledger WHERE user_id = " + uid(0)), balance(0) - 100000);

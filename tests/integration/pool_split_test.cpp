@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "booking/pg_store.h"
+#include "sync_bookings.h"
 #include "test_seed.h"
 
 using namespace resv;
@@ -19,17 +20,17 @@ TEST(PoolSplit, LastUnitsAreSoldWhenTwoBuyersRaceForThem) {
   for (int r = 0; r < rounds; ++r) pools.push_back(add_pool(db, s.schedule_id, 8, 4, 4));
   // Each pool starts with 4 of 8 units held, so exactly one of two racing
   // requests for 4 can and must succeed.
-  PgStore setup{PgStoreOptions{db.url()}};
+  SyncBookings setup{db.url(), {.size = 1}};
   for (int r = 0; r < rounds; ++r)
     ASSERT_TRUE(setup.hold_pool({s.first_user_id + 399, s.schedule_id, pools[r], 4, {}, {}}).ok());
 
   std::vector<int> wins(rounds, 0), sold_out(rounds, 0);
   std::barrier sync(2);
   auto buyer = [&](int64_t user_base) {
-    PgStore store{PgStoreOptions{db.url()}};
+    SyncBookings bookings{db.url(), {.size = 1}};
     for (int r = 0; r < rounds; ++r) {
       sync.arrive_and_wait();
-      auto h = store.hold_pool({user_base + r, s.schedule_id, pools[r], 4, {}, {}});
+      auto h = bookings.hold_pool({user_base + r, s.schedule_id, pools[r], 4, {}, {}});
       if (h.ok())
         __atomic_add_fetch(&wins[r], 1, __ATOMIC_RELAXED);
       else if (h.status().code() == ErrorCode::SoldOut)

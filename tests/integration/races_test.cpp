@@ -1,6 +1,7 @@
 // Concurrency against a real PostgreSQL: many threads, each with its own
-// PgStore (connection), racing for the same seats, units, reservations and
-// balances. Every test checks invariants of the final database state; none
+// connection and the write paths as the server sends them
+// (tests/support/sync_bookings.h), racing for the same seats, units,
+// reservations and balances. Every test checks invariants of the final database state; none
 // depends on who wins.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,9 +26,10 @@ using namespace resv::test;
 
 namespace {
 
-// Opens the store's connection now, so that threads start racing only after
-// every one of them is connected. A failure shows up in the calls that follow.
+// Opens the connection now, so that threads start racing only after every
+// one of them is connected. A failure shows up in the calls that follow.
 bool warm_up(PgStore& store) { return store.schema_state().ok(); }
+bool warm_up(SyncBookings& bookings) { return bookings.pool().connected() > 0; }
 
 void join_all(std::vector<std::thread>& threads) {
   for (auto& t : threads) t.join();
@@ -60,9 +62,9 @@ TEST_F(Races, TwoHundredBuyersSellAThousandSeatsEachExactlyOnce) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
-      PgStore store{PgStoreOptions{db.url()}};
+      SyncBookings bookings{db.url(), {.size = 1, .warm_up = false}};
       PerThread& mine = out[static_cast<size_t>(t)];
-      if (!warm_up(store)) ++mine.failures["CONNECT"];
+      if (!warm_up(bookings)) ++mine.failures["CONNECT"];
       start.arrive_and_wait();
       std::mt19937_64 rng(static_cast<uint64_t>(t) + 1);
       const int64_t user = s.first_user_id + t;
@@ -73,7 +75,7 @@ TEST_F(Races, TwoHundredBuyersSellAThousandSeatsEachExactlyOnce) {
           auto second = s.seat_ids[rng() % kSeats];
           if (second != want[0]) want.push_back(second);
         }
-        auto h = store.hold_seats({user, s.schedule_id, want, {}, {}});
+        auto h = bookings.hold_seats({user, s.schedule_id, want, {}, {}});
         if (h.ok()) {
           std::sort(want.begin(), want.end());
           sold += static_cast<int64_t>(want.size());
@@ -140,15 +142,15 @@ TEST_F(Races, PoolOfFortyGivesExactlyTenPartiesOfFour) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
-      PgStore store{PgStoreOptions{db.url()}};
-      if (!warm_up(store)) {
+      SyncBookings bookings{db.url(), {.size = 1, .warm_up = false}};
+      if (!warm_up(bookings)) {
         std::lock_guard lock(mu);
         ++failures["CONNECT"];
       }
       start.arrive_and_wait();
       for (int u = t; u < kUsers; u += kThreads) {
         for (int attempt = 0; attempt < 100; ++attempt) {
-          auto h = store.hold_pool({s.first_user_id + u, s.schedule_id, pool, 4, {}, {}});
+          auto h = bookings.hold_pool({s.first_user_id + u, s.schedule_id, pool, 4, {}, {}});
           if (h.ok()) {
             ++held;
             std::lock_guard lock(mu);
@@ -194,8 +196,8 @@ TEST_F(Races, PaymentRacingExpiryEndsEitherConfirmedOrExpiredNeverBoth) {
   constexpr int kRounds = 50;
   Seeded s = seed(db, {.seats = kRounds, .seat_price = 1000, .users = kRounds, .balance = 100000,
                        .max_seats_per_user = 4});
-  PgStore setup{PgStoreOptions{db.url()}};
-  PgStore payer{PgStoreOptions{db.url()}};
+  SyncBookings setup{db.url(), {.size = 1}};
+  SyncBookings payer{db.url(), {.size = 1}};
   PgStore sweeper{PgStoreOptions{db.url()}};
   ASSERT_TRUE(warm_up(payer));
   ASSERT_TRUE(warm_up(sweeper));
@@ -271,9 +273,9 @@ TEST_F(Races, CancelRacingPaymentLeavesAConsistentState) {
   TestDatabase db;
   constexpr int kRounds = 30;
   Seeded s = seed(db, {.seats = kRounds, .seat_price = 1000, .users = kRounds, .balance = 100000});
-  PgStore setup{PgStoreOptions{db.url()}};
-  PgStore payer{PgStoreOptions{db.url()}};
-  PgStore canceller{PgStoreOptions{db.url()}};
+  SyncBookings setup{db.url(), {.size = 1}};
+  SyncBookings payer{db.url(), {.size = 1}};
+  SyncBookings canceller{db.url(), {.size = 1}};
   ASSERT_TRUE(warm_up(payer));
   ASSERT_TRUE(warm_up(canceller));
   for (int i = 0; i < kRounds; ++i) {
@@ -324,9 +326,9 @@ TEST_F(Races, TwoPaymentsBeyondTheBalanceOnlyOneSucceeds) {
   TestDatabase db;
   constexpr int kRounds = 30;
   Seeded s = seed(db, {.seats = 2 * kRounds, .seat_price = 1000, .users = kRounds, .balance = 1500});
-  PgStore setup{PgStoreOptions{db.url()}};
-  PgStore first{PgStoreOptions{db.url()}};
-  PgStore second{PgStoreOptions{db.url()}};
+  SyncBookings setup{db.url(), {.size = 1}};
+  SyncBookings first{db.url(), {.size = 1}};
+  SyncBookings second{db.url(), {.size = 1}};
   ASSERT_TRUE(warm_up(first));
   ASSERT_TRUE(warm_up(second));
   for (int i = 0; i < kRounds; ++i) {
@@ -371,10 +373,10 @@ TEST_F(Races, OneUsersConcurrentHoldsNeverExceedTheLimit) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
-      PgStore store{PgStoreOptions{db.url()}};
-      warm_up(store);
+      SyncBookings bookings{db.url(), {.size = 1, .warm_up = false}};
+      warm_up(bookings);
       start.arrive_and_wait();
-      auto h = store.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[static_cast<size_t>(t)]}, {}, {}});
+      auto h = bookings.hold_seats({s.first_user_id, s.schedule_id, {s.seat_ids[static_cast<size_t>(t)]}, {}, {}});
       if (h.ok())
         ++ok;
       else if (code_of(h) == "LIMIT_EXCEEDED")
@@ -406,10 +408,10 @@ TEST_F(Races, SameIdempotentHoldSentThreeTimesAtOnceMakesOneReservationPerUser) 
   for (int u = 0; u < kUsers; ++u)
     for (int c = 0; c < kCopies; ++c)
       threads.emplace_back([&, u, c] {
-        PgStore store{PgStoreOptions{db.url()}};
-        warm_up(store);
+        SyncBookings bookings{db.url(), {.size = 1, .warm_up = false}};
+        warm_up(bookings);
         start.arrive_and_wait();
-        auto h = store.hold_seats({s.first_user_id + u, s.schedule_id, {s.seat_ids[static_cast<size_t>(u)]},
+        auto h = bookings.hold_seats({s.first_user_id + u, s.schedule_id, {s.seat_ids[static_cast<size_t>(u)]},
                                    "key-" + std::to_string(u), "hash"});
         auto& a = answers[static_cast<size_t>(u * kCopies + c)];
         a.user = u;

@@ -97,7 +97,7 @@ TEST_F(ReleaseEvents, CancelPublishesTheScheduleAndSeatIds) {
   ASSERT_TRUE(events.wait_connected());
   EXPECT_TRUE(listener.connected());
   auto id = hold(0, {4, 2});
-  ASSERT_TRUE(store.cancel(id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(id, user(0)).ok());
 
   auto ev = events.next_release();
   ASSERT_TRUE(ev.has_value()) << "no release event within the deadline";
@@ -121,7 +121,7 @@ TEST_F(ReleaseEvents, ExpiryAndExpiredPaymentPublishToo) {
   EXPECT_EQ(first->seat_ids, seats({0}));
 
   db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " + std::to_string(paid_late));
-  ASSERT_EQ(store.pay({paid_late, user(1), {}, {}}).status().code(), ErrorCode::HoldExpired);
+  ASSERT_EQ(bookings.pay({paid_late, user(1), {}, {}}).status().code(), ErrorCode::HoldExpired);
   auto second = events.next_release();
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->schedule_id, s.schedule_id);
@@ -132,9 +132,9 @@ TEST_F(ReleaseEvents, PoolReleaseCarriesThePoolAndNoSeats) {
   int64_t pool = add_pool(db, s.schedule_id, 5, 3, 3);
   listener.start();
   ASSERT_TRUE(events.wait_connected());
-  auto h = store.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
+  auto h = bookings.hold_pool({user(0), s.schedule_id, pool, 3, {}, {}});
   ASSERT_TRUE(h.ok());
-  ASSERT_TRUE(store.cancel(h->reservation_id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(h->reservation_id, user(0)).ok());
   auto ev = events.next_release();
   ASSERT_TRUE(ev.has_value());
   EXPECT_EQ(ev->schedule_id, s.schedule_id);
@@ -148,14 +148,14 @@ TEST_F(ReleaseEvents, HoldsPaymentsAndMalformedNotificationsPublishNothing) {
   ASSERT_TRUE(events.wait_connected());
   // None of these may produce a release event...
   auto paid = hold(0, {0});
-  ASSERT_TRUE(store.pay({paid, user(0), {}, {}}).ok());
-  ASSERT_TRUE(store.top_up({user(0), 10, {}, {}}).ok());
+  ASSERT_TRUE(bookings.pay({paid, user(0), {}, {}}).ok());
+  ASSERT_TRUE(bookings.top_up({user(0), 10, {}, {}}).ok());
   db.exec("SELECT pg_notify('resv_release', 'not json')");
   db.exec("SELECT pg_notify('resv_release', '{\"seatIds\": [1, 2]}')");
   db.exec("SELECT pg_notify('resv_release', '{\"scheduleId\": \"7\"}')");
   // ...so the first one is this cancel's (notifications arrive in commit order).
   auto id = hold(1, {5});
-  ASSERT_TRUE(store.cancel(id, user(1)).ok());
+  ASSERT_TRUE(bookings.cancel(id, user(1)).ok());
   auto ev = events.next_release();
   ASSERT_TRUE(ev.has_value());
   EXPECT_EQ(ev->seat_ids, seats({5}));
@@ -166,7 +166,7 @@ TEST_F(ReleaseEvents, ReleasesOfMoreThan200SeatsNameTheScheduleOnly) {
   // Store-level only: the HTTP API caps a request at 20 seats.
   TestDatabase big;
   Seeded b = seed(big, {.seats = 401, .seat_price = 10, .users = 2, .balance = 100000, .max_seats_per_user = 300});
-  PgStore big_store{PgStoreOptions{big.url()}};
+  SyncBookings big_store{big.url()};
   Events big_events;
   ReleaseListener big_listener(big.url(), [&](const ReleaseEvent& e) { big_events.push(e); });
   big_listener.start();
@@ -205,7 +205,7 @@ TEST_F(ReleaseEvents, ReconnectsAfterLosingItsConnectionAndSaysSo) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(listener.connected());
   auto id = hold(0, {7});
-  ASSERT_TRUE(store.cancel(id, user(0)).ok());
+  ASSERT_TRUE(bookings.cancel(id, user(0)).ok());
   auto ev = events.next_release();
   ASSERT_TRUE(ev.has_value()) << "releases are delivered again after the reconnect";
   EXPECT_EQ(ev->seat_ids, seats({7}));

@@ -1,6 +1,7 @@
 #pragma once
-// The fixture most integration tests share: a fresh database, seeded, with a
-// PgStore on it, plus the helpers that look at what the store did there.
+// The fixture most integration tests share: a fresh database, seeded, with
+// the write paths as the server runs them (`bookings`) and a PgStore for the
+// catalog reads on it, plus the helpers that look at what they did there.
 // Header-only, so that it needs no change to the test support library.
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 
 #include "base/status.h"
 #include "booking/pg_store.h"
+#include "sync_bookings.h"
 #include "test_seed.h"
 
 namespace resv::test {
@@ -31,6 +33,7 @@ struct StoreTest : ::testing::Test {
 
   TestDatabase db;  // declared first: `s` and `store` use it
   Seeded s;
+  SyncBookings bookings{db.url()};
   PgStore store{PgStoreOptions{db.url()}};
 
   // Seeded users by offset: user(0) is the first one.
@@ -46,7 +49,7 @@ struct StoreTest : ::testing::Test {
   }
   // Holds seats (by index) for a user; throws (failing the test) if refused.
   int64_t hold(int user_offset, std::vector<size_t> seat_idx) {
-    auto h = store.hold_seats(hold_req(user_offset, std::move(seat_idx)));
+    auto h = bookings.hold_seats(hold_req(user_offset, std::move(seat_idx)));
     if (!h.ok()) throw std::runtime_error("hold failed: " + h.status().message());
     return h->reservation_id;
   }

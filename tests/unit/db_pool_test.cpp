@@ -22,12 +22,6 @@ class FakeStore final : public Store {
   Result<Concert> concert(int64_t) override { return none(); }
   Result<std::vector<Schedule>> schedules(int64_t) override { return none(); }
   Result<std::vector<Seat>> seats(int64_t, bool) override { return none(); }
-  Result<Hold> hold_seats(const HoldSeatsRequest&) override { return none(); }
-  Result<Hold> hold_pool(const HoldPoolRequest&) override { return none(); }
-  Result<Payment> pay(const PaymentRequest&) override { return none(); }
-  Result<Cancellation> cancel(int64_t, int64_t) override { return none(); }
-  Result<Balance> balance(int64_t) override { return none(); }
-  Result<Balance> top_up(const TopUpRequest&) override { return none(); }
   Result<int64_t> expire_holds(int) override { return none(); }
   Result<int64_t> outbox_backlog() override { return none(); }
   Status warm_up() override { return Status::Ok(); }
