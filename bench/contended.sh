@@ -2,8 +2,9 @@
 # Measurement (b) alone, over more rounds than bench/run.sh, for working on
 # the contended opening: 2,000 connections x 3 attempts at a fresh pool of 40
 # (party of 4) per round, then nginx on the same burst. Prints one line per
-# round and checks for overbooking at the end.
-#   bench/contended.sh [ROUNDS] [-- SERVER ARGS...]
+# round and checks for overbooking at the end. Fails unless every attempt was
+# answered and every round's pool sold out.
+#   bench/contended.sh [ROUNDS] [-- SERVER ARGS...]     (quick check: bench/contended.sh 1)
 # Environment:
 #   BASELINE=PATH   another resv-server binary, run on its own pool in every
 #                   round before the one built here (A/B on one noisy machine)
@@ -20,14 +21,16 @@ rounds=5
 
 source bench/common.sh
 bench_setup resv-server resv-loadgen
-psql -q -v ON_ERROR_STOP=1 "$db" -f bench/seed.sql >/dev/null
-psql -q -v ON_ERROR_STOP=1 "$db" -c "INSERT INTO pools (schedule_id, name, kind, capacity, price, max_party, max_per_user)
+psql -q "$db" -f bench/seed.sql >/dev/null
+psql -q "$db" -c "INSERT INTO pools (schedule_id, name, kind, capacity, price, max_party, max_per_user)
   SELECT 4, 'Round ' || g, 'RESTAURANT_SLOT', 40, 30000, 4, 4 FROM generate_series(1, $((2 * rounds))) g" >/dev/null
 if [[ -n "${PG_LOG:-}" ]]; then
   psql -q "$db" -c "ALTER DATABASE bench SET log_min_duration_statement = 0" \
     -c "ALTER SYSTEM SET log_line_prefix = '%m [%p] '" -c "SELECT pg_reload_conf()" >/dev/null
 fi
-mapfile -t pools < <(psql -Atq "$db" -c "SELECT id FROM pools WHERE schedule_id = 4 AND name LIKE 'Round %' ORDER BY id")
+pool_ids=$(psql -Atq "$db" -c "SELECT id FROM pools WHERE schedule_id = 4 AND name LIKE 'Round %' ORDER BY id")
+mapfile -t pools <<<"$pool_ids"
+expect_eq "pools made for the rounds" "${#pools[@]}" $((2 * rounds))
 
 start_server --db-pool-size "${RESV_BENCH_POOL:-32}" "$@"
 new_port=$port
@@ -37,7 +40,7 @@ if [[ -n "${BASELINE:-}" ]]; then
     --admin-token bench --db-pool-size "${RESV_BENCH_POOL:-32}" "$@" >"$work/base.out" 2>"$work/base.log" &
   base_pid=$!
   trap 'kill $base_pid 2>/dev/null || true; bench_cleanup' EXIT
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$base_admin/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "$base_admin" "$work/base.log"
 fi
 mkdir -p "$work/www"
 echo "$sold_out_body" >"$work/www/sold_out"
@@ -53,6 +56,7 @@ contended() {  # port pool first-user [trace]: each round's buyers are new users
   [[ -n "${4:-}" ]] && trace=(--trace "$4")
   out=$(build-bench/bench/resv-loadgen --port "$1" --scenario contended -c 2000 --per-connection 3 --schedule 4 \
     --pool "$2" --quantity 4 --first-user "$3" "${trace[@]}")
+  expect_run "pool $2 on port $1" "$out" 6000 -
   summary "$out"
 }
 burst_warm "$new_port" /api/concerts
@@ -66,9 +70,19 @@ for ((r = 0; r < rounds; r++)); do
   line+="  resv-server $(contended "$new_port" "${pools[$((2 * r + 1))]}" $((2001 + 4000 * r)) \
     "${TRACE_DIR:+$TRACE_DIR/round-$((r + 1)).txt}")"
   out=$(build-bench/bench/resv-loadgen --port "$nginx_port" --scenario get --path /sold_out -c 2000 --per-connection 3)
+  expect_run "nginx, round $((r + 1))" "$out" 6000 6000
   line+="  nginx $(summary "$out" | cut -d'(' -f1)"
   echo "$line"
 done
 [[ -n "${PG_LOG:-}" ]] && cp "$work/pg/postgres.log" "$PG_LOG"
+# A round whose pool did not sell out measured something else.
+used=()
+for ((r = 0; r < rounds; r++)); do
+  [[ -n "${BASELINE:-}" ]] && used+=("${pools[$((2 * r))]}")
+  used+=("${pools[$((2 * r + 1))]}")
+done
+short=$(IFS=,; psql -Atq "$db" -c "SELECT count(*) FROM pools p WHERE id IN (${used[*]})
+  AND (SELECT count(*) FROM pool_units u WHERE u.pool_id = p.id AND u.reservation_id IS NOT NULL) < 40")
+expect_eq "pools of 40 that did not sell out" "$short" 0
 echo "pools over capacity: $(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT pool_id FROM pool_units
   WHERE reservation_id IS NOT NULL GROUP BY pool_id HAVING count(*) > 40) x")"

@@ -4,6 +4,9 @@
 #   - token status/s vs nginx serving a body of the same size (wrk, 64 connections);
 #   - field report 001's journey (issue -> wait -> browse -> reserve -> pay), 300 buyers.
 # Same CPU split as bench/run.sh: one server I/O thread, one nginx worker, wrk -t1.
+# Every phase checks that it did the work it reports (tokens issued and in the
+# database, status answered, the buyers' seats sold and paid) and the script
+# fails otherwise.
 #   bench/queue.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +18,8 @@ json() { python3 -c "import json,sys; d=json.loads(sys.argv[1])
 for k in sys.argv[2].split('.'): d=d[k]
 print(d)" "$1" "$2"; }
 median() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
-psql -q -v ON_ERROR_STOP=1 "$db" -f bench/queue_seed.sql >/dev/null
+psql -q "$db" -f bench/queue_seed.sql >/dev/null
+expect_eq "queues seeded" "$(psql -Atq "$db" -c "SELECT count(*) FROM queue_concerts")" 4
 start_server --db-pool-size 32
 dur=10; n=30000
 [[ $quick == 1 ]] && { dur=3; n=5000; }
@@ -26,6 +30,9 @@ for c in 1 2 3; do
   log "token issue, round $c"
   r=$(build-bench/bench/resv-loadgen --port "$port" --scenario issue -c 64 -n "$n" --concert "$c" \
       --first-user $(( (c - 1) * n + 1 )))
+  expect_run "token issue, round $c" "$r" "$n" "$n"
+  expect_eq "token issue, round $c: tokens of concert $c in the database" \
+    "$(psql -Atq "$db" -c "SELECT count(*) FROM queue_tokens WHERE concert_id = $c")" "$n"
   issue_runs+=("$r"); issue_rates+=("$(json "$r" ok_per_s)")
 done
 gaps=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT concert_id, count(*) n, count(DISTINCT position) d,
@@ -38,6 +45,7 @@ token=$(curl -sf -XPOST "http://127.0.0.1:$port/api/queue/tokens" \
 mkdir -p "$work/www/api/queue/tokens"
 curl -sf "http://127.0.0.1:$port/api/queue/tokens/$token" -o "$work/www/api/queue/tokens/$token"
 body_bytes=$(stat -c %s "$work/www/api/queue/tokens/$token")
+(( body_bytes > 0 )) || fail "token status: empty answer"
 start_nginx
 log "token status vs nginx (3 alternating rounds)"
 s_runs=(); n_runs=()
@@ -50,10 +58,17 @@ s_rps=$(median "${s_runs[@]}"); n_rps=$(median "${n_runs[@]}")
 
 # Field report 001's journey with 300 buyers on concert 4 (max 100 active).
 log "buyer journey, 300 buyers"
-flow=$(build-bench/bench/resv-flow --port "$port" --users 300 --concert 4 --schedule 4 --first-user 150001 || true)
+# resv-flow exits 1 when a buyer gave up: a result to report, not a failed run.
+flow_rc=0
+flow=$(build-bench/bench/resv-flow --port "$port" --users 300 --concert 4 --schedule 4 --first-user 150001) || flow_rc=$?
+(( flow_rc <= 1 )) || fail "resv-flow exited with $flow_rc"
 sold=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 4 AND reservation_id IS NOT NULL")
 confirmed=$(psql -Atq "$db" -c "SELECT count(*) FROM reservations WHERE schedule_id = 4 AND status = 'CONFIRMED'")
 double=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT user_id FROM payments GROUP BY user_id HAVING count(*) > 1) x")
+paid=$(json "$flow" paid)
+(( paid > 0 )) || fail "buyer journey: nobody paid ($(json "$flow" gaveUp) gave up)"
+expect_eq "buyer journey: buyers paid or gave up" "$(( paid + $(json "$flow" gaveUp) ))" 300
+expect_eq "buyer journey: reservations confirmed in the database, against buyers paid" "$confirmed" "$paid"
 
 step_row() {  # name
   python3 - "$flow" "$1" <<'PY'
@@ -62,11 +77,12 @@ f = json.loads(sys.argv[1]); s = f["steps"].get(sys.argv[2], {})
 print(f"| {sys.argv[2]} | {s.get('count', 0)} | {s.get('p50_ms', 0):.2f} | {s.get('p95_ms', 0):.2f} | {s.get('max_ms', 0):.2f} | {s.get('failed', 0)} |")
 PY
 }
+cmd="bench/queue.sh"; [[ $quick == 1 ]] && cmd+=" --quick"
 cat <<REPORT
 ## Waiting room: run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(uname -r))
 
 PostgreSQL 15 throwaway cluster (scripts/pg-test.sh); resv-server --io-threads 1 --db-pool-size 32
-(admission step 100 ms); wrk -t1; nginx 1 worker; resv-loadgen single-threaded. Command: bench/queue.sh
+(admission step 100 ms); wrk -t1; nginx 1 worker; resv-loadgen single-threaded. Command: \`${cmd}\`
 
 | measure | resv-server | ceiling | ratio | goal |
 |---|---|---|---|---|

@@ -6,7 +6,7 @@
 # ratio to a ceiling measured in the same run: psql loading the SAME rows
 # (pre-generated with `resv seed --to-files`) with \copy in one transaction
 # doing the same database work (LOCK, TRUNCATE, drop the secondary indexes and
-# unique/foreign-key constraints read from the catalog the way core/seed.cpp
+# unique/foreign-key constraints read from the catalog the way core/ops/seed.cpp
 # does, COPY ... WITH (FREEZE), rebuild them, setval, seed_runs, ANALYZE,
 # NOTIFY, COMMIT). Both sides differ only in how the rows reach PostgreSQL.
 # Three alternating rounds (ceiling, then resv), medians; VACUUM + CHECKPOINT
@@ -15,24 +15,21 @@
 # into TRUNCATE/drop, COPY, index + constraint rebuild, ANALYZE and the rest.
 # For scale: a naive psql \copy with the indexes in place, -j 1 vs -j 4, the
 # festival and coupon profiles, and pgbench -i -s 10 (1,000,000 accounts).
+# Every load checks that the loaded tables then hold exactly the rows it
+# claims (and pgbench's the accounts it claims); the script fails otherwise.
 #   bench/seed.sh [--quick]     (--quick: 1 round of 200,000 + 200,000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0; rounds=3; seats=1000000; users=1000000
 if [[ "${1:-}" == "--quick" ]]; then quick=1; rounds=1; seats=200000; users=200000; fi
 
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-bench resv >&2
-
+bench_name=seed-bench
+source bench/common.sh
+bench_build resv
 work=$(mktemp -d /tmp/resv-seed-bench.XXXXXX)
 chmod 755 "$work"
-cleanup() {
-  scripts/pg-test.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
-log() { echo "seed-bench: $*" >&2; }
 now() { date +%s.%N; }
 py() { python3 -c "$@"; }
 
@@ -40,7 +37,7 @@ admin_url=$(scripts/pg-test.sh start "$work/pg")
 pglog="$work/pg/postgres.log"
 base=${admin_url%/postgres}
 db=$base/seedbench
-psql -q -v ON_ERROR_STOP=1 "$admin_url" -c "CREATE DATABASE seedbench" -c "CREATE DATABASE pgbench"
+psql -q "$admin_url" -c "CREATE DATABASE seedbench" -c "CREATE DATABASE pgbench"
 resv() { build-bench/cli/resv --state-dir "$work/state" --db "$db" "$@"; }
 resv -q db migrate >&2
 # Server-side duration of every statement, for the phase split (a few dozen
@@ -56,12 +53,18 @@ gen_s=$(py "print(f'{$(now) - $t0:.2f}')")
 gen_mb=$(du -sm "$work/files" | cut -f1)
 cat "$work"/files/*.copy >/dev/null  # in the page cache
 
-# The work core/seed.cpp does around COPY, read from the catalog with its
+# The work core/ops/seed.cpp does around COPY, read from the catalog with its
 # queries: the unique and foreign-key constraints, and the secondary indexes
-# not backing a constraint, of the loaded tables.
+# not backing a constraint, of the loaded tables. The tables it locks and
+# empties are its kAllTables, read from the source so that the two stay the
+# same (a table added there, e.g. one referencing concerts, is emptied here too).
 loaded="'concerts', 'schedules', 'seats', 'pools', 'pool_units', 'users'"
-all_tables="concerts, schedules, seats, pools, pool_units, users, reservations, payments, balance_ledger, outbox, idempotency_keys"
-q() { psql -X -At -v ON_ERROR_STOP=1 "$db" -c "$1"; }
+all_tables=$(py 'import re
+src = open("core/ops/seed.cpp").read()
+m = re.search(r"kAllTables\s*=((?:\s*\"[^\"]*\")+)\s*;", src)
+print("".join(re.findall(r"\"([^\"]*)\"", m.group(1))) if m else "")')
+[[ -n "$all_tables" ]] || fail "no kAllTables (the tables resv seed empties) found in core/ops/seed.cpp"
+q() { psql -At "$db" -c "$1"; }
 drop_cons=$(q "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I;', conrelid::regclass, conname) FROM pg_constraint
   WHERE contype IN ('f', 'u') AND conrelid::regclass::text IN ($loaded) ORDER BY contype DESC, conname")
 add_cons=$(q "SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s;', conrelid::regclass, conname, pg_get_constraintdef(oid))
@@ -71,7 +74,8 @@ idx_where="i.indrelid::regclass::text IN ($loaded) AND NOT i.indisprimary
 drop_idx=$(q "SELECT format('DROP INDEX %s;', i.indexrelid::regclass) FROM pg_index i WHERE $idx_where ORDER BY 1")
 add_idx=$(q "SELECT pg_get_indexdef(i.indexrelid) || ';' FROM pg_index i WHERE $idx_where ORDER BY i.indexrelid::regclass::text")
 n_idx=$(grep -c . <<<"$add_idx" || true); n_cons=$(grep -c . <<<"$add_cons" || true)
-copy_cols() {  # the columns core/seed.cpp names
+(( n_idx > 0 && n_cons > 0 )) || fail "the catalog gave $n_idx indexes and $n_cons constraints to rebuild"
+copy_cols() {  # the columns core/ops/seed.cpp names
   case $1 in
     concerts) echo "id, name, venue" ;;
     schedules) echo "id, concert_id, starts_at, sales_open_at, max_seats_per_user, hold_seconds" ;;
@@ -131,48 +135,58 @@ print(json.dumps({k: round(v, 2) for k, v in p.items()}))' "$pglog" "$1" "$2"
 }
 logpos() { stat -c %s "$pglog"; }
 
-# One measured load: prints {"wall": s, "rows_per_s": r, "phases": {...}, "resv": <resv --json>|null}
-measure() {  # label, command...
-  local label=$1; shift
+# Rows in the loaded tables now.
+loaded_rows() {
+  q "SELECT (SELECT count(*) FROM concerts) + (SELECT count(*) FROM schedules) + (SELECT count(*) FROM seats)
+     + (SELECT count(*) FROM pools) + (SELECT count(*) FROM pool_units) + (SELECT count(*) FROM users)"
+}
+
+# One measured load: prints {"wall": s, "rows": n, "rows_per_s": r, "phases": {...}, "resv": <resv --json>|null}.
+# Fails unless the loaded tables then hold WANT rows ("resv": as many as
+# resv's --json says it loaded).
+measure() {  # label, want, command...
+  local label=$1 want=$2; shift 2
   settle
   local off t0 t1 out
   off=$(logpos); t0=$(now)
   out=$("$@")
   t1=$(now)
+  [[ $want == resv ]] && want=$(py 'import json, sys; print(json.loads(sys.argv[1])["rows"])' "$out")
+  expect_eq "$label: rows in the loaded tables after the load" "$(loaded_rows)" "$want"
   sleep 0.2  # the log is written by the server process
   py '
 import json, sys
 wall = float(sys.argv[2]) - float(sys.argv[1]); rows = int(sys.argv[3])
 out = sys.argv[5].strip()
 r = json.loads(out) if out.startswith("{") else None
-if r: rows = r["rows"]
 print(json.dumps({"label": sys.argv[6], "wall": round(wall, 3), "rows": rows, "rows_per_s": round(rows / wall),
                   "phases": json.loads(sys.argv[4]), "resv": r}))' \
-    "$t0" "$t1" "$rows" "$(phases "$off" "$(py "print($t1 - $t0)")")" "$out" "$label"
+    "$t0" "$t1" "$want" "$(phases "$off" "$(py "print($t1 - $t0)")")" "$out" "$label"
 }
-psql_load() { psql -X -q "$db" -f "$1" >/dev/null; }
+psql_load() { psql -q "$db" -f "$1" >/dev/null; }
 resv_load() { resv -q --json seed --seats "$seats" --users "$users" --reset --yes "$@"; }
 
 log "naive psql \\copy with the indexes in place"
-naive=$(measure naive psql_load "$work/naive.sql")
+naive=$(measure naive "$rows" psql_load "$work/naive.sql")
 ceil_runs=(); resv_runs=()
 for r in $(seq "$rounds"); do
   log "round $r/$rounds: psql ceiling"
-  ceil_runs+=("$(measure psql psql_load "$work/ceiling.sql")")
+  ceil_runs+=("$(measure psql "$rows" psql_load "$work/ceiling.sql")")
   log "round $r/$rounds: resv seed"
-  resv_runs+=("$(measure resv resv_load)")
+  resv_runs+=("$(measure resv "$rows" resv_load)")
 done
-check=$(q "SELECT (SELECT count(*) FROM seats) + (SELECT count(*) FROM users) + (SELECT count(*) FROM concerts) + (SELECT count(*) FROM schedules)")
+check=$(loaded_rows)
+expect_eq "rows after the last round" "$check" "$rows"
 n_after=$(q "SELECT count(*) FROM pg_indexes WHERE tablename IN ($loaded)")
 log "-j 1 and -j 4"
-j1=$(measure j1 resv_load -j 1)
-j4=$(measure j4 resv_load -j 4)
+j1=$(measure j1 "$rows" resv_load -j 1)
+j4=$(measure j4 "$rows" resv_load -j 4)
 
 prof_rows() {  # profile -> runs (the JSON lines)
   local p=$1 out=()
   for r in $(seq "$rounds"); do
     log "profile $p, round $r/$rounds"
-    out+=("$(measure "$p" resv -q --json seed "$p" --reset --yes)")
+    out+=("$(measure "$p" resv resv -q --json seed "$p" --reset --yes)")
   done
   printf '%s\n' "${out[@]}"
 }
@@ -184,7 +198,9 @@ settle
 t0=$(now)
 pgbench_out=$(pgbench -i -s 10 "$base/pgbench" 2>&1)
 pgbench_s=$(py "print(f'{$(now) - $t0:.2f}')")
-pgbench_split=$(grep -o 'done in .*' <<<"$pgbench_out" || true)
+expect_eq "pgbench -i -s 10: rows in pgbench_accounts" \
+  "$(psql -Atq "$base/pgbench" -c "SELECT count(*) FROM pgbench_accounts")" 1000000
+pgbench_split=$(grep -o 'done in .*' <<<"$pgbench_out")
 
 # ---- the report ---------------------------------------------------------------
 all_json() { printf '%s\n' "$@"; }
@@ -225,7 +241,7 @@ cat <<REPORT
 
 PostgreSQL 15 throwaway cluster (scripts/pg-test.sh: fsync off, synchronous_commit off, full_page_writes off,
 shared_buffers 256MB), VACUUM + CHECKPOINT before each load. Rows: $(f0 "$rows") ($seats seats, $users users,
-1 concert, 1 schedule); $rounds alternating round(s), medians; wall clock around each process. Command: $cmd
+1 concert, 1 schedule); $rounds alternating round(s), medians; wall clock around each process. Command: \`$cmd\`
 
 | | measure | resv seed | ceiling | ratio | goal |
 |---|---|---|---|---|---|
@@ -250,9 +266,9 @@ minus them: process start, connect, round trips, rows not yet generated between 
 | festival | $(ph "$(s '["fest_ph"]')") |
 | coupon | $(ph "$(s '["coup_ph"]')") |
 
-Rebuilt per load: $n_idx indexes, $n_cons constraints (from the catalog, as core/seed.cpp selects them).
+Rebuilt per load: $n_idx indexes, $n_cons constraints (from the catalog, as core/ops/seed.cpp selects them).
 Generating the same rows into files (resv seed --to-files, one thread, ${gen_mb} MB): ${gen_s} s.
-After the last round: $(f0 "$check") rows in the 4 tables, $n_after indexes on the loaded tables.
+After the last round: $(f0 "$check") rows in the loaded tables, $n_after indexes on the loaded tables.
 
 Details: rows/s per round, psql $(s '["ceil_all"]'), resv $(s '["resv_all"]') (round ratios
 $(s '["round_ratios"]')); resv's own figure (transaction only) $(f0 "$(s '["resv_own_rps"]')") rows/s,

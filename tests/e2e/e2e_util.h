@@ -1,8 +1,8 @@
 #pragma once
-// Helpers shared by the end-to-end tests: error codes, metrics, polling,
-// worker threads. Header-only (the *_test.cpp glob does not pick it up).
+// Helpers shared by the end-to-end tests: error codes, metrics, polling
+// (`eventually`, from tests/support/eventually.h), worker threads.
+// Header-only (the *_test.cpp glob does not pick it up).
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.h"
 #include "server_process.h"
 #include "test_http.h"
 
@@ -22,6 +23,7 @@ using nlohmann::json;
 using resv::test::HttpClient;
 using resv::test::HttpResult;
 using resv::test::ServerProcess;
+using resv::test::eventually;  // polling with a deadline (tests/support/eventually.h)
 
 inline std::string str(int64_t v) { return std::to_string(v); }
 
@@ -46,17 +48,6 @@ inline std::string error_message(const HttpResult& r) {
 inline std::string header(const HttpResult& r, const std::string& lower_name) {
   auto it = r.headers.find(lower_name);
   return it == r.headers.end() ? "" : it->second;
-}
-
-// Polls until `done()` is true or `seconds` have passed. For waiting on
-// asynchronous effects only: callers assert the outcome, never the time taken.
-inline bool eventually(const std::function<bool()>& done, int seconds = 30, int step_ms = 20) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  for (;;) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
-  }
 }
 
 inline std::map<std::string, std::string> admin_auth() {

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "booking/pg_store.h"
+#include "eventually.h"
 #include "store_fixture.h"
 
 #include <chrono>
@@ -206,11 +207,15 @@ TEST_F(HoldPool, ABuyerQueuesForTheLastUnitsAndGetsThemWhenTheirBuyerGivesUp) {
   std::thread buyer([&] { held = bookings.hold_pool(req(0, 4)); });
   // Wait until the buyer is blocked on the locked units (well within its
   // lock_timeout), then let the units go.
-  while (db.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
-                  "current_database()") == 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  bool blocked = eventually(
+      [&] {
+        return db.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                        "current_database()") > 0;
+      },
+      30, 2);
   tx.abort();
   buyer.join();
+  ASSERT_TRUE(blocked) << "the buyer never waited for the locked units";
   ASSERT_TRUE(held.ok()) << held.status().message();
   EXPECT_EQ(taken(), 4);
   EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL AND unit_no <= 8"), 4)

@@ -5,13 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
+#include "eventually.h"
 #include "test_http.h"
 
 namespace resv::test {
@@ -74,13 +73,7 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::wait_ready(int seconds) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    HttpClient c("127.0.0.1", admin_port_);
-    if (c.get("/readyz").status == 200) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return eventually([this] { return HttpClient("127.0.0.1", admin_port_).get("/readyz").status == 200; }, seconds, 50);
 }
 
 void ServerProcess::signal(int sig) { kill(pid_, sig); }

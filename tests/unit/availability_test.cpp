@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "manual_clock.h"
+
 using namespace resv;
 using namespace std::chrono_literals;
+using resv::test::ManualClock;
 
 TEST(AvailabilityFilter, KnowsNothingUntilTheDatabaseSaysSo) {
   AvailabilityFilter f(60s);
@@ -70,6 +73,21 @@ TEST(AvailabilityFilter, ExpiredEntriesAreIgnored) {
   f.record_remaining(7, 0, f.generation());
   EXPECT_TRUE(f.known_taken(1, seats).empty());
   EXPECT_FALSE(f.known_sold_out(7, 1));
+}
+
+TEST(AvailabilityFilter, EntriesCountUntilTheyAreTtlOld) {
+  BasicAvailabilityFilter<ManualClock> f(60s);  // ages only when the test moves the clock
+  std::vector<int64_t> seats{5};
+  f.record_taken(1, seats, f.generation());
+  f.record_remaining(7, 0, f.generation());
+  ManualClock::advance(60s - 1ns);
+  EXPECT_EQ(f.known_taken(1, seats), seats) << "just under the ttl";
+  EXPECT_TRUE(f.known_sold_out(7, 1)) << "just under the ttl";
+  ManualClock::advance(1ns);
+  EXPECT_TRUE(f.known_taken(1, seats).empty()) << "ttl old: a lost release notification no longer matters";
+  EXPECT_FALSE(f.known_sold_out(7, 1)) << "ttl old";
+  f.record_remaining(7, 0, f.generation());
+  EXPECT_TRUE(f.known_sold_out(7, 1)) << "a new answer counts again";
 }
 
 TEST(AvailabilityFilter, ClearForgetsEverything) {

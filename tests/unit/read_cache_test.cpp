@@ -8,18 +8,24 @@
 #include <thread>
 #include <vector>
 
+#include "manual_clock.h"
+
 using namespace resv;
 using namespace std::chrono_literals;
+using resv::test::ManualClock;
 
 namespace {
 
 ReadCache::Body body(const std::string& s) { return std::make_shared<const std::string>(s); }
 
-// An entry that is already older than its 1 ms TTL. The sleep only ages the
-// entry; nothing asserts how long it took.
-void put_stale(ReadCache& cache, const std::string& key, const std::string& text) {
+// A cache whose entries age only when the test moves its clock.
+using AgingCache = BasicReadCache<ManualClock>;
+constexpr auto kTtl = 1s;
+
+// An entry that is already as old as the cache's TTL: stale.
+void put_stale(AgingCache& cache, const std::string& key, const std::string& text) {
   cache.put(key, body(text));
-  std::this_thread::sleep_for(5ms);
+  ManualClock::advance(kTtl);
 }
 
 }  // namespace
@@ -69,8 +75,23 @@ TEST(ReadCache, PutReplacesTheBody) {
   EXPECT_EQ(*l.body, "new");
 }
 
+TEST(ReadCache, AnEntryIsFreshUntilItIsTtlOld) {
+  AgingCache cache(kTtl);
+  cache.put("k", body("v"));
+  ManualClock::advance(kTtl - 1ns);
+  auto fresh = cache.get("k");
+  ASSERT_NE(fresh.body, nullptr);
+  EXPECT_EQ(*fresh.body, "v");
+  EXPECT_FALSE(fresh.refresh) << "just under the TTL";
+  ManualClock::advance(1ns);
+  auto stale = cache.get("k");
+  ASSERT_NE(stale.body, nullptr);
+  EXPECT_EQ(*stale.body, "v") << "the stale body is served while it is refreshed";
+  EXPECT_TRUE(stale.refresh) << "TTL old";
+}
+
 TEST(ReadCache, OnlyOneCallerRefreshesAStaleEntry) {
-  ReadCache cache(1ms);
+  AgingCache cache(kTtl);
   put_stale(cache, "seats:1", "old map");
   auto first = cache.get("seats:1");
   ASSERT_NE(first.body, nullptr);
@@ -85,7 +106,7 @@ TEST(ReadCache, OnlyOneCallerRefreshesAStaleEntry) {
 }
 
 TEST(ReadCache, OnlyOneOfManyConcurrentCallersRefreshesAStaleEntry) {
-  ReadCache cache(1ms);
+  AgingCache cache(kTtl);
   put_stale(cache, "seats:1", "old map");
   std::atomic<int> refreshers{0}, served{0};
   std::vector<std::thread> threads;
@@ -101,7 +122,7 @@ TEST(ReadCache, OnlyOneOfManyConcurrentCallersRefreshesAStaleEntry) {
 }
 
 TEST(ReadCache, AbandonedRefreshIsHandedToTheNextCaller) {
-  ReadCache cache(1ms);
+  AgingCache cache(kTtl);
   put_stale(cache, "seats:1", "old map");
   ASSERT_TRUE(cache.get("seats:1").refresh);
   ASSERT_FALSE(cache.get("seats:1").refresh);
@@ -113,7 +134,7 @@ TEST(ReadCache, AbandonedRefreshIsHandedToTheNextCaller) {
 }
 
 TEST(ReadCache, AfterARefreshTheNextStaleEntryGetsANewRefresher) {
-  ReadCache cache(1ms);
+  AgingCache cache(kTtl);
   put_stale(cache, "k", "v1");
   ASSERT_TRUE(cache.get("k").refresh);
   put_stale(cache, "k", "v2");  // the refresher's put; then it ages again
