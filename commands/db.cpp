@@ -17,6 +17,7 @@
 #include "cli/context.h"
 #include "cli/db_connect.h"
 #include "cli/embedded_pg.h"
+#include "cli/output.h"
 #include "db/migrations.h"
 
 namespace resv::cli {
@@ -29,11 +30,6 @@ struct DbOptions {
   bool yes = false;
   std::vector<std::string> psql_args;
 };
-
-std::string first_line(const std::string& s) {
-  auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 // A core Status from the migrations runner, with the unreachable hint when
 // it is DbUnavailable.

@@ -23,6 +23,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/db_connect.h"
+#include "cli/output.h"
 #include "cli/queue_args.h"
 #include "queue/token.h"
 
@@ -31,8 +32,6 @@ namespace resv::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 std::string str(int64_t v) { return std::to_string(v); }
 
