@@ -43,18 +43,23 @@ struct Row {
   std::string state;  // "started", "already running", "restarted"
 };
 
+// What every --json of this group says of an instance: which one, its
+// process and its ports. Each command adds what it knows beside.
+json instance_json(const ServerInstance& i) {
+  return {{"index", i.index}, {"pid", i.pid}, {"port", i.port}, {"admin_port", i.admin_port}};
+}
+
 void print_instances(const Context& ctx, const std::vector<Row>& rows) {
   if (ctx.out().json()) {
     json items = json::array();
-    for (const auto& r : rows)
-      items.push_back({{"index", r.inst.index},
-                       {"pid", r.inst.pid},
-                       {"port", r.inst.port},
-                       {"admin_port", r.inst.admin_port},
-                       {"api_url", local_url(r.inst.port)},
-                       {"admin_url", local_url(r.inst.admin_port)},
-                       {"log", r.inst.log},
-                       {"state", r.state}});
+    for (const auto& r : rows) {
+      json item = instance_json(r.inst);
+      item["api_url"] = local_url(r.inst.port);
+      item["admin_url"] = local_url(r.inst.admin_port);
+      item["log"] = r.inst.log;
+      item["state"] = r.state;
+      items.push_back(std::move(item));
+    }
     ctx.out().print_json({{"instances", items}});
     return;
   }
@@ -263,19 +268,18 @@ Outcome run_status(const Context& ctx) {
 
   if (ctx.out().json()) {
     json items = json::array();
-    for (const auto& s : all)
-      items.push_back({{"index", s.inst.index},
-                       {"pid", s.inst.pid},
-                       {"port", s.inst.port},
-                       {"admin_port", s.inst.admin_port},
-                       {"running", s.running},
-                       {"ready", s.ready},
-                       {"reasons", s.reasons},
-                       {"uptime_s", or_null(s.uptime_s)},
-                       {"version", or_null(s.version)},
-                       {"in_flight", or_null(s.in_flight)},
-                       {"db_pool_in_use", or_null(s.db_pool_in_use)},
-                       {"db_pool_size", or_null(s.db_pool_size)}});
+    for (const auto& s : all) {
+      json item = instance_json(s.inst);
+      item["running"] = s.running;
+      item["ready"] = s.ready;
+      item["reasons"] = s.reasons;
+      item["uptime_s"] = or_null(s.uptime_s);
+      item["version"] = or_null(s.version);
+      item["in_flight"] = or_null(s.in_flight);
+      item["db_pool_in_use"] = or_null(s.db_pool_in_use);
+      item["db_pool_size"] = or_null(s.db_pool_size);
+      items.push_back(std::move(item));
+    }
     ctx.out().print_json({{"instances", items}});
   } else if (!all.empty()) {
     auto num = [](const std::optional<long long>& v) { return v ? std::to_string(*v) : std::string("-"); };
