@@ -3,12 +3,10 @@
 // Every change goes through the SQL functions, which lock the concert's
 // queue, write the audit line and tell the servers (NOTIFY resv_queue).
 #include <pwd.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +15,6 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
@@ -25,6 +22,7 @@
 #include "cli/db_connect.h"
 #include "cli/output.h"
 #include "cli/queue_args.h"
+#include "cli/watch.h"
 #include "queue/token.h"
 
 namespace resv::cli {
@@ -226,20 +224,18 @@ std::string stuck_report(const json& concerts, double threshold) {
   return out;
 }
 
-Outcome print_snapshot(const Context& ctx, const Snapshot& s, const StatusFlags& f, double threshold) {
+Outcome print_snapshot(const Context& ctx, const WatchFrame& frame, const Snapshot& s, const StatusFlags& f,
+                       double threshold) {
   const Output& out = ctx.out();
-  const bool watching = f.watch > 0;
-  std::string text;
-  if (watching && out.stdout_is_tty()) text += "\x1b[H\x1b[2J";  // redraw in place
+  std::string text = frame.start();
   if (out.json()) {
     out.data(text + json{{"concerts", s.concerts}}.dump(2) + "\n");
   } else {
-    if (watching)
-      text += "queues at " + short_time(s.now) + " (every " + str(f.watch) + " s; Ctrl-C to stop)\n";
+    text += frame.title("queues at " + short_time(s.now));
     if (!s.concerts.empty()) text += status_table(out, s.concerts);
-    if (watching) text += "\n";
+    if (frame.watching()) text += "\n";
     if (!text.empty()) out.data(text);
-    if (s.concerts.empty() && !watching)
+    if (s.concerts.empty() && !frame.watching())
       out.info("no concert has a waiting room (create one with 'resv queue enable --concert ID')");
   }
   if (!f.fail_if_stuck) return Outcome::Ok();
@@ -251,47 +247,28 @@ Outcome print_snapshot(const Context& ctx, const Snapshot& s, const StatusFlags&
   return Outcome::Ok();
 }
 
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_interrupt(int) { g_interrupted = 1; }
-
 Outcome run_status(const Context& ctx, const StatusFlags& f) {
   const double threshold = f.fail_if_stuck ? *f.fail_if_stuck : kDefaultStuckSeconds;
-  if (f.watch == 0)
-    return with_db(ctx, [&](pqxx::connection& conn) {
-      auto s = take_snapshot(conn, f, threshold);
-      return s.ok() ? print_snapshot(ctx, s.value(), f, threshold) : s.outcome();
-    });
-
   auto url = ctx.database_url();
   if (!url.ok()) return url.outcome();
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  ::sigaction(SIGINT, &sa, nullptr);
-  std::unique_ptr<pqxx::connection> conn;
-  Outcome last;
-  while (!g_interrupted) {
-    // A database that goes away while watched is reported and asked again
-    // at the next round: that is when the operator wants to see it return.
+  std::unique_ptr<pqxx::connection> conn;  // kept from round to round; made again after a lost connection
+  return run_watch(ctx.out(), std::chrono::seconds(f.watch), [&](const WatchFrame& frame) -> Outcome {
     try {
       if (!conn) conn = std::make_unique<pqxx::connection>(url.value());
       auto s = take_snapshot(*conn, f, threshold);
-      if (!s.ok()) return s.outcome();
-      last = print_snapshot(ctx, s.value(), f, threshold);
-      if (!last.ok()) return last;
+      return s.ok() ? print_snapshot(ctx, frame, s.value(), f, threshold) : s.outcome();
     } catch (const pqxx::broken_connection& e) {
       conn.reset();
-      last = cannot_connect(ctx, url.value(), e.what());
-      ctx.out().warn(last.what() + "; trying again in " + str(f.watch) + " s");
+      return cannot_connect(ctx, url.value(), e.what());
     } catch (const pqxx::undefined_table& e) {
       return no_schema(e.what());
     } catch (const pqxx::undefined_function& e) {
       return no_schema(e.what());
+    } catch (const pqxx::insufficient_privilege& e) {
+      return Outcome::Failed("the database refused: " + first_line(e.what()),
+                             "connect as a role that may use the waiting-room tables and functions (--db URL)");
     }
-    auto next = std::chrono::steady_clock::now() + std::chrono::seconds(f.watch);
-    while (!g_interrupted && std::chrono::steady_clock::now() < next)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return last;
+  });
 }
 
 // ---- list ----------------------------------------------------------------------

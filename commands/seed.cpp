@@ -1,16 +1,14 @@
 // resv seed [PROFILE]: deterministic test data, bulk-loaded in one
 // transaction (core/seed.h).
 #include <CLI/CLI.hpp>
-#include <unistd.h>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/interrupt.h"
 #include "ops/seed.h"
 
 namespace resv::cli {
@@ -28,16 +26,6 @@ struct SeedFlags {
   bool reset = false, force = false, yes = false, dry_run = false;
   std::string to_files;
 };
-
-std::atomic<bool> g_interrupted{false};
-// The first Ctrl-C stops at the next chunk and rolls back; a second one
-// (e.g. during the index rebuild) ends the process, which rolls back too.
-extern "C" void on_sigint(int) {
-  g_interrupted = true;
-  std::signal(SIGINT, SIG_DFL);
-  const char msg[] = "\nresv: interrupting; nothing will be kept (Ctrl-C again to quit at once)\n";
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-}
 
 // The profile's spec with the explicit sizes applied over it (or, without a
 // profile, the sizes alone describe the whole set).
@@ -194,11 +182,13 @@ Outcome run_seed(const Context& ctx, const SeedFlags& f) {
   o.force = f.force;
   o.jobs = f.jobs;
   o.progress = [&progress](const std::string& table, int64_t done, int64_t total) { progress(table, done, total); };
-  o.interrupted = [] { return g_interrupted.load(); };
-  g_interrupted = false;
-  auto previous = std::signal(SIGINT, on_sigint);
-  auto report = seed(url.value(), spec.value(), o);
-  std::signal(SIGINT, previous);
+  o.interrupted = [] { return interrupted(); };
+  auto report = [&] {
+    // The first Ctrl-C stops at the next chunk and rolls back; a second one
+    // (e.g. during the index rebuild) ends the process, which rolls back too.
+    InterruptScope ctrl_c("\nresv: interrupting; nothing will be kept (Ctrl-C again to quit at once)\n");
+    return seed(url.value(), spec.value(), o);
+  }();
   out.progress_done();
   if (!report.ok()) {
     const Status& s = report.status();

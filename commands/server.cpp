@@ -1,20 +1,18 @@
 // resv server: start, stop, restart, status and logs of the resv-server
 // instances recorded in the state directory (process management in
 // cli/server_control.cpp).
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
-#include <csignal>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/http_client.h"
+#include "cli/interrupt.h"
 #include "cli/server_control.h"
 
 namespace resv::cli {
@@ -328,9 +326,6 @@ struct LogsFlags {
   int instance = 0;  // 0: all
 };
 
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_interrupt(int) { g_interrupted = 1; }
-
 // Prints each complete line of `text` with `prefix`; keeps a trailing partial
 // line in `partial` for the next call.
 void print_lines(const Context& ctx, const std::string& prefix, std::string& partial, const std::string& text) {
@@ -382,10 +377,8 @@ Outcome run_logs(const Context& ctx, const LogsFlags& f) {
   }
   if (!f.follow) return Outcome::Ok();
 
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  ::sigaction(SIGINT, &sa, nullptr);
-  while (!g_interrupted) {
+  InterruptScope ctrl_c;  // Ctrl-C ends the follow, exit 0
+  do {
     for (size_t k = 0; k < indexes.size(); ++k) {
       const auto path = state.instance_log(indexes[k]);
       std::error_code ec;
@@ -400,8 +393,7 @@ Outcome run_logs(const Context& ctx, const LogsFlags& f) {
       offsets[k] += text.size();
       print_lines(ctx, prefix(indexes[k]), partial[k], text);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  } while (!sleep_unless_interrupted(std::chrono::milliseconds(200)));
   return Outcome::Ok();
 }
 
