@@ -116,7 +116,7 @@ nlohmann::json tables_json(const std::vector<SeedTable>& tables) {
     nlohmann::json row{{"table", t.name}, {"rows", t.rows}};
     if (t.seconds > 0) {
       row["seconds"] = t.seconds;
-      row["rows_per_s"] = static_cast<double>(t.rows) / t.seconds;
+      row["rowsPerSecond"] = static_cast<double>(t.rows) / t.seconds;
     }
     arr.push_back(row);
   }
@@ -157,7 +157,7 @@ Outcome run_seed(const Context& ctx, const SeedFlags& f) {
   if (f.dry_run) {
     auto plan = seed_plan(spec.value());
     if (out.json()) {
-      out.print_json({{"dry_run", true}, {"profile", spec->profile}, {"seed", spec->seed}, {"tables", tables_json(plan)}});
+      out.print_json({{"dryRun", true}, {"profile", spec->profile}, {"seed", spec->seed}, {"tables", tables_json(plan)}});
     } else {
       Table t({"TABLE", "ROWS"});
       for (const auto& row : plan) t.add({row.name, thousands(row.rows)});
@@ -212,7 +212,7 @@ Outcome run_seed(const Context& ctx, const SeedFlags& f) {
                     {"tables", tables_json(report->tables)},
                     {"rows", rows},
                     {"seconds", report->seconds},
-                    {"rows_per_s", report->seconds > 0 ? static_cast<double>(rows) / report->seconds : 0}});
+                    {"rowsPerSecond", report->seconds > 0 ? static_cast<double>(rows) / report->seconds : 0}});
   } else {
     Table t({"TABLE", "ROWS", "SECONDS", "ROWS/S"});
     for (const auto& row : report->tables) {
@@ -277,9 +277,9 @@ void register_seed(CLI::App& app, Context& ctx) {
       "\n"
       "JSON (--json):\n"
       "  {\"profile\": string, \"seed\": int, \"reset\": bool, \"rows\": int, \"seconds\": number,\n"
-      "   \"rows_per_s\": number, \"tables\": [{\"table\": string, \"rows\": int, \"seconds\": number,\n"
-      "   \"rows_per_s\": number}]}   (pool_units, made by a trigger, has no seconds)\n"
-      "  --dry-run: {\"dry_run\": true, \"profile\": string, \"seed\": int, \"tables\": [{\"table\", \"rows\"}]}");
+      "   \"rowsPerSecond\": number, \"tables\": [{\"table\": string, \"rows\": int, \"seconds\": number,\n"
+      "   \"rowsPerSecond\": number}]}   (pool_units, made by a trigger, has no seconds)\n"
+      "  --dry-run: {\"dryRun\": true, \"profile\": string, \"seed\": int, \"tables\": [{\"table\", \"rows\"}]}");
   ctx.on_run(cmd, [&ctx, f] { return run_seed(ctx, *f); });
 }
 

@@ -44,7 +44,7 @@ struct Row {
 // What every --json of this group says of an instance: which one, its
 // process and its ports. Each command adds what it knows beside.
 json instance_json(const ServerInstance& i) {
-  return {{"index", i.index}, {"pid", i.pid}, {"port", i.port}, {"admin_port", i.admin_port}};
+  return {{"index", i.index}, {"pid", i.pid}, {"port", i.port}, {"adminPort", i.admin_port}};
 }
 
 void print_instances(const Context& ctx, const std::vector<Row>& rows) {
@@ -52,8 +52,8 @@ void print_instances(const Context& ctx, const std::vector<Row>& rows) {
     json items = json::array();
     for (const auto& r : rows) {
       json item = instance_json(r.inst);
-      item["api_url"] = local_url(r.inst.port);
-      item["admin_url"] = local_url(r.inst.admin_port);
+      item["apiUrl"] = local_url(r.inst.port);
+      item["adminUrl"] = local_url(r.inst.admin_port);
       item["log"] = r.inst.log;
       item["state"] = r.state;
       items.push_back(std::move(item));
@@ -271,11 +271,11 @@ Outcome run_status(const Context& ctx) {
       item["running"] = s.running;
       item["ready"] = s.ready;
       item["reasons"] = s.reasons;
-      item["uptime_s"] = or_null(s.uptime_s);
+      item["uptimeSeconds"] = or_null(s.uptime_s);
       item["version"] = or_null(s.version);
-      item["in_flight"] = or_null(s.in_flight);
-      item["db_pool_in_use"] = or_null(s.db_pool_in_use);
-      item["db_pool_size"] = or_null(s.db_pool_size);
+      item["inFlight"] = or_null(s.in_flight);
+      item["dbPoolInUse"] = or_null(s.db_pool_in_use);
+      item["dbPoolSize"] = or_null(s.db_pool_size);
       items.push_back(std::move(item));
     }
     ctx.out().print_json({{"instances", items}});
@@ -444,11 +444,11 @@ void register_server(CLI::App& app, Context& ctx) {
       "  resv server start --instances 2 --port 8080 --admin-port 9090\n"
       "  resv server start --timeout 60 -- --db-pool-size 32 --log-level debug\n"
       "  resv server start --foreground     # in a container: resv-server replaces resv\n"
-      "  resv server start --json | jq -r '.instances[].api_url'\n"
+      "  resv server start --json | jq -r '.instances[].apiUrl'\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"
-      "                  \"api_url\": string, \"admin_url\": string, \"log\": string,\n"
+      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
+      "                  \"apiUrl\": string, \"adminUrl\": string, \"log\": string,\n"
       "                  \"state\": \"started\" | \"already running\"}]}");
   ctx.on_run(start, [&ctx, start_flags] { return run_start(ctx, *start_flags); });
 
@@ -485,8 +485,8 @@ void register_server(CLI::App& app, Context& ctx) {
       "  resv server restart -- --log-level debug\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"
-      "                  \"api_url\": string, \"admin_url\": string, \"log\": string,\n"
+      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
+      "                  \"apiUrl\": string, \"adminUrl\": string, \"log\": string,\n"
       "                  \"state\": \"restarted\" | \"started\"}]}");
   ctx.on_run(restart, [&ctx, restart_flags] { return run_restart(ctx, *restart_flags); });
 
@@ -503,10 +503,10 @@ void register_server(CLI::App& app, Context& ctx) {
       "  resv server status --admin-url http://10.0.0.7:9090 --admin-token \"$TOKEN\"\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"
+      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
       "                  \"running\": bool, \"ready\": bool, \"reasons\": [string],\n"
-      "                  \"uptime_s\": int|null, \"version\": string|null, \"in_flight\": int|null,\n"
-      "                  \"db_pool_in_use\": int|null, \"db_pool_size\": int|null}]}\n"
+      "                  \"uptimeSeconds\": int|null, \"version\": string|null, \"inFlight\": int|null,\n"
+      "                  \"dbPoolInUse\": int|null, \"dbPoolSize\": int|null}]}\n"
       "  (null: not known, because the instance is down or the admin token was refused)");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });
 
