@@ -214,7 +214,7 @@ med = lambda runs, f: st.median(f(r) for r in runs)
 o = {}
 o["ceil_rps"] = med(ceil, lambda r: r["rows_per_s"]); o["resv_rps"] = med(resv, lambda r: r["rows_per_s"])
 o["ceil_wall"] = med(ceil, lambda r: r["wall"]); o["resv_wall"] = med(resv, lambda r: r["wall"])
-o["resv_own_rps"] = med(resv, lambda r: r["resv"]["rows_per_s"]); o["resv_own_s"] = med(resv, lambda r: r["resv"]["seconds"])
+o["resv_own_rps"] = med(resv, lambda r: r["resv"]["rowsPerSecond"]); o["resv_own_s"] = med(resv, lambda r: r["resv"]["seconds"])
 o["ratio"] = o["resv_rps"] / o["ceil_rps"]
 o["ceil_all"] = [r["rows_per_s"] for r in ceil]; o["resv_all"] = [r["rows_per_s"] for r in resv]
 o["round_ratios"] = [round(b["rows_per_s"] / a["rows_per_s"], 2) for a, b in zip(ceil, resv)]

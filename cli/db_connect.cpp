@@ -1,6 +1,7 @@
 #include "cli/db_connect.h"
 
 #include "cli/embedded_pg.h"
+#include "cli/output.h"
 
 namespace resv::cli {
 
@@ -14,7 +15,7 @@ std::string unreachable_hint(const Context& ctx) {
 }
 
 Outcome cannot_connect(const Context& ctx, const std::string& url, const std::string& why) {
-  return Outcome::Unreachable("cannot connect to " + mask_url_password(url) + ": " + why.substr(0, why.find('\n')),
+  return Outcome::Unreachable("cannot connect to " + mask_url_password(url) + ": " + first_line(why),
                               unreachable_hint(ctx));
 }
 

@@ -364,6 +364,9 @@ std::string resv_man_page(const CLI::App& root, const Context& ctx) {
     << "resv\\-server instances that resv provisions under its state directory. Data goes to standard output\n"
     << "(an aligned table, or JSON with \\fB\\-\\-json\\fR); messages, progress and errors go to standard error,\n"
     << "errors as \\fBresv: error:\\fR \\fIwhat happened\\fR (hint: \\fIwhat to do\\fR).\n"
+    << "JSON keys are camelCase in every command, as in the HTTP API and the answers of the SQL functions\n"
+    << "(\\fBconcertId\\fR, \\fBschemaVersion\\fR); only objects that count by a value (an error code, an end\n"
+    << "reason) are keyed by that value. Each command's schema is under its \\fBJSON (\\-\\-json)\\fR heading.\n"
     << ".SH GLOBAL OPTIONS\nAccepted before or after the command.\n";
   man_options(m, t.root().options);
   m << ".SH COMMANDS\n";

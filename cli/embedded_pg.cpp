@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/output.h"
 #include "db/migrations.h"
 
 namespace resv::cli {
@@ -75,8 +76,6 @@ std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
 }
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // The last line that says what went wrong (FATAL/ERROR/"could not"), else
 // the last line.

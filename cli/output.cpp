@@ -145,4 +145,6 @@ std::string human_duration(double seconds) {
   return buf;
 }
 
+std::string first_line(std::string_view text) { return std::string(text.substr(0, text.find('\n'))); }
+
 }  // namespace resv::cli

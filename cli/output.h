@@ -83,4 +83,8 @@ std::string key_values(const std::vector<std::pair<std::string, std::string>>& r
 std::string human_bytes(long long bytes);
 std::string human_duration(double seconds);
 
+// The first line of a message, for a one-line error: PostgreSQL and libpq
+// add LINE, DETAIL and HINT lines to theirs. The whole text when it has one.
+std::string first_line(std::string_view text);
+
 }  // namespace resv::cli

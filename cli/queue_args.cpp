@@ -20,22 +20,6 @@ std::optional<int64_t> digits(std::string_view s) {
   return v;
 }
 
-const nlohmann::json* field(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() || it->is_null() ? nullptr : &*it;
-}
-
-bool flag(const nlohmann::json& j, const char* key) {
-  const auto* v = field(j, key);
-  return v && v->is_boolean() && v->get<bool>();
-}
-
-double number(const nlohmann::json& j, const char* key) {
-  const auto* v = field(j, key);
-  return v && v->is_number() ? v->get<double>() : 0;
-}
-
 }  // namespace
 
 std::optional<int64_t> parse_duration_seconds(std::string_view text) {
@@ -101,28 +85,6 @@ Expected<nlohmann::json> queue_settings_patch(const QueueSettingsArgs& a) {
     patch["opensAt"] = *a.opens_at == "none" ? nlohmann::json(nullptr) : nlohmann::json(*a.opens_at);
   }
   return patch;
-}
-
-bool queue_stuck(const nlohmann::json& status, double threshold_s) {
-  if (!flag(status, "enabled") || flag(status, "paused")) return false;
-  double movable = number(status, "waiting");
-  // Before the opening the pre-queue cannot move. resv_ts() times compare as text.
-  const auto* opens = field(status, "opensAt");
-  const auto* now = field(status, "now");
-  if (opens && opens->is_string() && now && now->is_string() && opens->get<std::string>() > now->get<std::string>())
-    movable -= number(status, "preQueue");
-  if (movable <= 0) return false;
-  if (!field(status, "lastAdmitAt")) return true;
-  return number(status, "secondsSinceLastAdmit") > threshold_s;
-}
-
-std::optional<double> eta_last_seconds(const nlohmann::json& status) {
-  const double waiting = number(status, "waiting");
-  if (waiting <= 0) return 0.0;
-  if (!flag(status, "enabled") || flag(status, "paused")) return std::nullopt;
-  const double admitted = number(status, "admittedLastMinute");
-  if (admitted <= 0) return std::nullopt;
-  return waiting / (admitted / 60.0);
 }
 
 std::string per_second(int64_t per_minute) {

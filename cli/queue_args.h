@@ -1,7 +1,8 @@
 #pragma once
-// Pure helpers of `resv queue` (commands/queue.cpp): its option values, and
-// the figures it derives from resv_queue_status() objects. No database, no
-// output: tests/unit/cli_queue_args_test.cpp tests them.
+// Pure helpers of `resv queue` (commands/queue/): its option values, and the
+// text forms of its figures. No database, no output: they are tested in
+// tests/unit/cli_queue_args_test.cpp. The waiting room's own rules (stuck,
+// ETA) are in core/queue/admin.h.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -36,20 +37,6 @@ struct QueueSettingsArgs {
 // JSON null), or Usage naming the option whose value is wrong. --opens-at is
 // passed as typed (PostgreSQL parses it); only "none" is translated.
 Expected<nlohmann::json> queue_settings_patch(const QueueSettingsArgs& args);
-
-// No admission for this long, with people waiting, makes a running queue
-// "stuck" when --fail-if-stuck does not say otherwise.
-inline constexpr int kDefaultStuckSeconds = 60;
-
-// Stuck: enabled, not paused, someone waiting who could be admitted (not the
-// pre-queue while opensAt is still ahead of "now"), and nothing admitted ever
-// (lastAdmitAt null) or for more than `threshold_s` (secondsSinceLastAdmit).
-bool queue_stuck(const nlohmann::json& status, double threshold_s);
-
-// Seconds until the last one waiting is admitted at the rate of the last
-// minute: waiting / (admittedLastMinute / 60). 0 when nobody waits; nullopt
-// (unknown) when paused, disabled, or nobody was admitted in the last minute.
-std::optional<double> eta_last_seconds(const nlohmann::json& status);
 
 // A count per minute as a rate per second, two decimals: 90 -> "1.50".
 std::string per_second(int64_t per_minute);

@@ -16,15 +16,12 @@ Outcome run_config_show(Context& ctx) {
       {"state_dir", &s.state_dir},       {"config_file", &s.config_file},
   };
   if (ctx.out().json()) {
-    nlohmann::json j = nlohmann::json::object();
-    nlohmann::json sources = nlohmann::json::object();
-    for (const auto& [name, setting] : rows) {
-      j[name] = setting->shown();
-      sources[name] = setting->source;
-    }
-    j["embedded_db"] = s.embedded_db;
-    j["sources"] = sources;
-    ctx.out().print_json(j);
+    // A setting's name is data (the config file's key, as the table shows
+    // it), not a JSON key: the keys stay camelCase like every other --json.
+    nlohmann::json settings = nlohmann::json::array();
+    for (const auto& [name, setting] : rows)
+      settings.push_back({{"name", name}, {"value", setting->shown()}, {"source", setting->source}});
+    ctx.out().print_json({{"settings", settings}, {"embeddedDb", s.embedded_db}});
     return Outcome::Ok();
   }
   Table t({"SETTING", "VALUE", "SOURCE"});
@@ -41,15 +38,17 @@ void register_config(CLI::App& app, Context& ctx) {
   auto* show = config->add_subcommand("show", "Print each setting, its value (secrets masked) and where it came from");
   show->footer(
       "Settings resolve as flags > RESV_* environment > config file > embedded default.\n"
+      "A setting is named as in the config file (database_url, admin_url, admin_token,\n"
+      "state_dir) and config_file is the file read, if any.\n"
       "\n"
       "Examples:\n"
       "  resv config show\n"
-      "  resv config show --json | jq -r .database_url\n"
+      "  resv config show --json | jq -r '.settings[] | select(.name == \"database_url\") | .value'\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"database_url\": string, \"admin_url\": string, \"admin_token\": string (masked),\n"
-      "   \"state_dir\": string, \"config_file\": string, \"embedded_db\": bool,\n"
-      "   \"sources\": {<setting>: string}}");
+      "  {\"settings\": [{\"name\": \"database_url\"|\"admin_url\"|\"admin_token\"|\"state_dir\"|\"config_file\",\n"
+      "                 \"value\": string (secrets masked; \"\" when unset), \"source\": string}],\n"
+      "   \"embeddedDb\": bool (the database is the embedded cluster)}");
   ctx.on_run(show, [&ctx] { return run_config_show(ctx); });
 }
 

@@ -18,6 +18,7 @@
 #include "cli/context.h"
 #include "cli/db_connect.h"
 #include "cli/embedded_pg.h"
+#include "cli/output.h"
 #include "db/migrations.h"
 
 namespace resv::cli {
@@ -31,11 +32,6 @@ struct DbOptions {
   bool yes = false;
   std::vector<std::string> psql_args;
 };
-
-std::string first_line(const std::string& s) {
-  auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
 
 // A core Status from the migrations runner, with the unreachable hint when
 // it is DbUnavailable.
@@ -85,10 +81,10 @@ Outcome run_up(const Context& ctx) {
   if (ctx.out().json()) {
     ctx.out().print_json({{"url", url},
                           {"port", up->db.port},
-                          {"data_dir", ctx.state().pg_data().string()},
-                          {"already_running", up->already_running},
+                          {"dataDir", ctx.state().pg_data().string()},
+                          {"alreadyRunning", up->already_running},
                           {"created", up->created},
-                          {"migrations_applied", up->migrations_applied}});
+                          {"migrationsApplied", up->migrations_applied}});
     return Outcome::Ok();
   }
   // stdout is one line of shell, so that eval "$(resv db up)" works; the
@@ -112,12 +108,12 @@ struct ServerFacts {
 
 Outcome run_status(const Context& ctx) {
   const Settings& s = ctx.settings();
-  nlohmann::json j{{"running", false},           {"embedded", s.embedded_db},    {"url", nullptr},
-                   {"data_dir", nullptr},         {"version", nullptr},           {"size_bytes", nullptr},
-                   {"connections", nullptr},      {"max_connections", nullptr},   {"schema_version", nullptr},
-                   {"latest_version", latest_migration_version()},                {"pending_migrations", nullptr},
+  nlohmann::json j{{"running", false},      {"embedded", s.embedded_db},   {"url", nullptr},
+                   {"dataDir", nullptr},      {"version", nullptr},          {"sizeBytes", nullptr},
+                   {"connections", nullptr},  {"maxConnections", nullptr},   {"schemaVersion", nullptr},
+                   {"latestVersion", latest_migration_version()},            {"pendingMigrations", nullptr},
                    {"staleFunctions", nullptr}};
-  if (s.embedded_db) j["data_dir"] = ctx.state().pg_data().string();
+  if (s.embedded_db) j["dataDir"] = ctx.state().pg_data().string();
   if (!s.database_url.value.empty()) j["url"] = s.database_url.shown();
 
   auto print = [&] {
@@ -130,19 +126,19 @@ Outcome run_status(const Context& ctx) {
         {"running", j["running"].get<bool>() ? ctx.out().green("yes") : ctx.out().red("no")},
         {"embedded", s.embedded_db ? "yes" : "no"},
         {"url", text("url")},
-        {"data dir", text("data_dir")}};
+        {"data dir", text("dataDir")}};
     if (j["running"].get<bool>()) {
       rows.push_back({"version", text("version")});
-      rows.push_back({"size", human_bytes(j["size_bytes"].get<long long>())});
+      rows.push_back({"size", human_bytes(j["sizeBytes"].get<long long>())});
       rows.push_back({"connections", std::to_string(j["connections"].get<long long>()) + " of " +
-                                         std::to_string(j["max_connections"].get<long long>())});
-      if (!j["schema_version"].is_null()) {
-        const int pending = j["pending_migrations"].get<int>(), stale = j["staleFunctions"].get<int>();
+                                         std::to_string(j["maxConnections"].get<long long>())});
+      if (!j["schemaVersion"].is_null()) {
+        const int pending = j["pendingMigrations"].get<int>(), stale = j["staleFunctions"].get<int>();
         std::string behind;
         if (pending > 0) behind = std::to_string(pending) + " migration(s)";
         if (stale > 0) behind += (behind.empty() ? "" : " and ") + std::to_string(stale) + " function file(s)";
-        rows.push_back({"schema", "version " + std::to_string(j["schema_version"].get<int>()) + " of " +
-                                      std::to_string(j["latest_version"].get<int>()) +
+        rows.push_back({"schema", "version " + std::to_string(j["schemaVersion"].get<int>()) + " of " +
+                                      std::to_string(j["latestVersion"].get<int>()) +
                                       (behind.empty() ? " (current)" : " (" + behind + " pending: resv db migrate)")});
       }
     }
@@ -175,14 +171,14 @@ Outcome run_status(const Context& ctx) {
   }
   j["running"] = true;
   j["version"] = facts.version;
-  j["size_bytes"] = facts.size_bytes;
+  j["sizeBytes"] = facts.size_bytes;
   j["connections"] = facts.connections;
-  j["max_connections"] = facts.max_connections;
-  if (!facts.data_dir.empty()) j["data_dir"] = facts.data_dir;
+  j["maxConnections"] = facts.max_connections;
+  if (!facts.data_dir.empty()) j["dataDir"] = facts.data_dir;
   auto state = migration_state(url.value());
   if (state.ok()) {
-    j["schema_version"] = state->applied;
-    j["pending_migrations"] = state->pending.size();
+    j["schemaVersion"] = state->applied;
+    j["pendingMigrations"] = state->pending.size();
     j["staleFunctions"] = state->stale.size();
   }
   print();
@@ -225,9 +221,9 @@ Outcome run_migrate(const Context& ctx, bool dry_run, int lock_timeout_s) {
   const std::vector<Migration>& listed = dry_run ? state->pending : applied;
   const int level = dry_run ? state->applied : (applied.empty() ? state->applied : applied.back().version);
   if (ctx.out().json()) {
-    ctx.out().print_json({{"dry_run", dry_run},
-                          {"schema_version", level},
-                          {"latest_version", state->latest},
+    ctx.out().print_json({{"dryRun", dry_run},
+                          {"schemaVersion", level},
+                          {"latestVersion", state->latest},
                           {"pending", migration_list(dry_run ? state->pending : std::vector<Migration>{})},
                           {"applied", migration_list(applied)},
                           {"functions", functions},
@@ -310,8 +306,8 @@ Outcome run_reset(const Context& ctx, bool yes) {
   if (!done.ok()) return from_status(ctx, done.status());
   if (ctx.out().json()) {
     ctx.out().print_json({{"url", shown},
-                          {"schema_version", latest_migration_version()},
-                          {"migrations_applied", done->versions.size()}});
+                          {"schemaVersion", latest_migration_version()},
+                          {"migrationsApplied", done->versions.size()}});
     return Outcome::Ok();
   }
   ctx.out().info("wiped " + shown + "; applied " + std::to_string(done->versions.size()) + " migration(s), schema at version " +
@@ -356,8 +352,8 @@ void register_db(CLI::App& app, Context& ctx) {
       "  resv db up --json | jq -r .url\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"url\": string (with the password), \"port\": int, \"data_dir\": string,\n"
-      "   \"already_running\": bool, \"created\": bool, \"migrations_applied\": int}");
+      "  {\"url\": string (with the password), \"port\": int, \"dataDir\": string,\n"
+      "   \"alreadyRunning\": bool, \"created\": bool, \"migrationsApplied\": int}");
   ctx.on_run(up, [&ctx] { return run_up(ctx); });
 
   auto* down = db->add_subcommand("down", "Stop the embedded PostgreSQL cluster");
@@ -382,13 +378,13 @@ void register_db(CLI::App& app, Context& ctx) {
       "\n"
       "Examples:\n"
       "  resv db status\n"
-      "  resv db status --json | jq .pending_migrations\n"
+      "  resv db status --json | jq .pendingMigrations\n"
       "\n"
       "JSON (--json):\n"
       "  {\"running\": bool, \"embedded\": bool, \"url\": string|null (password masked),\n"
-      "   \"data_dir\": string|null, \"version\": string|null, \"size_bytes\": int|null,\n"
-      "   \"connections\": int|null, \"max_connections\": int|null,\n"
-      "   \"schema_version\": int|null, \"latest_version\": int, \"pending_migrations\": int|null,\n"
+      "   \"dataDir\": string|null, \"version\": string|null, \"sizeBytes\": int|null,\n"
+      "   \"connections\": int|null, \"maxConnections\": int|null,\n"
+      "   \"schemaVersion\": int|null, \"latestVersion\": int, \"pendingMigrations\": int|null,\n"
       "   \"staleFunctions\": int|null (function files not applied as this resv has them)}");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });
 
@@ -414,7 +410,7 @@ void register_db(CLI::App& app, Context& ctx) {
       "  resv db migrate --db postgresql://resv@db.internal/resv\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"dry_run\": bool, \"schema_version\": int (after this run), \"latest_version\": int,\n"
+      "  {\"dryRun\": bool, \"schemaVersion\": int (after this run), \"latestVersion\": int,\n"
       "   \"pending\": [{\"version\": int, \"name\": string}] (with --dry-run; else []),\n"
       "   \"applied\": [{\"version\": int, \"name\": string}],\n"
       "   \"functions\": [string] (function files applied; with --dry-run, to apply),\n"
@@ -444,7 +440,7 @@ void register_db(CLI::App& app, Context& ctx) {
       "  resv db reset --yes --db postgresql://resv@127.0.0.1/resv_test\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"url\": string (password masked), \"schema_version\": int, \"migrations_applied\": int}");
+      "  {\"url\": string (password masked), \"schemaVersion\": int, \"migrationsApplied\": int}");
   ctx.on_run(reset, [&ctx, opts] { return run_reset(ctx, opts->yes); });
 }
 

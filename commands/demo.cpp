@@ -30,10 +30,10 @@ struct DemoOptions {
 };
 
 nlohmann::json demo_set_json(const DemoSet& d) {
-  return {{"concert_id", d.concert_id},       {"schedule_id", d.schedule_id},
-          {"seats", d.seat_ids.size()},       {"pool_id", d.pool_id},
-          {"pool_capacity", d.pool_capacity}, {"users", d.user_ids.size()},
-          {"first_user_id", d.user_ids.empty() ? 0 : d.user_ids.front()}};
+  return {{"concertId", d.concert_id},       {"scheduleId", d.schedule_id},
+          {"seats", d.seat_ids.size()},      {"poolId", d.pool_id},
+          {"poolCapacity", d.pool_capacity}, {"users", d.user_ids.size()},
+          {"firstUserId", d.user_ids.empty() ? 0 : d.user_ids.front()}};
 }
 
 // Adds the demo set beside what is there; asks first when the database is
@@ -227,15 +227,15 @@ Outcome run_demo(Context& ctx, const DemoOptions& o) {
     nlohmann::json j{
         {"database", {{"url", ctx.settings().database_url.shown()}, {"embedded", ctx.settings().embedded_db},
                       {"created", created_db}}},
-        {"server", {{"pid", server.pid}, {"api_url", api}, {"admin_url", admin}}},
+        {"server", {{"pid", server.pid}, {"apiUrl", api}, {"adminUrl", admin}}},
         {"data", demo_set_json(set.value())},
         {"burst", {{"clients", o.clients}, {"attempts", b.attempts}, {"held", b.held}, {"paid", b.paid},
-                   {"rejected", rejected}, {"rejected_by_code", b.rejected}, {"failed", failed},
-                   {"failed_by_code", b.failed}, {"seconds", b.seconds},
-                   {"latency_ms", {{"p50", percentile(b.hold_ms, 0.5)}, {"p95", percentile(b.hold_ms, 0.95)},
+                   {"rejected", rejected}, {"rejectedByCode", b.rejected}, {"failed", failed},
+                   {"failedByCode", b.failed}, {"seconds", b.seconds},
+                   {"latencyMs", {{"p50", percentile(b.hold_ms, 0.5)}, {"p95", percentile(b.hold_ms, 0.95)},
                                    {"max", percentile(b.hold_ms, 1.0)}}}}},
-        {"audit", {{"seats_taken", a->seats_taken}, {"seats_sold_twice", a->seats_double},
-                   {"pool_units_taken", a->pool_units_taken}, {"pool_capacity", set->pool_capacity},
+        {"audit", {{"seatsTaken", a->seats_taken}, {"seatsSoldTwice", a->seats_double},
+                   {"poolUnitsTaken", a->pool_units_taken}, {"poolCapacity", set->pool_capacity},
                    {"overbooked", overbooked}}}};
     out.print_json(j);
   } else {
@@ -312,13 +312,13 @@ void register_demo(CLI::App& app, Context& ctx) {
       "\n"
       "JSON (--json):\n"
       "  {\"database\": {\"url\": string, \"embedded\": bool, \"created\": bool},\n"
-      "   \"server\": {\"pid\": int, \"api_url\": string, \"admin_url\": string},\n"
-      "   \"data\": {\"concert_id\", \"schedule_id\", \"seats\", \"pool_id\", \"pool_capacity\", \"users\",\n"
-      "            \"first_user_id\": int},\n"
+      "   \"server\": {\"pid\": int, \"apiUrl\": string, \"adminUrl\": string},\n"
+      "   \"data\": {\"concertId\", \"scheduleId\", \"seats\", \"poolId\", \"poolCapacity\", \"users\",\n"
+      "            \"firstUserId\": int},\n"
       "   \"burst\": {\"clients\", \"attempts\", \"held\", \"paid\", \"rejected\", \"failed\": int,\n"
-      "             \"rejected_by_code\", \"failed_by_code\": {code: int}, \"seconds\": number,\n"
-      "             \"latency_ms\": {\"p50\", \"p95\", \"max\": number}},\n"
-      "   \"audit\": {\"seats_taken\", \"seats_sold_twice\", \"pool_units_taken\", \"pool_capacity\": int,\n"
+      "             \"rejectedByCode\", \"failedByCode\": {code: int}, \"seconds\": number,\n"
+      "             \"latencyMs\": {\"p50\", \"p95\", \"max\": number}},\n"
+      "   \"audit\": {\"seatsTaken\", \"seatsSoldTwice\", \"poolUnitsTaken\", \"poolCapacity\": int,\n"
       "             \"overbooked\": bool}}");
   ctx.on_run(cmd, [&ctx, opts] { return run_demo(ctx, *opts); });
 }

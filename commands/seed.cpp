@@ -1,16 +1,14 @@
 // resv seed [PROFILE]: deterministic test data, bulk-loaded in one
 // transaction (core/seed.h).
 #include <CLI/CLI.hpp>
-#include <unistd.h>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "cli/interrupt.h"
 #include "ops/seed.h"
 
 namespace resv::cli {
@@ -28,16 +26,6 @@ struct SeedFlags {
   bool reset = false, force = false, yes = false, dry_run = false;
   std::string to_files;
 };
-
-std::atomic<bool> g_interrupted{false};
-// The first Ctrl-C stops at the next chunk and rolls back; a second one
-// (e.g. during the index rebuild) ends the process, which rolls back too.
-extern "C" void on_sigint(int) {
-  g_interrupted = true;
-  std::signal(SIGINT, SIG_DFL);
-  const char msg[] = "\nresv: interrupting; nothing will be kept (Ctrl-C again to quit at once)\n";
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-}
 
 // The profile's spec with the explicit sizes applied over it (or, without a
 // profile, the sizes alone describe the whole set).
@@ -128,7 +116,7 @@ nlohmann::json tables_json(const std::vector<SeedTable>& tables) {
     nlohmann::json row{{"table", t.name}, {"rows", t.rows}};
     if (t.seconds > 0) {
       row["seconds"] = t.seconds;
-      row["rows_per_s"] = static_cast<double>(t.rows) / t.seconds;
+      row["rowsPerSecond"] = static_cast<double>(t.rows) / t.seconds;
     }
     arr.push_back(row);
   }
@@ -169,7 +157,7 @@ Outcome run_seed(const Context& ctx, const SeedFlags& f) {
   if (f.dry_run) {
     auto plan = seed_plan(spec.value());
     if (out.json()) {
-      out.print_json({{"dry_run", true}, {"profile", spec->profile}, {"seed", spec->seed}, {"tables", tables_json(plan)}});
+      out.print_json({{"dryRun", true}, {"profile", spec->profile}, {"seed", spec->seed}, {"tables", tables_json(plan)}});
     } else {
       Table t({"TABLE", "ROWS"});
       for (const auto& row : plan) t.add({row.name, thousands(row.rows)});
@@ -194,11 +182,13 @@ Outcome run_seed(const Context& ctx, const SeedFlags& f) {
   o.force = f.force;
   o.jobs = f.jobs;
   o.progress = [&progress](const std::string& table, int64_t done, int64_t total) { progress(table, done, total); };
-  o.interrupted = [] { return g_interrupted.load(); };
-  g_interrupted = false;
-  auto previous = std::signal(SIGINT, on_sigint);
-  auto report = seed(url.value(), spec.value(), o);
-  std::signal(SIGINT, previous);
+  o.interrupted = [] { return interrupted(); };
+  auto report = [&] {
+    // The first Ctrl-C stops at the next chunk and rolls back; a second one
+    // (e.g. during the index rebuild) ends the process, which rolls back too.
+    InterruptScope ctrl_c("\nresv: interrupting; nothing will be kept (Ctrl-C again to quit at once)\n");
+    return seed(url.value(), spec.value(), o);
+  }();
   out.progress_done();
   if (!report.ok()) {
     const Status& s = report.status();
@@ -222,7 +212,7 @@ Outcome run_seed(const Context& ctx, const SeedFlags& f) {
                     {"tables", tables_json(report->tables)},
                     {"rows", rows},
                     {"seconds", report->seconds},
-                    {"rows_per_s", report->seconds > 0 ? static_cast<double>(rows) / report->seconds : 0}});
+                    {"rowsPerSecond", report->seconds > 0 ? static_cast<double>(rows) / report->seconds : 0}});
   } else {
     Table t({"TABLE", "ROWS", "SECONDS", "ROWS/S"});
     for (const auto& row : report->tables) {
@@ -287,9 +277,9 @@ void register_seed(CLI::App& app, Context& ctx) {
       "\n"
       "JSON (--json):\n"
       "  {\"profile\": string, \"seed\": int, \"reset\": bool, \"rows\": int, \"seconds\": number,\n"
-      "   \"rows_per_s\": number, \"tables\": [{\"table\": string, \"rows\": int, \"seconds\": number,\n"
-      "   \"rows_per_s\": number}]}   (pool_units, made by a trigger, has no seconds)\n"
-      "  --dry-run: {\"dry_run\": true, \"profile\": string, \"seed\": int, \"tables\": [{\"table\", \"rows\"}]}");
+      "   \"rowsPerSecond\": number, \"tables\": [{\"table\": string, \"rows\": int, \"seconds\": number,\n"
+      "   \"rowsPerSecond\": number}]}   (pool_units, made by a trigger, has no seconds)\n"
+      "  --dry-run: {\"dryRun\": true, \"profile\": string, \"seed\": int, \"tables\": [{\"table\", \"rows\"}]}");
   ctx.on_run(cmd, [&ctx, f] { return run_seed(ctx, *f); });
 }
 

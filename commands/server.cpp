@@ -1,20 +1,18 @@
 // resv server: start, stop, restart, status and logs of the resv-server
 // instances recorded in the state directory (process management in
 // cli/server_control.cpp).
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
-#include <csignal>
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "cli/http_client.h"
+#include "cli/interrupt.h"
 #include "cli/server_control.h"
 
 namespace resv::cli {
@@ -43,18 +41,23 @@ struct Row {
   std::string state;  // "started", "already running", "restarted"
 };
 
+// What every --json of this group says of an instance: which one, its
+// process and its ports. Each command adds what it knows beside.
+json instance_json(const ServerInstance& i) {
+  return {{"index", i.index}, {"pid", i.pid}, {"port", i.port}, {"adminPort", i.admin_port}};
+}
+
 void print_instances(const Context& ctx, const std::vector<Row>& rows) {
   if (ctx.out().json()) {
     json items = json::array();
-    for (const auto& r : rows)
-      items.push_back({{"index", r.inst.index},
-                       {"pid", r.inst.pid},
-                       {"port", r.inst.port},
-                       {"admin_port", r.inst.admin_port},
-                       {"api_url", local_url(r.inst.port)},
-                       {"admin_url", local_url(r.inst.admin_port)},
-                       {"log", r.inst.log},
-                       {"state", r.state}});
+    for (const auto& r : rows) {
+      json item = instance_json(r.inst);
+      item["apiUrl"] = local_url(r.inst.port);
+      item["adminUrl"] = local_url(r.inst.admin_port);
+      item["log"] = r.inst.log;
+      item["state"] = r.state;
+      items.push_back(std::move(item));
+    }
     ctx.out().print_json({{"instances", items}});
     return;
   }
@@ -263,19 +266,18 @@ Outcome run_status(const Context& ctx) {
 
   if (ctx.out().json()) {
     json items = json::array();
-    for (const auto& s : all)
-      items.push_back({{"index", s.inst.index},
-                       {"pid", s.inst.pid},
-                       {"port", s.inst.port},
-                       {"admin_port", s.inst.admin_port},
-                       {"running", s.running},
-                       {"ready", s.ready},
-                       {"reasons", s.reasons},
-                       {"uptime_s", or_null(s.uptime_s)},
-                       {"version", or_null(s.version)},
-                       {"in_flight", or_null(s.in_flight)},
-                       {"db_pool_in_use", or_null(s.db_pool_in_use)},
-                       {"db_pool_size", or_null(s.db_pool_size)}});
+    for (const auto& s : all) {
+      json item = instance_json(s.inst);
+      item["running"] = s.running;
+      item["ready"] = s.ready;
+      item["reasons"] = s.reasons;
+      item["uptimeSeconds"] = or_null(s.uptime_s);
+      item["version"] = or_null(s.version);
+      item["inFlight"] = or_null(s.in_flight);
+      item["dbPoolInUse"] = or_null(s.db_pool_in_use);
+      item["dbPoolSize"] = or_null(s.db_pool_size);
+      items.push_back(std::move(item));
+    }
     ctx.out().print_json({{"instances", items}});
   } else if (!all.empty()) {
     auto num = [](const std::optional<long long>& v) { return v ? std::to_string(*v) : std::string("-"); };
@@ -323,9 +325,6 @@ struct LogsFlags {
   int lines = 50;
   int instance = 0;  // 0: all
 };
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void on_interrupt(int) { g_interrupted = 1; }
 
 // Prints each complete line of `text` with `prefix`; keeps a trailing partial
 // line in `partial` for the next call.
@@ -378,10 +377,8 @@ Outcome run_logs(const Context& ctx, const LogsFlags& f) {
   }
   if (!f.follow) return Outcome::Ok();
 
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  ::sigaction(SIGINT, &sa, nullptr);
-  while (!g_interrupted) {
+  InterruptScope ctrl_c;  // Ctrl-C ends the follow, exit 0
+  do {
     for (size_t k = 0; k < indexes.size(); ++k) {
       const auto path = state.instance_log(indexes[k]);
       std::error_code ec;
@@ -396,8 +393,7 @@ Outcome run_logs(const Context& ctx, const LogsFlags& f) {
       offsets[k] += text.size();
       print_lines(ctx, prefix(indexes[k]), partial[k], text);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  } while (!sleep_unless_interrupted(std::chrono::milliseconds(200)));
   return Outcome::Ok();
 }
 
@@ -448,11 +444,11 @@ void register_server(CLI::App& app, Context& ctx) {
       "  resv server start --instances 2 --port 8080 --admin-port 9090\n"
       "  resv server start --timeout 60 -- --db-pool-size 32 --log-level debug\n"
       "  resv server start --foreground     # in a container: resv-server replaces resv\n"
-      "  resv server start --json | jq -r '.instances[].api_url'\n"
+      "  resv server start --json | jq -r '.instances[].apiUrl'\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"
-      "                  \"api_url\": string, \"admin_url\": string, \"log\": string,\n"
+      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
+      "                  \"apiUrl\": string, \"adminUrl\": string, \"log\": string,\n"
       "                  \"state\": \"started\" | \"already running\"}]}");
   ctx.on_run(start, [&ctx, start_flags] { return run_start(ctx, *start_flags); });
 
@@ -489,8 +485,8 @@ void register_server(CLI::App& app, Context& ctx) {
       "  resv server restart -- --log-level debug\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"
-      "                  \"api_url\": string, \"admin_url\": string, \"log\": string,\n"
+      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
+      "                  \"apiUrl\": string, \"adminUrl\": string, \"log\": string,\n"
       "                  \"state\": \"restarted\" | \"started\"}]}");
   ctx.on_run(restart, [&ctx, restart_flags] { return run_restart(ctx, *restart_flags); });
 
@@ -507,10 +503,10 @@ void register_server(CLI::App& app, Context& ctx) {
       "  resv server status --admin-url http://10.0.0.7:9090 --admin-token \"$TOKEN\"\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"admin_port\": int,\n"
+      "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
       "                  \"running\": bool, \"ready\": bool, \"reasons\": [string],\n"
-      "                  \"uptime_s\": int|null, \"version\": string|null, \"in_flight\": int|null,\n"
-      "                  \"db_pool_in_use\": int|null, \"db_pool_size\": int|null}]}\n"
+      "                  \"uptimeSeconds\": int|null, \"version\": string|null, \"inFlight\": int|null,\n"
+      "                  \"dbPoolInUse\": int|null, \"dbPoolSize\": int|null}]}\n"
       "  (null: not known, because the instance is down or the admin token was refused)");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });
 

@@ -184,10 +184,10 @@ TEST(CliDb, SecondUpReportsAlreadyUpAndPrintsTheSameUrl) {
   ASSERT_EQ(json_up.code, 0) << json_up.err;
   auto j = json::parse(json_up.out);
   EXPECT_EQ(j["url"], url_of(first));
-  EXPECT_EQ(j["already_running"], true);
+  EXPECT_EQ(j["alreadyRunning"], true);
   EXPECT_EQ(j["created"], false);
-  EXPECT_EQ(j["migrations_applied"], 0);
-  EXPECT_EQ(j["data_dir"], state.data().string());
+  EXPECT_EQ(j["migrationsApplied"], 0);
+  EXPECT_EQ(j["dataDir"], state.data().string());
   EXPECT_GT(j["port"].get<int>(), 0);
 }
 
@@ -211,14 +211,14 @@ TEST(CliDb, StatusReportsARunningClusterThenExitsThreeOnceItIsDown) {
   EXPECT_EQ(j["running"], true);
   EXPECT_EQ(j["embedded"], true);
   EXPECT_EQ(j["version"].get<std::string>().rfind("15", 0), 0u) << j["version"];
-  EXPECT_GT(j["size_bytes"].get<long long>(), 0);
+  EXPECT_GT(j["sizeBytes"].get<long long>(), 0);
   EXPECT_GE(j["connections"].get<long long>(), 0);
-  EXPECT_GT(j["max_connections"].get<long long>(), 0);
-  EXPECT_EQ(j["schema_version"], resv::latest_migration_version());
-  EXPECT_EQ(j["latest_version"], resv::latest_migration_version());
-  EXPECT_EQ(j["pending_migrations"], 0);
+  EXPECT_GT(j["maxConnections"].get<long long>(), 0);
+  EXPECT_EQ(j["schemaVersion"], resv::latest_migration_version());
+  EXPECT_EQ(j["latestVersion"], resv::latest_migration_version());
+  EXPECT_EQ(j["pendingMigrations"], 0);
   EXPECT_TRUE(contains(j["url"].get<std::string>(), ":****@127.0.0.1")) << j["url"];
-  EXPECT_EQ(fs::canonical(j["data_dir"].get<std::string>()), fs::canonical(state.data()));
+  EXPECT_EQ(fs::canonical(j["dataDir"].get<std::string>()), fs::canonical(state.data()));
   EXPECT_FALSE(contains(status.out, password));
 
   auto text = state.resv("db status");
@@ -312,9 +312,9 @@ TEST(CliDb, MigrateDryRunAfterUpListsNothingPending) {
   EXPECT_TRUE(contains(dry.err, "0 migration(s) pending")) << dry.err;
 
   auto j = json::parse(state.resv("db migrate --dry-run --json").out);
-  EXPECT_EQ(j["dry_run"], true);
+  EXPECT_EQ(j["dryRun"], true);
   EXPECT_TRUE(j["pending"].empty());
-  EXPECT_EQ(j["schema_version"], resv::latest_migration_version());
+  EXPECT_EQ(j["schemaVersion"], resv::latest_migration_version());
 }
 
 TEST(CliDb, ResetWithoutYesAndWithoutATerminalRefusesAndKeepsTheData) {
@@ -337,8 +337,8 @@ TEST(CliDb, ResetWithYesEmptiesTheTablesAndLeavesTheSchemaCurrent) {
   EXPECT_EQ(state.sql("select count(*) from users"), "0\n");
   EXPECT_EQ(state.sql("select to_regclass('stray') is null"), "t\n");
   auto status = json::parse(state.resv("db status --json").out);
-  EXPECT_EQ(status["schema_version"], resv::latest_migration_version());
-  EXPECT_EQ(status["pending_migrations"], 0);
+  EXPECT_EQ(status["schemaVersion"], resv::latest_migration_version());
+  EXPECT_EQ(status["pendingMigrations"], 0);
 }
 
 TEST(CliDb, UpAndDownRefuseWhenADatabaseIsConfigured) {
@@ -370,13 +370,13 @@ TEST(CliDb, MigrateDryRunListsPendingMigrationsOfAnEmptyDatabaseAndAppliesNone) 
     EXPECT_TRUE(contains(dry.out, std::to_string(m.version))) << dry.out;
     EXPECT_TRUE(contains(dry.out, m.name)) << dry.out;
   }
-  EXPECT_EQ(json::parse(state.resv("--db " + url + " db status --json").out)["schema_version"], 0);
+  EXPECT_EQ(json::parse(state.resv("--db " + url + " db status --json").out)["schemaVersion"], 0);
 
   auto migrate = state.resv("--db " + url + " db migrate --json");
   EXPECT_EQ(migrate.code, 0) << migrate.err;
   auto j = json::parse(migrate.out);
   EXPECT_EQ(j["applied"].size(), resv::bundled_migrations().size());
-  EXPECT_EQ(j["schema_version"], resv::latest_migration_version());
+  EXPECT_EQ(j["schemaVersion"], resv::latest_migration_version());
 
   pqxx::connection c(admin);
   pqxx::nontransaction(c).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");

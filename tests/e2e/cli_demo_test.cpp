@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "cli_run.h"
 #include "test_db.h"
@@ -32,6 +37,35 @@ struct StateDirGuard {
   }
 };
 
+// The setting `name` of `resv config show --json` ({"name", "value",
+// "source"}); null when it is not listed.
+json setting(const json& doc, const std::string& name) {
+  for (const auto& s : doc.value("settings", json::array()))
+    if (s.value("name", "") == name) return s;
+  return nullptr;
+}
+
+// Every key of `j` at any depth that is not camelCase (has an underscore
+// or starts with a capital), except those of `maps`: objects keyed by data
+// (error codes).
+void collect_other_keys(const json& j, const std::set<std::string>& maps, std::vector<std::string>& out) {
+  if (j.is_array())
+    for (const auto& v : j) collect_other_keys(v, maps, out);
+  if (!j.is_object()) return;
+  for (const auto& [k, v] : j.items()) {
+    if (k.find('_') != std::string::npos || std::isupper(static_cast<unsigned char>(k[0]))) out.push_back(k);
+    if (!maps.count(k)) collect_other_keys(v, maps, out);
+  }
+}
+
+std::vector<std::string> other_keys(const std::string& text, const std::set<std::string>& maps = {}) {
+  std::vector<std::string> out;
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return {"(not JSON: " + text + ")"};
+  collect_other_keys(j, maps, out);
+  return out;
+}
+
 }  // namespace
 
 TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
@@ -53,8 +87,10 @@ TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
   EXPECT_GT(burst["rejected"].get<int>(), 0) << "500 buyers for 200 seats and 40 places: some must be refused";
   EXPECT_EQ(burst["paid"].get<int>(), burst["held"].get<int>()) << "every buyer had the balance to pay";
   EXPECT_FALSE(j["audit"]["overbooked"].get<bool>());
-  EXPECT_EQ(j["audit"]["seats_sold_twice"].get<int>(), 0);
-  EXPECT_EQ(j["audit"]["pool_units_taken"].get<int>(), 40) << "250 buyers of 1-4 places sell out a pool of 40";
+  EXPECT_EQ(other_keys(first.out, {"rejectedByCode", "failedByCode"}), std::vector<std::string>{})
+      << "every key is camelCase: " << first.out;
+  EXPECT_EQ(j["audit"]["seatsSoldTwice"].get<int>(), 0);
+  EXPECT_EQ(j["audit"]["poolUnitsTaken"].get<int>(), 40) << "250 buyers of 1-4 places sell out a pool of 40";
   EXPECT_NE(first.err.find("4/4"), std::string::npos) << "progress messages go to stderr";
 
   auto second = run_resv(args);
@@ -62,7 +98,7 @@ TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
   auto k = json::parse(second.out);
   EXPECT_FALSE(k["database"]["created"].get<bool>());
   EXPECT_EQ(k["server"]["pid"], j["server"]["pid"]) << "the running server is reused";
-  EXPECT_NE(k["data"]["concert_id"], j["data"]["concert_id"]) << "each run adds its own concert";
+  EXPECT_NE(k["data"]["concertId"], j["data"]["concertId"]) << "each run adds its own concert";
   EXPECT_EQ(k["burst"]["failed"].get<int>(), 0);
   EXPECT_FALSE(k["audit"]["overbooked"].get<bool>());
 }
@@ -76,12 +112,15 @@ TEST(CliConfig, ShowReportsEachSettingsSourceAndMasksSecrets) {
                      {"RESV_ADMIN_TOKEN", "tok-secret"}});
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = json::parse(r.out);
-  EXPECT_EQ(j["database_url"], "postgresql://app:****@db.example:5432/tickets");
-  EXPECT_EQ(j["sources"]["database_url"], "env RESV_DATABASE_URL");
-  EXPECT_EQ(j["admin_url"], "http://127.0.0.1:7777");
-  EXPECT_EQ(j["sources"]["admin_url"], "config " + cfg);
-  EXPECT_EQ(j["state_dir"], state.path);
-  EXPECT_EQ(j["sources"]["state_dir"], "flag --state-dir");
+  EXPECT_EQ(setting(j, "database_url")["value"], "postgresql://app:****@db.example:5432/tickets");
+  EXPECT_EQ(setting(j, "database_url")["source"], "env RESV_DATABASE_URL");
+  EXPECT_EQ(setting(j, "admin_url")["value"], "http://127.0.0.1:7777");
+  EXPECT_EQ(setting(j, "admin_url")["source"], "config " + cfg);
+  EXPECT_EQ(setting(j, "state_dir")["value"], state.path);
+  EXPECT_EQ(setting(j, "state_dir")["source"], "flag --state-dir");
+  EXPECT_EQ(setting(j, "admin_token")["value"], "********");
+  EXPECT_EQ(setting(j, "config_file")["value"], cfg);
+  EXPECT_EQ(j["embeddedDb"], false);
   EXPECT_EQ(r.out.find("hunter2"), std::string::npos);
   EXPECT_EQ(r.out.find("tok-secret"), std::string::npos);
 
@@ -99,6 +138,20 @@ TEST(CliConventions, UsageErrorsExitTwoWithAHintOnStderr) {
   EXPECT_NE(r.err.find("(hint: "), std::string::npos) << r.err;
   auto bad_choice = run_resv({"completion", "tcsh"});
   EXPECT_EQ(bad_choice.code, 2) << bad_choice.err;
+}
+
+TEST(CliConventions, JsonKeysAreCamelCaseInEveryCommand) {
+  StateDirGuard state;
+  const std::map<std::string, std::string> env = {{"RESV_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none"},
+                                                  {"RESV_CONFIG", ""}};
+  const std::vector<std::vector<std::string>> commands = {
+      {"config", "show"}, {"db", "status"}, {"seed", "festival", "--dry-run"}, {"server", "status"}};
+  for (auto args : commands) {
+    args.insert(args.begin(), {"--json", "--state-dir", state.path});
+    auto r = run_resv(args, env);
+    EXPECT_FALSE(r.out.empty()) << args[3] << ": " << r.err;
+    EXPECT_EQ(other_keys(r.out), std::vector<std::string>{}) << args[3] << ": " << r.out;
+  }
 }
 
 TEST(CliConventions, BrokenConfigFileIsAUsageErrorNamingTheLine) {

@@ -165,8 +165,8 @@ TEST_F(CliSeed, ConcertProfileLoadsItsRowsAndPrintsTheJsonSchema) {
   EXPECT_EQ(j.value("rows", int64_t{0}), 1 + 1 + 1000 + 10000);
   ASSERT_TRUE(j.contains("seconds") && j["seconds"].is_number()) << j.dump();
   EXPECT_GT(j["seconds"].get<double>(), 0);
-  ASSERT_TRUE(j.contains("rows_per_s") && j["rows_per_s"].is_number()) << j.dump();
-  EXPECT_GT(j["rows_per_s"].get<double>(), 0);
+  ASSERT_TRUE(j.contains("rowsPerSecond") && j["rowsPerSecond"].is_number()) << j.dump();
+  EXPECT_GT(j["rowsPerSecond"].get<double>(), 0);
   ASSERT_TRUE(j.contains("tables") && j["tables"].is_array()) << j.dump();
   std::map<std::string, int64_t> printed;
   for (const auto& t : j["tables"]) printed[t.value("table", "?")] = t.value("rows", int64_t{-1});
@@ -212,7 +212,7 @@ TEST_F(CliSeed, DryRunPrintsThePlanAndWritesNothing) {
   ASSERT_EQ(j.code, 0) << j.err;
   auto doc = json::parse(j.out, nullptr, false);
   ASSERT_TRUE(doc.is_object()) << j.out;
-  EXPECT_EQ(doc.value("dry_run", false), true);
+  EXPECT_EQ(doc.value("dryRun", false), true);
   EXPECT_EQ(doc.value("profile", ""), "coupon");
   std::map<std::string, int64_t> printed;
   for (const auto& t : doc["tables"]) printed[t.value("table", "?")] = t.value("rows", int64_t{-1});

@@ -107,8 +107,8 @@ TEST(CliServer, StartPrintsTheUrlsAndTheApiAnswers) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   auto items = instances_of(r);
   ASSERT_EQ(items.size(), 1u) << r.out;
-  EXPECT_EQ(items[0]["api_url"], "http://127.0.0.1:" + std::to_string(cli.port));
-  EXPECT_EQ(items[0]["admin_url"], "http://127.0.0.1:" + std::to_string(cli.admin_port));
+  EXPECT_EQ(items[0]["apiUrl"], "http://127.0.0.1:" + std::to_string(cli.port));
+  EXPECT_EQ(items[0]["adminUrl"], "http://127.0.0.1:" + std::to_string(cli.admin_port));
   EXPECT_EQ(items[0]["state"], "started");
   long pid = items[0]["pid"].get<long>();
   EXPECT_TRUE(is_resv_server(pid));
@@ -187,7 +187,7 @@ TEST(CliServer, TwoInstancesListenOnConsecutivePortsAndStatusListsThemReady) {
   for (int i = 0; i < 2; ++i) {
     SCOPED_TRACE("instance " + std::to_string(i + 1));
     EXPECT_EQ(items[i]["port"], cli.port + i);
-    EXPECT_EQ(items[i]["admin_port"], cli.admin_port + i);
+    EXPECT_EQ(items[i]["adminPort"], cli.admin_port + i);
     EXPECT_TRUE(answers(cli.admin_port + i, "/readyz"));
     EXPECT_TRUE(answers(cli.port + i, "/api/concerts"));
   }
@@ -203,10 +203,10 @@ TEST(CliServer, TwoInstancesListenOnConsecutivePortsAndStatusListsThemReady) {
     EXPECT_EQ(listed[i]["ready"], true) << status.out;
     EXPECT_TRUE(listed[i]["reasons"].empty()) << status.out;
     EXPECT_TRUE(listed[i]["version"].is_string()) << status.out;
-    EXPECT_GE(listed[i]["uptime_s"].get<int>(), 0) << status.out;
-    EXPECT_EQ(listed[i]["in_flight"], 0) << status.out;
-    EXPECT_GT(listed[i]["db_pool_size"].get<int>(), 0) << status.out;
-    EXPECT_TRUE(listed[i]["db_pool_in_use"].is_number()) << status.out;
+    EXPECT_GE(listed[i]["uptimeSeconds"].get<int>(), 0) << status.out;
+    EXPECT_EQ(listed[i]["inFlight"], 0) << status.out;
+    EXPECT_GT(listed[i]["dbPoolSize"].get<int>(), 0) << status.out;
+    EXPECT_TRUE(listed[i]["dbPoolInUse"].is_number()) << status.out;
   }
 }
 
@@ -329,7 +329,7 @@ TEST(CliServer, RestartKeepsThePortsGivesNewPidsAndKeepsServing) {
   for (int i = 0; i < 2; ++i) {
     SCOPED_TRACE("instance " + std::to_string(i + 1));
     EXPECT_EQ(after[i]["port"], before[i]["port"]);
-    EXPECT_EQ(after[i]["admin_port"], before[i]["admin_port"]);
+    EXPECT_EQ(after[i]["adminPort"], before[i]["adminPort"]);
     EXPECT_EQ(after[i]["state"], "restarted");
     EXPECT_NE(after[i]["pid"], before[i]["pid"]);
     EXPECT_FALSE(running(before[i]["pid"].get<long>()));

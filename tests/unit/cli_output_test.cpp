@@ -119,6 +119,14 @@ TEST(Output, ProgressOnlyOnATerminal) {
   EXPECT_NE(err2.text().find("50%"), std::string::npos);
 }
 
+TEST(Output, FirstLineOfAMessageDropsPostgresDetailLines) {
+  EXPECT_EQ(first_line("ERROR:  relation \"queue_concerts\" does not exist\nLINE 1: SELECT ..."),
+            "ERROR:  relation \"queue_concerts\" does not exist");
+  EXPECT_EQ(first_line("one line"), "one line");
+  EXPECT_EQ(first_line(""), "");
+  EXPECT_EQ(first_line("\nsecond"), "");
+}
+
 TEST(Outcome, MessageSaysWhatAndHint) {
   auto o = Outcome::Unreachable("database down", "run resv db up");
   EXPECT_EQ(o.code(), 3);

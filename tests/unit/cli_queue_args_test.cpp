@@ -1,5 +1,6 @@
-// The pure helpers of `resv queue`: option values, and what it derives from
-// a queue's status (stuck, ETA, rates, audit changes).
+// The pure helpers of `resv queue`: option values, and the text forms of its
+// figures (rates, audit changes, times). The rules it reads a status with
+// (stuck, ETA) are core's: tests/unit/queue_admin_rules_test.cpp.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -83,62 +84,6 @@ TEST(QueueArgs, ABadSettingIsAUsageErrorNamingTheOption) {
     EXPECT_EQ(patch.outcome().exit(), Exit::Usage) << option;
     EXPECT_NE(patch.outcome().what().find(option), std::string::npos) << patch.outcome().what();
   }
-}
-
-namespace {
-
-json running(int waiting, const json& last_admit_at, double since_admit) {
-  return {{"enabled", true},         {"paused", false},          {"waiting", waiting},
-          {"preQueue", 0},           {"opensAt", nullptr},       {"lastAdmitAt", last_admit_at},
-          {"now", "2026-05-01T10:00:00.000Z"}, {"secondsSinceLastAdmit", since_admit}};
-}
-
-}  // namespace
-
-TEST(QueueArgs, StuckWhenPeopleWaitAndNothingWasAdmittedForLongerThanTheThreshold) {
-  EXPECT_TRUE(queue_stuck(running(3, "2026-05-01T09:50:00.000Z", 600), 120));
-  EXPECT_FALSE(queue_stuck(running(3, "2026-05-01T09:59:55.000Z", 5), 120));
-  EXPECT_FALSE(queue_stuck(running(3, "2026-05-01T09:58:00.000Z", 120), 120)) << "more than, not equal";
-  EXPECT_TRUE(queue_stuck(running(3, nullptr, 0), 120)) << "nobody ever admitted";
-  EXPECT_FALSE(queue_stuck(running(0, "2026-05-01T09:50:00.000Z", 600), 120)) << "nobody waits";
-}
-
-TEST(QueueArgs, PausedOrDisabledQueuesAreNeverStuck) {
-  auto paused = running(3, nullptr, 0);
-  paused["paused"] = true;
-  EXPECT_FALSE(queue_stuck(paused, 0));
-  auto disabled = running(3, nullptr, 0);
-  disabled["enabled"] = false;
-  EXPECT_FALSE(queue_stuck(disabled, 0));
-}
-
-TEST(QueueArgs, APreQueueBeforeTheOpeningIsNotStuckButAfterItIs) {
-  auto before = running(4, nullptr, 0);
-  before["preQueue"] = 4;
-  before["opensAt"] = "2026-05-01T11:00:00.000Z";
-  EXPECT_FALSE(queue_stuck(before, 0));
-  before["waiting"] = 5;  // one placed besides the pre-queue
-  EXPECT_TRUE(queue_stuck(before, 0));
-
-  auto after = running(4, nullptr, 0);
-  after["preQueue"] = 4;
-  after["opensAt"] = "2026-05-01T09:00:00.000Z";  // passed, not yet opened by a tick
-  EXPECT_TRUE(queue_stuck(after, 0));
-}
-
-TEST(QueueArgs, EtaIsWaitingOverTheLastMinutesAdmissionRate) {
-  auto q = running(3, "2026-05-01T09:59:55.000Z", 5);
-  q["admittedLastMinute"] = 1;
-  EXPECT_DOUBLE_EQ(eta_last_seconds(q).value(), 180.0);
-  q["admittedLastMinute"] = 120;
-  EXPECT_DOUBLE_EQ(eta_last_seconds(q).value(), 1.5);
-  q["admittedLastMinute"] = 0;
-  EXPECT_EQ(eta_last_seconds(q), std::nullopt) << "nobody admitted in the last minute: unknown";
-  q["admittedLastMinute"] = 60;
-  q["paused"] = true;
-  EXPECT_EQ(eta_last_seconds(q), std::nullopt) << "paused: unknown";
-  auto empty = running(0, nullptr, 0);
-  EXPECT_EQ(eta_last_seconds(empty), 0.0) << "nobody waits";
 }
 
 TEST(QueueArgs, PerMinuteCountsShowAsPerSecondRates) {
