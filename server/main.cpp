@@ -53,7 +53,12 @@ int serve(const ServerOptions& o) {
   // Cached catalog reads on a small blocking pool; the hot paths on the async pool.
   StorePool db({std::max(2, o.db_pool_size / 8), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
             make_store, metrics);
-  Sweeper sweeper({std::chrono::milliseconds(o.sweep_interval_ms), o.sweep_batch}, make_store(), metrics);
+  SweeperOptions sweep_opts;
+  sweep_opts.interval = std::chrono::milliseconds(o.sweep_interval_ms);
+  sweep_opts.batch = o.sweep_batch;
+  sweep_opts.idempotency_retention = std::chrono::seconds(o.idempotency_retention_s);
+  sweep_opts.token_retention = std::chrono::seconds(o.queue_token_retention_s);
+  Sweeper sweeper(sweep_opts, make_store(), metrics);
   boost::asio::io_context ioc{o.io_threads};
   AsyncPgOptions write_opts;
   write_opts.url = o.database_url;

@@ -43,6 +43,12 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
       ->envname("RESV_SWEEP_INTERVAL_MS")->check(CLI::Range(10, 3600000));
   app.add_option("--sweep-batch", o.sweep_batch, "Expired holds released per transaction")
       ->envname("RESV_SWEEP_BATCH")->check(CLI::Range(1, 100000));
+  app.add_option("--idempotency-retention-s", o.idempotency_retention_s,
+                 "How long an Idempotency-Key's answer is kept (a retry after it runs again)")
+      ->envname("RESV_IDEMPOTENCY_RETENTION_S")->check(CLI::Range(60, 365 * 24 * 3600));
+  app.add_option("--queue-token-retention-s", o.queue_token_retention_s,
+                 "How long an ended queue token is kept (its user may then queue again)")
+      ->envname("RESV_QUEUE_TOKEN_RETENTION_S")->check(CLI::Range(60, 365 * 24 * 3600));
   app.add_option("--filter-ttl-ms", o.filter_ttl_ms, "Longest time a 'taken'/'sold out' answer is reused")
       ->envname("RESV_FILTER_TTL_MS")->check(CLI::Range(0, 600000));
   app.add_option("--read-cache-ms", o.read_cache_ms, "How long seat maps and schedule lists are cached (0: off)")

@@ -28,6 +28,8 @@ struct ServerOptions {
   int idle_timeout_s = 60;
   int sweep_interval_ms = 1000;
   int sweep_batch = 500;
+  int idempotency_retention_s = 24 * 3600;  // Idempotency-Key answers are kept this long
+  int queue_token_retention_s = 7 * 24 * 3600;  // ended queue tokens are kept this long
   int filter_ttl_ms = 1000;
   int read_cache_ms = 500;
   int shutdown_timeout_s = 30;

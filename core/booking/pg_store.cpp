@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "base/flat_json.h"
 #include "booking/bookings.h"
 #include "db/migrations.h"
 #include "db/pg_text.h"
@@ -116,6 +117,17 @@ Result<std::vector<Seat>> PgStore::seats(int64_t schedule_id, bool available_onl
 Result<int64_t> PgStore::expire_holds(int batch) {
   return impl_->run<int64_t>(
       [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("expire_holds", batch)[0].as<int64_t>(); });
+}
+
+Result<Store::Pruned> PgStore::prune(std::chrono::seconds keys_after, std::chrono::seconds tokens_after, int batch) {
+  return impl_->run<Pruned>([&](pqxx::transaction_base& tx) -> Result<Pruned> {
+    auto text = tx.exec_prepared1("prune", keys_after.count(), tokens_after.count(), batch)[0].as<std::string>();
+    FlatObject answer;
+    auto keys = answer.read(text) == FlatObject::Read::Object ? answer.integer("idempotencyKeys") : std::nullopt;
+    auto tokens = answer.integer("queueTokens");
+    if (!keys || !tokens) return Status::Internal("unexpected answer of resv_prune: " + text);
+    return Pruned{*keys, *tokens};
+  });
 }
 
 Result<int64_t> PgStore::outbox_backlog() {

@@ -5,7 +5,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
-#include "db/pg_text.h"
+#include "db/listen_loop.h"
 
 namespace resv {
 
@@ -28,23 +28,6 @@ std::optional<ReleaseEvent> parse_release_payload(const std::string& payload) {
   return ev;
 }
 
-namespace {
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& c, std::function<void(const ReleaseEvent&)>& cb)
-      : pqxx::notification_receiver(c, "resv_release"), cb_(cb) {}
-  void operator()(const std::string& payload, int) override {
-    if (auto ev = parse_release_payload(payload))
-      cb_(*ev);
-    else
-      spdlog::warn("msg=\"malformed release notification ignored\"");
-  }
-
- private:
-  std::function<void(const ReleaseEvent&)>& cb_;
-};
-}  // namespace
-
 ReleaseListener::ReleaseListener(std::string url, std::function<void(const ReleaseEvent&)> on_event)
     : url_(std::move(url)), on_event_(std::move(on_event)) {}
 
@@ -58,25 +41,25 @@ void ReleaseListener::stop() {
 }
 
 void ReleaseListener::run() {
-  bool logged_down = false;
-  while (!stop_) {
-    try {
-      pqxx::connection conn(with_connect_timeout(url_, 2));
-      Receiver receiver(conn, on_event_);
-      conn.get_notifs();  // issues the LISTEN
-      connected_ = true;
-      logged_down = false;
-      on_event_(ReleaseEvent{true, 0, std::nullopt, {}});
-      while (!stop_) conn.await_notification(0, 200000);
-      connected_ = false;
-    } catch (const std::exception& e) {
-      connected_ = false;
-      if (!logged_down) spdlog::warn("msg=\"release listener lost the database\" error=\"{}\"", e.what());
-      logged_down = true;
-      on_event_(ReleaseEvent{true, 0, std::nullopt, {}});
-      for (int i = 0; i < 5 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
+  const ReleaseEvent lost{true, 0, std::nullopt, {}};
+  run_listening(
+      {url_, "resv-server release", {"resv_release"}, "release listener"}, stop_,
+      [this](const std::string&, const std::string& payload) {
+        if (auto ev = parse_release_payload(payload))
+          on_event_(*ev);
+        else
+          spdlog::warn("msg=\"malformed release notification ignored\"");
+      },
+      [&](pqxx::connection& conn) {
+        connected_ = true;
+        on_event_(lost);  // what was missed while it was not listening
+        while (!stop_) conn.await_notification(0, 200000);
+        connected_ = false;
+      },
+      [&] {
+        connected_ = false;
+        on_event_(lost);
+      });
 }
 
 }  // namespace resv

@@ -5,6 +5,7 @@
 // (pg_store.h) is the PostgreSQL implementation; every call is one round
 // trip, and every failure comes back as a Status: DbUnavailable when the
 // database cannot be reached, Busy on lock or statement timeouts.
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -30,6 +31,14 @@ class Store {
 
   // Releases up to `batch` expired holds; returns how many.
   virtual Result<int64_t> expire_holds(int batch) = 0;
+  // Deletes up to `batch` Idempotency-Key answers older than `keys_after`
+  // and up to `batch` ended queue tokens that ended longer than
+  // `tokens_after` ago, never waiting for a row someone holds.
+  struct Pruned {
+    int64_t idempotency_keys = 0;
+    int64_t queue_tokens = 0;
+  };
+  virtual Result<Pruned> prune(std::chrono::seconds keys_after, std::chrono::seconds tokens_after, int batch) = 0;
   // Outbox rows not yet published.
   virtual Result<int64_t> outbox_backlog() = 0;
   // Connects and runs every write path once with ids that cannot exist (so

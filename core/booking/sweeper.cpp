@@ -8,6 +8,10 @@ Sweeper::Sweeper(SweeperOptions options, std::unique_ptr<Store> store, MetricsRe
     : opts_(options),
       store_(std::move(store)),
       expired_(metrics.counter("resv_holds_expired_total", "Holds released by this server's sweeper.")),
+      pruned_keys_(metrics.counter("resv_pruned_total", "Rows past their retention deleted by this server's sweeper.",
+                                   "what=\"idempotency_keys\"")),
+      pruned_tokens_(metrics.counter("resv_pruned_total", "Rows past their retention deleted by this server's sweeper.",
+                                     "what=\"queue_tokens\"")),
       backlog_(metrics.gauge("resv_outbox_backlog", "Outbox rows not yet published (sampled by the sweeper).")) {}
 
 Sweeper::~Sweeper() { stop(); }
@@ -44,12 +48,34 @@ int64_t Sweeper::sweep_once() {
   return total;
 }
 
+Store::Pruned Sweeper::prune_once() {
+  Store::Pruned total;
+  for (;;) {
+    auto n = store_->prune(opts_.idempotency_retention, opts_.token_retention, opts_.batch);
+    if (!n.ok()) break;
+    total.idempotency_keys += n->idempotency_keys;
+    total.queue_tokens += n->queue_tokens;
+    pruned_keys_.inc(static_cast<uint64_t>(n->idempotency_keys));
+    pruned_tokens_.inc(static_cast<uint64_t>(n->queue_tokens));
+    if (n->idempotency_keys < opts_.batch && n->queue_tokens < opts_.batch) break;
+  }
+  return total;
+}
+
 void Sweeper::run() {
   std::unique_lock lock(mu_);
+  auto next_prune = std::chrono::steady_clock::now();
   while (!stop_) {
     lock.unlock();
     int64_t n = sweep_once();
     if (n > 0) spdlog::info("msg=\"expired holds released\" count={}", n);
+    if (db_ok_ && std::chrono::steady_clock::now() >= next_prune) {
+      auto pruned = prune_once();
+      if (pruned.idempotency_keys + pruned.queue_tokens > 0)
+        spdlog::info("msg=\"pruned past retention\" idempotency_keys={} queue_tokens={}", pruned.idempotency_keys,
+                     pruned.queue_tokens);
+      next_prune = std::chrono::steady_clock::now() + opts_.prune_interval;
+    }
     lock.lock();
     cv_.wait_for(lock, opts_.interval, [this] { return stop_; });
   }

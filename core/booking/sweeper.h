@@ -1,8 +1,10 @@
 #pragma once
 // Background maintenance on its own connection: releases expired holds in
-// batches (SKIP LOCKED in SQL, so buyers and payments are never blocked) and
-// samples what readiness and /metrics need: database reachability, schema
-// level and outbox backlog.
+// batches (SKIP LOCKED in SQL, so buyers and payments are never blocked),
+// every `prune_interval` deletes Idempotency-Key answers and ended queue
+// tokens past their retention (in batches, likewise), and samples what
+// readiness and /metrics need: database reachability, schema level and
+// outbox backlog.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +21,9 @@ namespace resv {
 struct SweeperOptions {
   std::chrono::milliseconds interval{1000};
   int batch = 500;
+  std::chrono::seconds prune_interval{60};
+  std::chrono::seconds idempotency_retention{24 * 3600};
+  std::chrono::seconds token_retention{7 * 24 * 3600};
 };
 
 class Sweeper {
@@ -29,6 +34,9 @@ class Sweeper {
   void stop();
   // One pass: expire until fewer than a batch remain. Returns holds expired.
   int64_t sweep_once();
+  // Prunes until fewer than a batch of each is past its retention; returns
+  // what it deleted (stops at the first failure: the next round retries).
+  Store::Pruned prune_once();
   // As of the last pass; false/-1 before the first one.
   bool db_reachable() const { return db_ok_.load(); }
   int schema_version() const { return schema_version_.load(); }
@@ -44,6 +52,8 @@ class Sweeper {
   SweeperOptions opts_;
   std::unique_ptr<Store> store_;
   Counter& expired_;
+  Counter& pruned_keys_;
+  Counter& pruned_tokens_;
   Gauge& backlog_;
   std::atomic<bool> db_ok_{false};
   std::atomic<int> schema_version_{-1};

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 namespace resv {
 
@@ -290,8 +291,19 @@ Result<MigrationRun> apply_migrations(const std::string& url, const MigrateOptio
                                       const SchemaFiles& schema) {
   return with_connection(url, [&](pqxx::connection& conn) -> Result<MigrationRun> {
     // Session advisory lock: concurrent migrators wait, then find nothing to
-    // do. The lock timeout applies to the migrations, not to this wait.
-    pqxx::nontransaction(conn).exec("SELECT pg_advisory_lock(" + std::to_string(kAdvisoryLock) + ")");
+    // do. They wait between short tries, not in a statement: CREATE INDEX
+    // CONCURRENTLY waits for every open snapshot, and one waiting for this
+    // lock would be a deadlock. The lock timeout is for the migrations.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+    while (!pqxx::nontransaction(conn)
+                .exec("SELECT pg_try_advisory_lock(" + std::to_string(kAdvisoryLock) + ")")[0][0]
+                .as<bool>()) {
+      if (std::chrono::steady_clock::now() > give_up)
+        return Status::Error(ErrorCode::Busy,
+                             "another migration of this database has run for 10 minutes and still runs (hint: "
+                             "see what it waits for in pg_stat_activity, then retry)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     pqxx::nontransaction(conn).exec("SET lock_timeout = " + std::to_string(options.lock_timeout.count()));
     MigrationRun run;
     Status failure;

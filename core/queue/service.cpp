@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "db/listen_loop.h"
 #include "db/pg_text.h"
 
 namespace resv {
@@ -15,13 +16,6 @@ std::optional<SysTime> from_epoch(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return SysTime(std::chrono::duration_cast<SysTime::duration>(std::chrono::duration<double>(f.as<double>())));
 }
-
-// Wakes the loop; the payload is not needed (a sync reads what changed).
-class Wakeup final : public pqxx::notification_receiver {
- public:
-  explicit Wakeup(pqxx::connection_base& c) : pqxx::notification_receiver(c, "resv_queue") {}
-  void operator()(const std::string&, int) override {}
-};
 
 void load_secret(pqxx::connection& conn, QueueView& view) {
   pqxx::work w(conn);
@@ -126,50 +120,43 @@ void QueueService::stop() {
 }
 
 void QueueService::run() {
-  bool logged_down = false;
-  while (!stop_) {
-    try {
-      pqxx::connection conn(with_connect_timeout(opts_.url, 2));
-      conn.set_variable("application_name", "'resv-server queue'");
-      Wakeup wakeup(conn);
-      conn.get_notifs();  // issues the LISTEN
-      if (view_.secret().empty()) load_secret(conn, view_);
-      auto next_tick = Clock::now();
-      auto next_try_lead = Clock::now();
-      while (!stop_) {
-        auto now = Clock::now();
-        if (opts_.lead && !leader_ && now >= next_try_lead) {
-          pqxx::nontransaction n(conn);
-          leader_ = n.exec_params1("SELECT pg_try_advisory_lock($1)", kLeaderLockKey)[0].as<bool>();
-          is_leader_.set(leader_ ? 1 : 0);
-          if (leader_) spdlog::info("msg=\"this server now runs the waiting room's admission controller\"");
-          next_try_lead = now + std::chrono::seconds(1);
+  auto not_leading = [this] {
+    leader_ = false;
+    is_leader_.set(0);
+  };
+  // A notification only wakes the loop: a sync reads what changed.
+  run_listening(
+      {opts_.url, "resv-server queue", {"resv_queue"}, "waiting room"}, stop_, {},
+      [&](pqxx::connection& conn) {
+        if (view_.secret().empty()) load_secret(conn, view_);
+        auto next_tick = Clock::now();
+        auto next_try_lead = Clock::now();
+        while (!stop_) {
+          auto now = Clock::now();
+          if (opts_.lead && !leader_ && now >= next_try_lead) {
+            pqxx::nontransaction n(conn);
+            leader_ = n.exec_params1("SELECT pg_try_advisory_lock($1)", kLeaderLockKey)[0].as<bool>();
+            is_leader_.set(leader_ ? 1 : 0);
+            if (leader_) spdlog::info("msg=\"this server now runs the waiting room's admission controller\"");
+            next_try_lead = now + std::chrono::seconds(1);
+          }
+          if (leader_ && now >= next_tick) {
+            for (const auto& c : view_.concerts())
+              if (c.enabled) admitted_.inc(static_cast<uint64_t>(tick(conn, c.concert_id)));
+            next_tick = now + opts_.interval;
+          }
+          sync(conn, view_);
+          flush_seen(conn, view_);
+          synced_ = true;
+          auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
+              leader_ ? std::max(next_tick - Clock::now(), Clock::duration::zero()) : opts_.interval);
+          conn.await_notification(0, static_cast<long>(wait.count()));
+          // A burst of notifications (issues) becomes one sync per 20 ms.
+          std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(opts_.interval, std::chrono::milliseconds(20)));
         }
-        if (leader_ && now >= next_tick) {
-          for (const auto& c : view_.concerts())
-            if (c.enabled) admitted_.inc(static_cast<uint64_t>(tick(conn, c.concert_id)));
-          next_tick = now + opts_.interval;
-        }
-        sync(conn, view_);
-        flush_seen(conn, view_);
-        synced_ = true;
-        logged_down = false;
-        auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
-            leader_ ? std::max(next_tick - Clock::now(), Clock::duration::zero()) : opts_.interval);
-        conn.await_notification(0, static_cast<long>(wait.count()));
-        // A burst of notifications (issues) becomes one sync per 20 ms.
-        std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(opts_.interval, std::chrono::milliseconds(20)));
-      }
-    } catch (const std::exception& e) {
-      if (!logged_down) spdlog::warn("msg=\"waiting room lost the database\" error=\"{}\"", e.what());
-      logged_down = true;
-      leader_ = false;
-      is_leader_.set(0);
-      for (int i = 0; i < 5 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  }
-  leader_ = false;
-  is_leader_.set(0);
+      },
+      not_leading);
+  not_leading();
 }
 
 }  // namespace resv

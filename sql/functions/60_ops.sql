@@ -1,4 +1,4 @@
--- Upkeep: the warm-up of new connections.
+-- Upkeep: the warm-up of new connections, pruning what has served its time.
 
 -- A full warm-up for a new connection, left without a trace: every write
 -- path runs end to end once, so that its statements are parsed, planned and
@@ -43,4 +43,30 @@ BEGIN
     WHEN SQLSTATE 'RV002' THEN RETURN 'ok';
     WHEN OTHERS THEN RETURN 'warm-up stopped: ' || SQLERRM;
   END;
+END $$;
+
+-- Deletes up to p_batch Idempotency-Key answers older than p_keys_after and
+-- up to p_batch ended (EXPIRED) queue tokens that ended longer than
+-- p_tokens_after ago, oldest first. SKIP LOCKED: a row someone holds is left
+-- for the next round, so neither buyers nor the admission controller ever
+-- wait for it. A request retried with a pruned key runs again; a user whose
+-- ended token is pruned gets a new place if they ask again.
+-- {"idempotencyKeys": n, "queueTokens": n}
+CREATE OR REPLACE FUNCTION resv_prune(p_keys_after interval, p_tokens_after interval, p_batch int)
+RETURNS jsonb LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  v_keys bigint;
+  v_tokens bigint;
+BEGIN
+  DELETE FROM idempotency_keys k USING (
+    SELECT user_id, key FROM idempotency_keys WHERE created_at < now() - p_keys_after
+     ORDER BY created_at LIMIT p_batch FOR UPDATE SKIP LOCKED) old
+   WHERE k.user_id = old.user_id AND k.key = old.key;
+  GET DIAGNOSTICS v_keys = ROW_COUNT;
+  DELETE FROM queue_tokens t USING (
+    SELECT concert_id, user_id FROM queue_tokens WHERE status = 'EXPIRED' AND ended_at < now() - p_tokens_after
+     ORDER BY ended_at LIMIT p_batch FOR UPDATE SKIP LOCKED) old
+   WHERE t.concert_id = old.concert_id AND t.user_id = old.user_id;
+  GET DIAGNOSTICS v_tokens = ROW_COUNT;
+  RETURN jsonb_build_object('idempotencyKeys', v_keys, 'queueTokens', v_tokens);
 END $$;

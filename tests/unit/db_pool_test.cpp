@@ -23,6 +23,7 @@ class FakeStore final : public Store {
   Result<std::vector<Schedule>> schedules(int64_t) override { return none(); }
   Result<std::vector<Seat>> seats(int64_t, bool) override { return none(); }
   Result<int64_t> expire_holds(int) override { return none(); }
+  Result<Pruned> prune(std::chrono::seconds, std::chrono::seconds, int) override { return none(); }
   Result<int64_t> outbox_backlog() override { return none(); }
   Status warm_up() override { return Status::Ok(); }
   Result<MigrationState> schema_state() override { return none(); }

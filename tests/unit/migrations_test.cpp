@@ -91,8 +91,11 @@ TEST(BundledMigrations, ComeFromTheEmbeddedFilesOfSqlMigrations) {
   }
   EXPECT_EQ(files, all.size());
   EXPECT_EQ(all.front().name, "baseline") << "0001_baseline.sql comes first";
-  EXPECT_TRUE(std::all_of(all.begin(), all.end(), [](const Migration& m) { return m.transactional; }))
-      << "no bundled migration needs to run outside a transaction yet";
+  for (const auto& m : all)
+    EXPECT_EQ(m.transactional, m.sql.rfind("-- resv: no-transaction\n", 0) != 0)
+        << m.name << ": only a file that starts with the marker runs outside a transaction";
+  EXPECT_TRUE(std::any_of(all.begin(), all.end(), [](const Migration& m) { return !m.transactional; }))
+      << "0003 builds its index CONCURRENTLY";
 }
 
 TEST(BundledFunctions, AreTheFilesOfSqlFunctionsInNameOrderWithTheirChecksums) {
