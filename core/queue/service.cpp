@@ -144,6 +144,7 @@ void QueueService::run() {
             for (const auto& c : view_.concerts())
               if (c.enabled) admitted_.inc(static_cast<uint64_t>(tick(conn, c.concert_id)));
             next_tick = now + opts_.interval;
+            pqxx::nontransaction(conn).exec("SELECT resv_queue_refresh_statistics()");
           }
           sync(conn, view_);
           flush_seen(conn, view_);

@@ -362,3 +362,26 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+
+-- Statistics for queue_tokens while an opening fills it. The table grows
+-- from nothing to a hundred thousand rows in the first seconds, and until
+-- an ANALYZE the planner takes it for empty: the admission controller's
+-- queries then walk the primary key over every token of the concert instead
+-- of the partial indexes on the active and the waiting, every tick, holding
+-- the concert's row while issuing waits (bench/queue.sh: 8,000 instead of
+-- 18,000 tokens/s). Neither enable_seqscan nor custom plans fix that: the
+-- plans need the statistics. Autovacuum (0002's thresholds) comes within
+-- its naptime, a minute by default: too late. So the admission controller
+-- calls this each tick, and it analyzes the table once as many rows have
+-- changed as the last ANALYZE saw in it (at least 1,000), which also makes
+-- every session plan again. Returns whether it did.
+CREATE OR REPLACE FUNCTION resv_queue_refresh_statistics() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF coalesce((SELECT s.n_mod_since_analyze >= greatest(1000, c.reltuples)
+                 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+                WHERE s.relid = 'queue_tokens'::regclass), false) THEN
+    ANALYZE queue_tokens;
+    RETURN true;
+  END IF;
+  RETURN false;
+END $$;

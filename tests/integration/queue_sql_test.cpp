@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "eventually.h"
 #include "test_db.h"
 #include "test_seed.h"
 
@@ -1065,4 +1066,35 @@ TEST_F(QueueSql, AReaderOfChangeNumbersMissesNothingWhileWritersRace) {
   EXPECT_EQ(db.count("SELECT count(*) FROM queue_tokens WHERE status = 'ACTIVE'"),
             static_cast<int64_t>(all.size()))
       << "the last tick admitted everyone";
+}
+
+// An opening fills queue_tokens long before autovacuum looks at it: the
+// admission controller refreshes its statistics once as many rows changed as
+// the last ANALYZE saw (at least 1,000), so that plans stop taking it for empty.
+TEST_F(QueueSql, StatisticsOfTheTokensAreRefreshedOnceTheTableHasGrownAndNotBefore) {
+  enable({{"maxActive", 10}});
+  db.exec("ANALYZE queue_tokens");
+  auto refresh = [&] { return db.scalar("SELECT resv_queue_refresh_statistics()"); };
+  auto analyzed = [&] {
+    return db.scalar("SELECT coalesce(last_analyze::text, '') FROM pg_stat_user_tables WHERE relname = 'queue_tokens'");
+  };
+  const std::string before = analyzed();
+  // A few hundred new rows are not enough.
+  db.exec("INSERT INTO queue_tokens (concert_id, user_id, nonce, position, change_no)"
+          " SELECT " + concert() + ", -g, g, g, 1 FROM generate_series(1, 500) g; SELECT pg_stat_force_next_flush()");
+  ASSERT_TRUE(eventually([&] {
+    return db.count("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'queue_tokens'") >= 500;
+  }));
+  EXPECT_EQ(refresh(), "f");
+  EXPECT_EQ(analyzed(), before);
+
+  db.exec("INSERT INTO queue_tokens (concert_id, user_id, nonce, position, change_no)"
+          " SELECT " + concert() + ", -g, g, g, 1 FROM generate_series(501, 2000) g; SELECT pg_stat_force_next_flush()");
+  ASSERT_TRUE(eventually([&] {
+    return db.count("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'queue_tokens'") >= 2000;
+  }));
+  EXPECT_EQ(refresh(), "t");
+  EXPECT_NE(analyzed(), before);
+  EXPECT_EQ(db.count("SELECT reltuples::bigint FROM pg_class WHERE relname = 'queue_tokens'"), 2000);
+  EXPECT_EQ(refresh(), "f") << "just analyzed: nothing to do";
 }
