@@ -21,8 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(int64_t v) { return std::to_string(v); }
-
 struct ChangeFlags {
   int64_t concert = 0;
   bool yes = false;
@@ -49,16 +47,16 @@ std::string question(const QueueChange& change, const QueueConcert& c) {
     case QueueAction::Disable:
       return "Turn off the waiting room of " + who + "? Holds and payments will no longer need a queue token.";
     case QueueAction::Pause:
-      return "Pause admissions to " + who + "? " + str(waiting) + " waiting; nobody is admitted until 'resv queue resume'.";
+      return "Pause admissions to " + who + "? " + std::to_string(waiting) + " waiting; nobody is admitted until 'resv queue resume'.";
     case QueueAction::Resume:
-      return "Resume admissions to " + who + " (" + str(waiting) + " waiting)?";
+      return "Resume admissions to " + who + " (" + std::to_string(waiting) + " waiting)?";
     case QueueAction::Set:
       return "Change the waiting room of " + who + ": " + settings + "?";
     case QueueAction::Admit:
-      return "Admit the next " + str(change.count) + " of the " + str(waiting) + " waiting for " + who +
+      return "Admit the next " + std::to_string(change.count) + " of the " + std::to_string(waiting) + " waiting for " + who +
              " now, whatever its limits and pause say?";
     case QueueAction::Drain:
-      return "Admit all " + str(waiting) + " waiting for " + who + " and turn its waiting room off?";
+      return "Admit all " + std::to_string(waiting) + " waiting for " + who + " and turn its waiting room off?";
   }
   return "";
 }
@@ -75,10 +73,10 @@ void print_change(const Context& ctx, QueueAction a, const QueueChangeResult& r)
     if (r.dry_run)
       out.data("would record: " + change + " (by " + r.audit.actor + ")");
     else
-      out.data("audit #" + str(r.audit.id) + " at " + short_time(r.audit.at) + " by " + r.audit.actor + ": " + change);
+      out.data("audit #" + std::to_string(r.audit.id) + " at " + short_time(r.audit.at) + " by " + r.audit.actor + ": " + change);
   }
   if ((a == QueueAction::Admit || a == QueueAction::Drain) && r.admitted)
-    out.info((r.dry_run ? "would admit " : "admitted ") + str(*r.admitted) + " user(s)" +
+    out.info((r.dry_run ? "would admit " : "admitted ") + std::to_string(*r.admitted) + " user(s)" +
              (a == QueueAction::Drain ? (r.dry_run ? " and turn the waiting room off" : "; the waiting room is off")
                                       : ""));
   if (r.dry_run) out.info("dry run: nothing was changed");

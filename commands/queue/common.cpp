@@ -12,8 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string str(int64_t v) { return std::to_string(v); }
-
 // A figure the database computed, as PostgreSQL writes it in JSON: 2, not 2.0.
 json db_number(double v) {
   if (std::floor(v) == v && std::fabs(v) < 9e15) return json(static_cast<int64_t>(v));
@@ -53,17 +51,17 @@ Outcome failure(const Context& ctx, const std::string& url, const Status& s, con
 }
 
 std::string concert_label(int64_t id, const std::string& name) {
-  return "concert " + str(id) + (name.empty() ? "" : " (" + name + ")");
+  return "concert " + std::to_string(id) + (name.empty() ? "" : " (" + name + ")");
 }
 
 Outcome no_such_concert(int64_t id) {
-  return Outcome::Failed("concert " + str(id) + " does not exist",
+  return Outcome::Failed("concert " + std::to_string(id) + " does not exist",
                          "'resv queue status' lists the concerts with a waiting room");
 }
 
 Outcome no_queue(int64_t id, const std::string& name) {
   return Outcome::Failed(concert_label(id, name) + " has no waiting room",
-                         "create one with 'resv queue enable --concert " + str(id) + "'");
+                         "create one with 'resv queue enable --concert " + std::to_string(id) + "'");
 }
 
 Expected<QueueConcert> concert_of(const Context& ctx, const std::string& url, QueueAdmin& db, int64_t id,
@@ -132,7 +130,7 @@ json status_json(const QueueStatus& q) {
 json token_json(const QueueToken& t) {
   return {{"concertId", t.concert_id},
           {"userId", t.user_id},
-          {"nonce", str(t.nonce)},
+          {"nonce", std::to_string(t.nonce)},
           {"position", or_null(t.position)},
           {"status", t.status},
           {"endReason", or_null(t.end_reason)},

@@ -19,8 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(int64_t v) { return std::to_string(v); }
-
 struct InspectFlags {
   std::string token;
   std::optional<int64_t> user, concert;
@@ -89,7 +87,7 @@ Outcome run_inspect(const Context& ctx, const InspectFlags& f) {
   }
   if (!found.ok())
     return Outcome::Failed(found.status().message() + (problems.empty() ? "" : "; and " + problems),
-                           "'resv queue list --concert " + str(concert) + "' lists the tokens of the concert");
+                           "'resv queue list --concert " + std::to_string(concert) + "' lists the tokens of the concert");
 
   const QueueToken& t = found->token;
   if (ctx.out().json()) {
@@ -99,11 +97,11 @@ Outcome run_inspect(const Context& ctx, const InspectFlags& f) {
     doc["token"] = check;
     ctx.out().print_json(doc);
   } else {
-    std::string position = t.position ? str(*t.position) : "none yet (pre-queue: drawn at opening)";
-    if (found->ahead) position += " (" + str(*found->ahead) + " waiting ahead)";
+    std::string position = t.position ? std::to_string(*t.position) : "none yet (pre-queue: drawn at opening)";
+    if (found->ahead) position += " (" + std::to_string(*found->ahead) + " waiting ahead)";
     std::vector<std::pair<std::string, std::string>> kv{
         {"concert", concert_label(concert, found->concert_name)},
-        {"user", str(user)},
+        {"user", std::to_string(user)},
         {"status", t.status},
         {"position", position},
         {"end reason", t.end_reason.value_or("-")},

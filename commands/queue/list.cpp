@@ -13,8 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(int64_t v) { return std::to_string(v); }
-
 struct ListFlags {
   std::optional<int64_t> concert;
   std::string status;
@@ -42,7 +40,7 @@ Outcome run_list(const Context& ctx, const ListFlags& f) {
   } else if (!tokens.empty()) {
     Table t({"CONCERT", "USER", "POSITION", "STATUS", "END-REASON", "ISSUED", "ADMITTED", "EXPIRES", "LAST-SEEN"});
     for (const auto& tok : tokens)
-      t.add({str(tok.concert_id), str(tok.user_id), tok.position ? str(*tok.position) : "pre-queue", tok.status,
+      t.add({std::to_string(tok.concert_id), std::to_string(tok.user_id), tok.position ? std::to_string(*tok.position) : "pre-queue", tok.status,
              tok.end_reason.value_or("-"), ago(tok.issued_ago), ago(tok.admitted_ago), until(tok.expires_in),
              ago(tok.last_seen_ago)});
     ctx.out().data(t.render());
@@ -51,7 +49,7 @@ Outcome run_list(const Context& ctx, const ListFlags& f) {
   if (tokens.empty())
     ctx.out().info("no token matches");
   else if (page->total > shown)
-    ctx.out().info("showing " + str(shown) + " of " + str(page->total) + " tokens; --limit N shows more");
+    ctx.out().info("showing " + std::to_string(shown) + " of " + std::to_string(page->total) + " tokens; --limit N shows more");
   return Outcome::Ok();
 }
 

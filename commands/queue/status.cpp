@@ -18,8 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(int64_t v) { return std::to_string(v); }
-
 struct StatusFlags {
   std::optional<int64_t> concert;
   int watch = 0;
@@ -36,7 +34,7 @@ std::string state_of(const Output& out, const QueueStatus& q) {
 
 std::string expired_cell(const QueueStatus& q) {
   std::string out;
-  for (const auto& [reason, n] : q.expired_last_minute) out += (out.empty() ? "" : ", ") + reason + " " + str(n);
+  for (const auto& [reason, n] : q.expired_last_minute) out += (out.empty() ? "" : ", ") + reason + " " + std::to_string(n);
   return out.empty() ? "-" : out;
 }
 
@@ -47,9 +45,9 @@ std::string status_table(const Output& out, const std::vector<QueueStatus>& conc
     char rate[32] = "-";
     if (q.settings.rate_per_second) std::snprintf(rate, sizeof rate, "%g", *q.settings.rate_per_second);
     const auto& eta = q.eta_last_seconds;
-    t.add({str(q.concert_id), state_of(out, q), str(q.waiting), str(q.pre_queue), str(q.active),
-           q.settings.max_active ? str(*q.settings.max_active) : "-", rate,
-           human_duration(static_cast<double>(q.settings.token_ttl_seconds)), str(q.issued), str(q.admitted_total),
+    t.add({std::to_string(q.concert_id), state_of(out, q), std::to_string(q.waiting), std::to_string(q.pre_queue), std::to_string(q.active),
+           q.settings.max_active ? std::to_string(*q.settings.max_active) : "-", rate,
+           human_duration(static_cast<double>(q.settings.token_ttl_seconds)), std::to_string(q.issued), std::to_string(q.admitted_total),
            per_second(q.issued_last_minute), per_second(q.admitted_last_minute),
            q.oldest_wait_seconds ? human_duration(*q.oldest_wait_seconds) : "-",
            q.last_admit_at ? ago(q.seconds_since_last_admit) : "never",
@@ -63,7 +61,7 @@ std::string stuck_report(const std::vector<QueueStatus>& concerts) {
   std::string out;
   for (const auto& q : concerts) {
     if (!q.stuck) continue;
-    std::string clause = concert_label(q.concert_id, q.concert_name) + ": " + str(q.waiting) + " waiting and ";
+    std::string clause = concert_label(q.concert_id, q.concert_name) + ": " + std::to_string(q.waiting) + " waiting and ";
     if (q.last_admit_at)
       clause += "nothing admitted since " + short_time(*q.last_admit_at) + " (" + ago(q.seconds_since_last_admit) + ")";
     else
@@ -91,7 +89,7 @@ Outcome print_snapshot(const Context& ctx, const WatchFrame& frame, const QueueS
   if (!f.fail_if_stuck) return Outcome::Ok();
   if (auto stuck = stuck_report(s.concerts); !stuck.empty())
     return Outcome::Problem(
-        "stuck for more than " + str(*f.fail_if_stuck) + " s: " + stuck,
+        "stuck for more than " + std::to_string(*f.fail_if_stuck) + " s: " + stuck,
         "see whether every admitted user is still active ('resv queue list --status ACTIVE') and whether the servers "
         "run ('resv server status'); 'resv queue admit N --concert ID' admits by hand");
   return Outcome::Ok();

@@ -31,7 +31,8 @@ struct DbPoolOptions {
   std::string name = "read";  // the metrics' pool="..." label
 };
 
-template <class Session>
+// `Clock` times the waits (a test's own clock ages a job without sleeping).
+template <class Session, class Clock = std::chrono::steady_clock>
 class DbPool {
  public:
   // Called on a worker thread with its Session, or with nullptr and the
@@ -62,7 +63,7 @@ class DbPool {
   std::string label() const { return "pool=\"" + opts_.name + "\""; }
   struct Item {
     Job job;
-    std::chrono::steady_clock::time_point enqueued;
+    typename Clock::time_point enqueued;
   };
 
   DbPoolOptions opts_;
@@ -81,8 +82,8 @@ class DbPool {
   Counter& timed_out_;
 };
 
-template <class Session>
-DbPool<Session>::DbPool(DbPoolOptions options, SessionFactory factory, MetricsRegistry& metrics)
+template <class Session, class Clock>
+DbPool<Session, Clock>::DbPool(DbPoolOptions options, SessionFactory factory, MetricsRegistry& metrics)
     : opts_(options),
       factory_(std::move(factory)),
       in_use_gauge_(metrics.gauge("resv_db_pool_in_use", "Database connections running a job.", label())),
@@ -98,8 +99,8 @@ DbPool<Session>::DbPool(DbPoolOptions options, SessionFactory factory, MetricsRe
   for (int i = 0; i < opts_.size; ++i) threads_.emplace_back([this] { worker(); });
 }
 
-template <class Session>
-bool DbPool<Session>::submit(Job job) {
+template <class Session, class Clock>
+bool DbPool<Session, Clock>::submit(Job job) {
   {
     std::lock_guard lock(mu_);
     // Full when every worker is busy and queue_limit jobs already wait.
@@ -107,15 +108,15 @@ bool DbPool<Session>::submit(Job job) {
       rejected_.inc();
       return false;
     }
-    queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
+    queue_.push_back({std::move(job), Clock::now()});
     waiting_gauge_.set(static_cast<int64_t>(queue_.size()));
   }
   cv_.notify_one();
   return true;
 }
 
-template <class Session>
-void DbPool<Session>::stop() {
+template <class Session, class Clock>
+void DbPool<Session, Clock>::stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -127,8 +128,8 @@ void DbPool<Session>::stop() {
   threads_.clear();
 }
 
-template <class Session>
-void DbPool<Session>::worker() {
+template <class Session, class Clock>
+void DbPool<Session, Clock>::worker() {
   std::unique_ptr<Session> session = factory_();
   // Best effort: a database that is down now is reconnected on first use.
   if (opts_.warm_up) session->warm_up();
@@ -144,7 +145,7 @@ void DbPool<Session>::worker() {
       waiting_gauge_.set(static_cast<int64_t>(queue_.size()));
       in_use_gauge_.set(busy_);
     }
-    auto waited = std::chrono::steady_clock::now() - item.enqueued;
+    auto waited = Clock::now() - item.enqueued;
     wait_seconds_.observe(std::chrono::duration<double>(waited).count());
     try {
       if (waited > opts_.max_wait) {

@@ -36,29 +36,31 @@ std::vector<int> bundled_versions() {
   return v;
 }
 
-struct Migrations : ::testing::Test {
-  std::string admin = cluster_url();
-  std::string name;
-  std::string url;
-
-  Migrations() {
+// An empty database (from template1: no schema at all), dropped afterwards.
+struct EmptyDatabase {
+  std::string admin = cluster_url(), name, url;
+  EmptyDatabase() {
     static std::atomic<int> counter{0};
     name = "mig_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
     pqxx::connection c(admin);
     pqxx::nontransaction tx(c);
     tx.exec("DROP DATABASE IF EXISTS " + name);
-    tx.exec("CREATE DATABASE " + name);  // from template1: no schema at all
+    tx.exec("CREATE DATABASE " + name);
     url = with_database(admin, name);
   }
-  ~Migrations() override {
+  ~EmptyDatabase() {
     try {
       pqxx::connection c(admin);
-      pqxx::nontransaction tx(c);
-      tx.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      pqxx::nontransaction(c).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
     } catch (const std::exception&) {
       // The cluster is thrown away after the run anyway.
     }
   }
+};
+
+struct Migrations : ::testing::Test {
+  EmptyDatabase empty;
+  const std::string& url = empty.url;
 
   std::string scalar(const std::string& sql) const {
     pqxx::connection c(url);
@@ -311,27 +313,6 @@ std::string schema_dump(const std::string& url) {
   return kept;
 }
 
-// A second empty database beside the fixture's.
-struct OtherDatabase {
-  std::string admin = cluster_url(), name, url;
-  OtherDatabase() {
-    static std::atomic<int> counter{0};
-    name = "mig_other_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-    pqxx::connection c(admin);
-    pqxx::nontransaction tx(c);
-    tx.exec("DROP DATABASE IF EXISTS " + name);
-    tx.exec("CREATE DATABASE " + name);
-    url = with_database(admin, name);
-  }
-  ~OtherDatabase() {
-    try {
-      pqxx::connection c(admin);
-      pqxx::nontransaction(c).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-    } catch (const std::exception&) {
-    }
-  }
-};
-
 }  // namespace
 
 // resv before 0.1.0 built its schema with ten migrations (kept in
@@ -372,7 +353,7 @@ TEST_F(Migrations, ADatabaseBuiltByTheSeriesBefore0_1_0EndsWithTheSchemaOfAFresh
   EXPECT_TRUE(after->current());
   EXPECT_FALSE(after->legacy);
 
-  OtherDatabase fresh;
+  EmptyDatabase fresh;
   ASSERT_TRUE(apply_migrations(fresh.url).ok());
   const std::string records = "SELECT string_agg(version || ' ' || name || ' ' || checksum, ',' ORDER BY version)"
                               " FROM schema_migrations";

@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "captured_stream.h"
 #include "cli/outcome.h"
 #include "cli/output.h"
 #include "cli/settings.h"
@@ -18,20 +19,7 @@ using namespace resv::cli;
 
 namespace {
 
-// Captures what an Output writes to one stream.
-struct Captured {
-  char* buf = nullptr;
-  size_t len = 0;
-  FILE* f = open_memstream(&buf, &len);
-  ~Captured() {
-    std::fclose(f);
-    std::free(buf);
-  }
-  std::string text() {
-    std::fflush(f);
-    return std::string(buf, len);
-  }
-};
+using Captured = resv::test::CapturedStream;
 
 EnvLookup env_of(std::map<std::string, std::string> vars) {
   auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "captured_stream.h"
 #include "cli/interrupt.h"
 #include "cli/watch.h"
 
@@ -18,19 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Captured {
-  char* buf = nullptr;
-  size_t len = 0;
-  FILE* f = open_memstream(&buf, &len);
-  ~Captured() {
-    std::fclose(f);
-    std::free(buf);
-  }
-  std::string text() {
-    std::fflush(f);
-    return std::string(buf, len);
-  }
-};
+using Captured = resv::test::CapturedStream;
 
 volatile sig_atomic_t g_outer_handler_ran = 0;
 void outer_handler(int) { g_outer_handler_ran = 1; }

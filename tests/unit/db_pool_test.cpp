@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "manual_clock.h"
+
 using namespace resv;
 using namespace std::chrono_literals;
 
@@ -150,7 +152,7 @@ TEST(DbPool, RefusesASubmitWhenTheWaitQueueIsFull) {
 
 TEST(DbPool, JobThatWaitedTooLongGetsOverloadedInsteadOfAStore) {
   MetricsRegistry metrics;
-  StorePool pool({1, 4, 1ms}, fake_stores(), metrics);
+  DbPool<Store, resv::test::ManualClock> pool({1, 4, 1ms}, fake_stores(), metrics);
   Blocker blocker;
   ASSERT_TRUE(pool.submit(blocker.job()));
   blocker.wait_until_running();
@@ -158,7 +160,7 @@ TEST(DbPool, JobThatWaitedTooLongGetsOverloadedInsteadOfAStore) {
   auto late = std::make_shared<std::promise<Call>>();
   auto late_call = late->get_future();
   ASSERT_TRUE(pool.submit(recording(late)));
-  std::this_thread::sleep_for(20ms);  // the job ages in the queue behind the blocker
+  resv::test::ManualClock::advance(20ms);  // the job ages in the queue behind the blocker
   blocker.release();
 
   Call c = late_call.get();
