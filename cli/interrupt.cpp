@@ -33,7 +33,7 @@ extern "C" void on_sigint(int) {
 
 InterruptScope::InterruptScope(std::string_view notice) {
   g_notice_len = std::min(notice.size(), sizeof g_notice);
-  std::memcpy(g_notice, notice.data(), g_notice_len);
+  if (g_notice_len > 0) std::memcpy(g_notice, notice.data(), g_notice_len);  // data() may be null when empty
   g_interrupted.store(false);
   struct sigaction sa {};
   sa.sa_handler = on_sigint;

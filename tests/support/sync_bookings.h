@@ -23,6 +23,10 @@ struct SyncBookingsOptions {
   int statement_timeout_ms = 5000;
   int lock_timeout_ms = 2000;
   int group_limit = 8;  // as resv-server's --pool-hold-concurrency
+  // Longer than any test waits: a test of outcomes must not get Overloaded
+  // because a loaded machine (hundreds of threads, a sanitizer) was slow to
+  // run the pool's loop.
+  std::chrono::milliseconds max_wait{60000};
   std::chrono::milliseconds filter_ttl{0};
   bool warm_up = true;  // each connection runs warm_up_calls() first, as the server's do
 };
@@ -62,6 +66,7 @@ class SyncBookings {
     a.statement_timeout_ms = o.statement_timeout_ms;
     a.lock_timeout_ms = o.lock_timeout_ms;
     a.group_limit = o.group_limit;
+    a.max_wait = o.max_wait;
     if (o.warm_up) a.warm_up = warm_up_calls();
     return a;
   }
