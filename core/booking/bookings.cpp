@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "base/flat_json.h"
 #include "booking/db_json.h"
 #include "db/pg_text.h"
 
@@ -20,17 +21,16 @@ Param opt_id(int64_t id) { return id ? Param(std::to_string(id)) : std::nullopt;
 
 // SEAT_TAKEN details carry the taken seat ids; SOLD_OUT the units left.
 std::vector<int64_t> detail_ints(const Status& s, const char* field) {
-  std::vector<int64_t> out;
-  auto j = nlohmann::json::parse(s.details_json(), nullptr, false);
-  if (j.is_object() && j.contains(field) && j[field].is_array())
-    for (const auto& v : j[field])
-      if (v.is_number_integer()) out.push_back(v.get<int64_t>());
-  return out;
+  FlatObject details;
+  if (details.read(s.details_json()) != FlatObject::Read::Object) return {};
+  const FlatMember* m = details.find(field);
+  return m && m->kind == FlatMember::Kind::IntArray ? m->elements : std::vector<int64_t>{};
 }
 
 int64_t detail_int(const Status& s, const char* field, int64_t fallback) {
-  auto j = nlohmann::json::parse(s.details_json(), nullptr, false);
-  return j.is_object() && j.contains(field) && j[field].is_number_integer() ? j[field].get<int64_t>() : fallback;
+  FlatObject details;
+  if (details.read(s.details_json()) != FlatObject::Read::Object) return fallback;
+  return details.integer(field).value_or(fallback);
 }
 
 const char* const kOverloaded =
