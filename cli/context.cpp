@@ -1,9 +1,11 @@
 #include "cli/context.h"
 
 #include <CLI/CLI.hpp>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 #include "resv/version.h"
@@ -32,6 +34,12 @@ CLI::Option* Context::choices(CLI::Option* opt, std::vector<std::string> values)
 const std::vector<std::string>* Context::choices_of(const CLI::Option* opt) const {
   auto it = choices_.find(opt);
   return it == choices_.end() ? nullptr : &it->second;
+}
+
+std::string os_user_name() {
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  return "unknown";
 }
 
 int Context::run(CLI::App& app) {

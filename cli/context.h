@@ -71,6 +71,10 @@ class Context {
 // input is not a terminal; Failed when the answer is no.
 Outcome confirm(const Context& ctx, const std::string& question, bool yes);
 
+// Who runs this command, for audit rows: the effective user's login name,
+// else $USER, else "unknown".
+std::string os_user_name();
+
 // Adds --json, --db, --admin-url, --admin-token, --state-dir, --config,
 // -v/--verbose, -q/--quiet, --no-color and --version to the top-level app.
 void add_global_options(CLI::App& app, GlobalFlags& flags);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <climits>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -143,6 +145,20 @@ std::string human_duration(double seconds) {
   else if (s < 86400) std::snprintf(buf, sizeof buf, "%lldh %lldm", s / 3600, s % 3600 / 60);
   else std::snprintf(buf, sizeof buf, "%lldd %lldh", s / 86400, s % 86400 / 3600);
   return buf;
+}
+
+std::optional<int64_t> parse_duration_seconds(std::string_view text) {
+  int64_t unit = 1;
+  if (!text.empty() && (text.back() == 's' || text.back() == 'm' || text.back() == 'h')) {
+    unit = text.back() == 'm' ? 60 : text.back() == 'h' ? 3600 : 1;
+    text.remove_suffix(1);
+  }
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || text[0] == '-' || n <= 0 ||
+      n > INT_MAX / unit)
+    return std::nullopt;
+  return n * unit;
 }
 
 std::string first_line(std::string_view text) { return std::string(text.substr(0, text.find('\n'))); }

@@ -3,7 +3,9 @@
 // people, JSON with --json), messages and progress on stderr; colour only on
 // a terminal and never with NO_COLOR or --no-color; progress only when
 // stderr is a terminal.
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +84,9 @@ std::string key_values(const std::vector<std::pair<std::string, std::string>>& r
 // Human forms: 1234567 -> "1.2 MiB", 3725 s -> "1h 2m".
 std::string human_bytes(long long bytes);
 std::string human_duration(double seconds);
+// "90", "90s", "10m", "1h" -> seconds. nullopt for anything else: empty,
+// signs, fractions, spaces, other units, zero, more than INT32_MAX seconds.
+std::optional<int64_t> parse_duration_seconds(std::string_view text);
 
 // The first line of a message, for a one-line error: PostgreSQL and libpq
 // add LINE, DETAIL and HINT lines to theirs. The whole text when it has one.

@@ -22,20 +22,6 @@ std::optional<int64_t> digits(std::string_view s) {
 
 }  // namespace
 
-std::optional<int64_t> parse_duration_seconds(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  int64_t unit = 1;
-  switch (text.back()) {
-    case 's': text.remove_suffix(1); break;
-    case 'm': unit = 60; text.remove_suffix(1); break;
-    case 'h': unit = 3600; text.remove_suffix(1); break;
-    default: break;
-  }
-  auto n = digits(text);
-  if (!n || *n <= 0 || *n > INT_MAX / unit) return std::nullopt;
-  return *n * unit;
-}
-
 std::optional<nlohmann::json> parse_max_active(std::string_view text) {
   if (text == "none") return nlohmann::json(nullptr);
   auto n = digits(text);

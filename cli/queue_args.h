@@ -10,13 +10,9 @@
 #include <string_view>
 
 #include "cli/outcome.h"
+#include "cli/output.h"  // parse_duration_seconds
 
 namespace resv::cli {
-
-// "90", "90s", "10m", "1h" -> seconds. nullopt for anything else: empty,
-// signs, fractions, spaces, other units, zero, more than INT32_MAX seconds
-// (the columns are int).
-std::optional<int64_t> parse_duration_seconds(std::string_view text);
 
 // --max-active: a positive integer up to INT32_MAX, or "none" (JSON null:
 // no limit by count). nullopt when it is neither.

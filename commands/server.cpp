@@ -14,6 +14,7 @@
 #include "cli/http_client.h"
 #include "cli/interrupt.h"
 #include "cli/server_control.h"
+#include "cli/servers.h"
 
 namespace resv::cli {
 
@@ -226,19 +227,6 @@ InstanceStatus probe(const ServerInstance& inst, const std::string& host, bool m
   return s;
 }
 
-// "http://HOST:PORT" (the admin URL setting) -> host and port.
-std::optional<std::pair<std::string, int>> parse_admin_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return std::nullopt;
-  std::string rest = url.substr(scheme.size());
-  rest = rest.substr(0, rest.find('/'));
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  int port = std::atoi(rest.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return std::nullopt;
-  return std::make_pair(rest.substr(0, colon), port);
-}
-
 template <class T>
 json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
@@ -248,21 +236,9 @@ Outcome run_status(const Context& ctx) {
   const std::string token = admin_token_for(ctx);
   std::vector<InstanceStatus> all;
   std::string auth_problem;
-  // An admin URL given by flag, environment or config file names a server
-  // resv may not have started: ask that one instead of the recorded ones.
-  const Setting& admin_url = ctx.settings().admin_url;
-  if (admin_url.source.rfind("default", 0) != 0) {
-    auto where = parse_admin_url(admin_url.value);
-    if (!where)
-      return Outcome::Usage("the admin URL '" + admin_url.value + "' (" + admin_url.source + ") is not http://HOST:PORT",
-                            "fix it, e.g. --admin-url http://127.0.0.1:9090");
-    ServerInstance external;
-    external.index = 1;
-    external.admin_port = where->second;
-    all.push_back(probe(external, where->first, false, token, auth_problem));
-  } else {
-    for (const auto& inst : ctx.state().instances()) all.push_back(probe(inst, "127.0.0.1", true, token, auth_problem));
-  }
+  auto targets = admin_targets(ctx);
+  if (!targets.ok()) return targets.outcome();
+  for (const auto& t : targets.value()) all.push_back(probe(t.inst, t.host, t.managed, token, auth_problem));
 
   if (ctx.out().json()) {
     json items = json::array();

@@ -5,10 +5,10 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--instance|--instances|--jobs|--kind|--limit|--lines|--lock-timeout|--max-active|--opens-at|--party|--per-user|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--fail-on-blocking|--instance|--instances|--jobs|--kind|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
     esac
     case "$path $w" in
-      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
+      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
     esac
   done
   case "$prev" in
@@ -51,10 +51,14 @@ _resv() {
     --token-ttl) return ;;
     --abandon-after) return ;;
     --opens-at) return ;;
+    --min-wait) return ;;
+    --fail-on-blocking) return ;;
+    --blockers-older-than) return ;;
+    --pid) return ;;
   esac
   local words opts
   case "$path" in
-    "resv") words='demo db server seed queue config completion'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv") words='demo db server seed queue locks config completion'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
@@ -82,6 +86,10 @@ _resv() {
     "resv queue admit") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue drain") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue history") words=''; opts='--help --concert --limit --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks") words='cancel terminate rows'; opts='--help --watch --min-wait --all --fail-on-blocking --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks cancel") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks terminate") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks rows") words='seats pool_units users reservations pools schedules concerts payments balance_ledger outbox idempotency_keys queue_concerts queue_tokens queue_audit queue_secret seed_runs schema_migrations'; opts='--help --pid --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config") words='show'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config show") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv completion") words='bash zsh fish'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;

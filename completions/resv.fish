@@ -9,12 +9,12 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --capacity --clients --concert --concerts --config --db --fail-if-stuck --instance --instances --jobs --kind --limit --lines --lock-timeout --max-active --opens-at --party --per-user --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
+            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --fail-if-stuck --fail-on-blocking --instance --instances --jobs --kind --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
                 set skip 1
                 continue
         end
         switch "$path $w"
-            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv config' 'resv config show' 'resv completion'
+            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv config' 'resv config show' 'resv completion'
                 set path "$path $w"
         end
     end
@@ -26,6 +26,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a db -d 'Run the embedded P
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a server -d 'Start, stop, restart and inspect resv-server instances'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a seed -d 'Load deterministic test data, as fast as PostgreSQL takes it'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a queue -d 'Watch and drive each concert\'s waiting room, in the database'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a locks -d 'Who blocks whom, on which seat, and the way out'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a config -d 'Show the resolved settings'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 complete -c resv -l version -d 'Print the version and exit'
@@ -148,6 +149,37 @@ complete -c resv -n 'test (__resv_path) = \'resv queue drain\'' -l dry-run -d 'R
 complete -c resv -n 'test (__resv_path) = \'resv queue drain\'' -l actor -r -d 'Who acts, for the audit log (default: the OS user)'
 complete -c resv -n 'test (__resv_path) = \'resv queue history\'' -l concert -r -d 'Only this concert'
 complete -c resv -n 'test (__resv_path) = \'resv queue history\'' -l limit -r -d 'At most N entries'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -a cancel -d 'Stop a blocking session\'s running statement (pg_cancel_backend)'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -a terminate -d 'End a blocking session (pg_terminate_backend): its transaction is rolled back'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -a rows -d 'The rows of one of resv\'s tables locked now, with who holds them'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -l watch -r -d 'Redraw every SECONDS (at least 1) until Ctrl-C'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -l min-wait -r -d 'Only blockers whose longest waiter has waited this long (30s, 2m)'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -l all -d 'Every database of the cluster, not only resv\'s'
+complete -c resv -n 'test (__resv_path) = \'resv locks\'' -l fail-on-blocking -r -d 'Exit 4 when a lock wait, or an idle-in-transaction blocker, is this old (30s, 2m)'
+complete -c resv -n 'test (__resv_path) = \'resv locks cancel\'' -l blockers-older-than -r -d 'Every blocker whose longest waiter has waited this long (30s, 2m), instead of one PID'
+complete -c resv -n 'test (__resv_path) = \'resv locks cancel\'' -s y -l yes -d 'Do not ask (needed without a terminal)'
+complete -c resv -n 'test (__resv_path) = \'resv locks cancel\'' -l dry-run -d 'Show what would be signalled, and change nothing'
+complete -c resv -n 'test (__resv_path) = \'resv locks terminate\'' -l blockers-older-than -r -d 'Every blocker whose longest waiter has waited this long (30s, 2m), instead of one PID'
+complete -c resv -n 'test (__resv_path) = \'resv locks terminate\'' -s y -l yes -d 'Do not ask (needed without a terminal)'
+complete -c resv -n 'test (__resv_path) = \'resv locks terminate\'' -l dry-run -d 'Show what would be signalled, and change nothing'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a seats -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a pool_units -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a users -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a reservations -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a pools -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a schedules -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a concerts -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a payments -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a balance_ledger -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a outbox -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a idempotency_keys -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a queue_concerts -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a queue_tokens -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a queue_audit -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a queue_secret -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a seed_runs -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a schema_migrations -d 'One of resv\'s tables'
+complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -l pid -r -d 'Only the rows this session holds'
 complete -c resv -n 'test (__resv_path) = \'resv config\'' -a show -d 'Print each setting, its value (secrets masked) and where it came from'
 complete -c resv -n 'test (__resv_path) = \'resv completion\'' -a bash -d 'The shell'
 complete -c resv -n 'test (__resv_path) = \'resv completion\'' -a zsh -d 'The shell'

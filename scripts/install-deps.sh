@@ -16,7 +16,7 @@ packages=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl procps man-db groff-base bash-completion zsh fish
 )
-bench_packages=(wrk nginx-light)
+bench_packages=(wrk nginx-light pg-activity)
 
 want=("${packages[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${bench_packages[@]}"); fi

@@ -33,7 +33,7 @@ free_port() {
 start_server() {
   as_pg "$bindir/pg_ctl" -D "$1/data" -l "$1/postgres.log" -w -t 60 start -o \
     "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off \
-     -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" >/dev/null \
+     -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB -c max_prepared_transactions=8" >/dev/null \
     || { cat "$1/postgres.log" >&2; exit 1; }
 }
 

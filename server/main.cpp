@@ -10,6 +10,7 @@
 #include "booking/pg_store.h"
 #include "booking/release_listener.h"
 #include "db/migrations.h"
+#include "db/pg_text.h"
 #include "resv/version.h"
 #include "server/app.h"
 #include "server/http_server.h"
@@ -30,8 +31,14 @@ void init_logging(const std::string& level) {
 // Exit codes as in the CLI: 0 ok, 1 failed, 2 usage, 3 dependency unreachable.
 int exit_code_for(const Status& s) { return s.code() == ErrorCode::DbUnavailable ? 3 : 1; }
 
+// The URL for one of this server's sessions: named "resv-server:<port>
+// <role>" in pg_stat_activity, so that `resv locks` can tell whose it is.
+std::string session_url(const ServerOptions& o, const char* role) {
+  return with_application_name(o.database_url, "resv-server:" + std::to_string(o.port) + " " + role);
+}
+
 int migrate(const ServerOptions& o) {
-  auto done = apply_migrations(o.database_url);
+  auto done = apply_migrations(session_url(o, "migrate"));
   if (!done.ok()) {
     spdlog::error("msg=\"migration failed\" error=\"{}\"", done.status().message());
     std::fprintf(stderr, "resv-server: error: %s\n", done.status().message().c_str());
@@ -42,14 +49,37 @@ int migrate(const ServerOptions& o) {
   return 0;
 }
 
-int serve(const ServerOptions& o) {
+int serve(ServerOptions o) {
   MetricsRegistry metrics;
+  // Listen first: with --port 0 the port is known only then, and the
+  // sessions' names (session_url) carry it. Nothing is served before the
+  // loop runs, at the end.
+  boost::asio::io_context ioc{o.io_threads};
+  ConnectionState conns, admin_conns;  // per listener: status reports the API's own
+  Router api(metrics, "api", o.access_log);
+  Router admin(metrics, "admin", o.access_log);
+  auto http_opts = [&](const std::string& host, int port) {
+    return HttpServerOptions{host, static_cast<uint16_t>(port), static_cast<size_t>(o.max_body_bytes),
+                             static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s, o.io_threads};
+  };
+  HttpServer api_server(ioc, http_opts(o.host, o.port), api, conns);
+  HttpServer admin_server(ioc, http_opts(o.admin_host, o.admin_port), admin, admin_conns);
+  for (auto* s : {&api_server, &admin_server}) {
+    if (auto st = s->listen(); !st.ok()) {
+      std::fprintf(stderr, "resv-server: error: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  o.port = api_server.port();
+  o.admin_port = admin_server.port();
   AvailabilityFilter filter{std::chrono::milliseconds(o.filter_ttl_ms)};
   ReadCache cache{std::chrono::milliseconds(o.read_cache_ms)};
-  PgStoreOptions store_opts{o.database_url, std::chrono::milliseconds(o.statement_timeout_ms),
-                            std::chrono::milliseconds(std::min(2000, o.statement_timeout_ms)),
+  PgStoreOptions store_opts{session_url(o, "read"), std::chrono::milliseconds(o.statement_timeout_ms),
+                            std::chrono::milliseconds(std::min(o.lock_timeout_ms, o.statement_timeout_ms)),
                             std::chrono::milliseconds(200)};
   auto make_store = [store_opts]() -> std::unique_ptr<Store> { return std::make_unique<PgStore>(store_opts); };
+  PgStoreOptions sweep_store = store_opts;
+  sweep_store.url = session_url(o, "sweeper");
   // Cached catalog reads on a small blocking pool; the hot paths on the async pool.
   StorePool db({std::max(2, o.db_pool_size / 8), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
             make_store, metrics);
@@ -58,15 +88,14 @@ int serve(const ServerOptions& o) {
   sweep_opts.batch = o.sweep_batch;
   sweep_opts.idempotency_retention = std::chrono::seconds(o.idempotency_retention_s);
   sweep_opts.token_retention = std::chrono::seconds(o.queue_token_retention_s);
-  Sweeper sweeper(sweep_opts, make_store(), metrics);
-  boost::asio::io_context ioc{o.io_threads};
+  Sweeper sweeper(sweep_opts, std::make_unique<PgStore>(sweep_store), metrics);
   AsyncPgOptions write_opts;
-  write_opts.url = o.database_url;
+  write_opts.url = session_url(o, "write");
   write_opts.size = o.db_pool_size;
   write_opts.queue_limit = o.db_queue_limit;
   write_opts.max_wait = std::chrono::milliseconds(o.db_max_wait_ms);
   write_opts.statement_timeout_ms = o.statement_timeout_ms;
-  write_opts.lock_timeout_ms = std::min(2000, o.statement_timeout_ms);
+  write_opts.lock_timeout_ms = std::min(o.lock_timeout_ms, o.statement_timeout_ms);
   write_opts.group_limit = o.pool_hold_concurrency;
   // With one I/O thread the pool shares its loop: no hand-off between
   // threads per job. Several I/O threads would run the pool's handlers at
@@ -76,9 +105,8 @@ int serve(const ServerOptions& o) {
   AsyncPg writes(write_opts, metrics);
   Bookings bookings(writes, filter,
                     metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out)."));
-  ConnectionState conns, admin_conns;  // per listener: status reports the API's own
   QueueView queue;
-  QueueService queue_service({o.database_url, o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
+  QueueService queue_service({session_url(o, "queue"), o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
                               o.queue_leader},
                              queue, metrics);
   QueueIssuer issuer(writes, queue);
@@ -97,7 +125,7 @@ int serve(const ServerOptions& o) {
           queue_service};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
-  ReleaseListener listener(o.database_url, [&](const ReleaseEvent& ev) {
+  ReleaseListener listener(session_url(o, "release"), [&](const ReleaseEvent& ev) {
     if (ev.lost) {
       filter.clear();
       cache.invalidate_prefix("");
@@ -114,12 +142,10 @@ int serve(const ServerOptions& o) {
   app.listener_connected = [&listener] { return listener.connected(); };
   metrics.gauge_fn("resv_http_in_flight", "Public API requests being handled.", [&conns] { return conns.in_flight.load(); });
 
-  Router api(metrics, "api", o.access_log);
   register_catalog_routes(api, app);
   register_reservation_routes(api, app);
   register_user_routes(api, app);
   register_queue_routes(api, app);
-  Router admin(metrics, "admin", o.access_log);
   register_admin_routes(admin, app);
   // The pool's loop runs callbacks into the routers, the app and the
   // queue issuer: stop it before any of them goes, also when serve() leaves
@@ -130,18 +156,6 @@ int serve(const ServerOptions& o) {
     ~StopWrites() { pool.stop(); }
   } stop_writes{writes};
 
-  auto http_opts = [&](const std::string& host, int port) {
-    return HttpServerOptions{host, static_cast<uint16_t>(port), static_cast<size_t>(o.max_body_bytes),
-                             static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s, o.io_threads};
-  };
-  HttpServer api_server(ioc, http_opts(o.host, o.port), api, conns);
-  HttpServer admin_server(ioc, http_opts(o.admin_host, o.admin_port), admin, admin_conns);
-  for (auto* s : {&api_server, &admin_server}) {
-    if (auto st = s->listen(); !st.ok()) {
-      std::fprintf(stderr, "resv-server: error: %s\n", st.message().c_str());
-      return 1;
-    }
-  }
   app.metrics.gauge_fn("resv_up", "1 while the server runs.", [] { return 1; });
   writes.start();
   listener.start();

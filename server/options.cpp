@@ -33,6 +33,10 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
       ->envname("RESV_POOL_HOLD_CONCURRENCY")->check(CLI::Range(0, 512));
   app.add_option("--statement-timeout-ms", o.statement_timeout_ms, "PostgreSQL statement_timeout")
       ->envname("RESV_STATEMENT_TIMEOUT_MS")->check(CLI::Range(1, 600000));
+  app.add_option("--lock-timeout-ms", o.lock_timeout_ms,
+                 "PostgreSQL lock_timeout: a request waiting longer for a row answers 503 BUSY (capped by the "
+                 "statement timeout)")
+      ->envname("RESV_LOCK_TIMEOUT_MS")->check(CLI::Range(1, 600000));
   app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body accepted (413 above)")
       ->envname("RESV_MAX_BODY_BYTES")->check(CLI::Range(1, 16 * 1024 * 1024));
   app.add_option("--max-header-bytes", o.max_header_bytes, "Largest request header block accepted (431 above)")

@@ -23,6 +23,7 @@ struct ServerOptions {
   int db_max_wait_ms = 500;
   int pool_hold_concurrency = 8;  // statements holding one capacity pool in the database at once
   int statement_timeout_ms = 5000;
+  int lock_timeout_ms = 2000;  // at most statement_timeout_ms takes effect
   int max_body_bytes = 16 * 1024;
   int max_header_bytes = 8 * 1024;
   int idle_timeout_s = 60;

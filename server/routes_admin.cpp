@@ -76,6 +76,7 @@ void register_admin_routes(Router& r, App& app) {
     nlohmann::json j{
         {"version", kVersion},
         {"pid", static_cast<int64_t>(::getpid())},
+        {"instance", "resv-server:" + std::to_string(app.opts.port)},
         {"uptimeSeconds", uptime.count()},
         {"ready", reasons.empty()},
         {"notReadyReasons", reasons},
@@ -84,6 +85,8 @@ void register_admin_routes(Router& r, App& app) {
          {{"size", app.writes.size()},
           {"inUse", app.writes.in_use()},
           {"waiting", app.writes.waiting()},
+          {"oldestWaitMs", app.writes.oldest_wait().count()},
+          {"overloadedTotal", app.writes.overloaded_total()},
           {"connected", app.writes.connected()}}},
         {"readPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
         {"schemaVersion", app.sweeper.schema_version()},

@@ -2,11 +2,7 @@
 // change to one concert's waiting room, through its SQL function (which
 // locks the queue, writes the audit line and tells the servers); asked first,
 // --dry-run rolled back.
-#include <pwd.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,12 +25,6 @@ struct ChangeFlags {
   QueueSettingsArgs settings;
   int64_t count = 0;  // admit N
 };
-
-std::string os_user_name() {
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
-  if (const char* user = std::getenv("USER"); user && *user) return user;
-  return "unknown";
-}
 
 std::string question(const QueueChange& change, const QueueConcert& c) {
   const std::string who = concert_label(c.id, c.name);

@@ -40,7 +40,7 @@ Outcome failure(const Context& ctx, const std::string& url, const Status& s, con
                              "connect as a role that may use the waiting-room tables and functions (--db URL)");
     case ErrorCode::Busy:
       return Outcome::Failed(s.message(),
-                             "find the session in pg_stat_activity ('resv db psql') and end it, then try again");
+                             "'resv locks' shows the session that holds it and how to end it; then try again");
     case ErrorCode::InvalidRequest:
       return Outcome::Usage(first_line(s.message()), hint);
     case ErrorCode::NotFound:

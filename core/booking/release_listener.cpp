@@ -43,7 +43,7 @@ void ReleaseListener::stop() {
 void ReleaseListener::run() {
   const ReleaseEvent lost{true, 0, std::nullopt, {}};
   run_listening(
-      {url_, "resv-server release", {"resv_release"}, "release listener"}, stop_,
+      {url_, {"resv_release"}, "release listener"}, stop_,
       [this](const std::string&, const std::string& payload) {
         if (auto ev = parse_release_payload(payload))
           on_event_(*ev);

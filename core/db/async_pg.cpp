@@ -275,9 +275,14 @@ struct AsyncPg::Impl {
     release(group);
   }
 
-  size_t waiting_now() const {
+  size_t waiting_now() {
     size_t n = queue.size();
-    for (const auto& [group, line] : parked) n += line.size();
+    Clock::time_point oldest = queue.empty() ? Clock::time_point::max() : queue.front().enqueued;
+    for (const auto& [group, line] : parked) {
+      n += line.size();
+      if (!line.empty()) oldest = std::min(oldest, line.front().enqueued);
+    }
+    oldest_enqueued.store(n ? oldest.time_since_epoch().count() : 0, std::memory_order_relaxed);
     return n;
   }
 
@@ -473,6 +478,7 @@ struct AsyncPg::Impl {
   std::deque<Job> queue;  // loop thread only
   std::unordered_map<int64_t, int> group_running;        // loop thread only
   std::unordered_map<int64_t, std::deque<Job>> parked;  // loop thread only: jobs whose group is at its limit
+  std::atomic<Clock::rep> oldest_enqueued{0};  // of the jobs waiting at the last dispatch; 0: none
   int busy = 0;           // loop thread only
   int connected = 0;      // loop thread only
   std::atomic<int> queued{0};
@@ -560,6 +566,12 @@ void AsyncPg::recheck_waiting() {
 int AsyncPg::size() const { return impl_->opts.size; }
 int AsyncPg::in_use() const { return static_cast<int>(impl_->in_use_gauge.value()); }
 int AsyncPg::waiting() const { return static_cast<int>(impl_->waiting_gauge.value()); }
+std::chrono::milliseconds AsyncPg::oldest_wait() const {
+  auto since = impl_->oldest_enqueued.load(std::memory_order_relaxed);
+  if (since == 0) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - Clock::time_point(Clock::duration(since)));
+}
+uint64_t AsyncPg::overloaded_total() const { return impl_->rejected.value() + impl_->timed_out.value(); }
 int AsyncPg::starting() const { return impl_->first_pass_left.load(); }
 int AsyncPg::connected() const { return static_cast<int>(impl_->connected_gauge.value()); }
 

@@ -121,6 +121,11 @@ class AsyncPg {
   int in_use() const;
   int waiting() const;
   int connected() const;
+  // How long the oldest waiting job has waited (0 when none waits).
+  std::chrono::milliseconds oldest_wait() const;
+  // Jobs answered Overloaded (503) so far: the queue was full, or they
+  // waited longer than max_wait.
+  uint64_t overloaded_total() const;
   // Connections not yet tried once since start() (connecting and warming up
   // one after another): until 0, a burst would find the pool short.
   int starting() const;

@@ -31,10 +31,6 @@ void run_listening(const ListenOptions& o, const std::atomic<bool>& stop,
   while (!stop) {
     try {
       pqxx::connection conn(with_connect_timeout(o.url, 2));
-      std::string name = "'";  // a name of ours: no quote inside
-      name += o.application_name;
-      name += '\'';
-      conn.set_variable("application_name", name);
       std::vector<std::unique_ptr<Receiver>> receivers;
       for (const auto& channel : o.channels) receivers.push_back(std::make_unique<Receiver>(conn, channel, on_notify));
       conn.get_notifs();  // issues the LISTENs

@@ -13,8 +13,7 @@
 namespace resv {
 
 struct ListenOptions {
-  std::string url;
-  std::string application_name;  // how the session shows in pg_stat_activity
+  std::string url;  // with the session's application_name (db/pg_text.h)
   std::vector<std::string> channels;
   const char* what = "listener";  // names it in the log: "<what> lost the database"
   std::chrono::milliseconds retry{500};

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "db/advisory_locks.h"
+
 namespace resv {
 
 std::optional<std::pair<int, std::string>> parse_migration_filename(std::string_view f) {
@@ -168,7 +170,6 @@ constexpr std::pair<int, const char*> kLegacy[] = {
     {5, "0410f3541107da3c"}, {6, "14088e93cdc963cb"}, {7, "781c582733856bd2"}, {8, "99c092f0e7c08a2a"},
     {9, "acd8dcdc80d2c5da"}, {10, "e6d3de97e665b628"},
 };
-constexpr int kAdvisoryLock = 7236001;
 
 constexpr const char* kCreateTables =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -259,7 +260,7 @@ Status step_failed(const std::string& what, const pqxx::sql_error& e, const Migr
                          what + " waited " + seconds_text(o.lock_timeout) + " for a lock that another session holds" +
                              undone +
                              " (hint: retry when the load is lower, or with a longer --lock-timeout; "
-                             "pg_stat_activity shows the session that holds it)");
+                             "'resv locks' shows the session that holds it)");
   return Status::Internal(what + " failed" + undone + ": " + e.what());
 }
 
@@ -295,13 +296,11 @@ Result<MigrationRun> apply_migrations(const std::string& url, const MigrateOptio
     // CONCURRENTLY waits for every open snapshot, and one waiting for this
     // lock would be a deadlock. The lock timeout is for the migrations.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-    while (!pqxx::nontransaction(conn)
-                .exec("SELECT pg_try_advisory_lock(" + std::to_string(kAdvisoryLock) + ")")[0][0]
-                .as<bool>()) {
+    while (!try_advisory_lock(conn, advisory::kMigrations)) {
       if (std::chrono::steady_clock::now() > give_up)
         return Status::Error(ErrorCode::Busy,
                              "another migration of this database has run for 10 minutes and still runs (hint: "
-                             "see what it waits for in pg_stat_activity, then retry)");
+                             "'resv locks' shows what it waits for; then retry)");
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     pqxx::nontransaction(conn).exec("SET lock_timeout = " + std::to_string(options.lock_timeout.count()));
@@ -376,7 +375,7 @@ Result<MigrationRun> apply_migrations(const std::string& url, const MigrateOptio
       failure = step_failed(step, e, options, transactional);
     }
     try {
-      pqxx::nontransaction(conn).exec("SELECT pg_advisory_unlock(" + std::to_string(kAdvisoryLock) + ")");
+      advisory_unlock(conn, advisory::kMigrations);
     } catch (const pqxx::sql_error&) {
       // The session ends right after; its lock goes with it.
     }

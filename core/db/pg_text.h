@@ -9,6 +9,9 @@ namespace resv {
 // Adds connect_timeout (seconds) to a libpq URL or key=value string unless
 // it already has one.
 std::string with_connect_timeout(const std::string& url, int seconds);
+// The URL or key=value string with application_name `name` (replacing one it
+// had): how its sessions show in pg_stat_activity, e.g. "resv-server:8080 write".
+std::string with_application_name(const std::string& url, const std::string& name);
 // "{1,2,3}": a PostgreSQL array literal of integers.
 std::string pg_int_array(const std::vector<int64_t>& v);
 

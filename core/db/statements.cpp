@@ -34,9 +34,9 @@ const std::vector<Statement>& statements() {
 
 std::string session_settings(int statement_timeout_ms, int lock_timeout_ms) {
   // How the functions are planned is their own business (sql/functions/):
-  // the session sets only its timeouts and its name.
+  // the session sets only its timeouts (its name comes with the URL).
   return "SET statement_timeout = " + std::to_string(statement_timeout_ms) +
-         "; SET lock_timeout = " + std::to_string(lock_timeout_ms) + "; SET application_name = 'resv-server'";
+         "; SET lock_timeout = " + std::to_string(lock_timeout_ms);
 }
 
 void check_warm_up_answer(const WarmUpCall& call, const char* answer) {

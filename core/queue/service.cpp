@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "db/advisory_locks.h"
 #include "db/listen_loop.h"
 #include "db/pg_text.h"
 
@@ -126,7 +127,7 @@ void QueueService::run() {
   };
   // A notification only wakes the loop: a sync reads what changed.
   run_listening(
-      {opts_.url, "resv-server queue", {"resv_queue"}, "waiting room"}, stop_, {},
+      {opts_.url, {"resv_queue"}, "waiting room"}, stop_, {},
       [&](pqxx::connection& conn) {
         if (view_.secret().empty()) load_secret(conn, view_);
         auto next_tick = Clock::now();
@@ -134,8 +135,7 @@ void QueueService::run() {
         while (!stop_) {
           auto now = Clock::now();
           if (opts_.lead && !leader_ && now >= next_try_lead) {
-            pqxx::nontransaction n(conn);
-            leader_ = n.exec_params1("SELECT pg_try_advisory_lock($1)", kLeaderLockKey)[0].as<bool>();
+            leader_ = try_advisory_lock(conn, advisory::kQueueLeader);
             is_leader_.set(leader_ ? 1 : 0);
             if (leader_) spdlog::info("msg=\"this server now runs the waiting room's admission controller\"");
             next_try_lead = now + std::chrono::seconds(1);

@@ -37,9 +37,6 @@ class QueueService {
   // True once the view has been filled from the database at least once.
   bool synced() const { return synced_.load(); }
 
-  // Advisory lock key of the admission controller (for `resv queue status`).
-  static constexpr int64_t kLeaderLockKey = 0x7265737671756575;  // "resvqueu"
-
  private:
   void run();
   QueueServiceOptions opts_;

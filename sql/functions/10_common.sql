@@ -32,7 +32,8 @@ BEGIN
   IF p_key IS NULL THEN
     RETURN NULL;
   END IF;
-  IF NOT pg_try_advisory_xact_lock(hashtextextended(p_user::text || '/' || p_key, 7)) THEN
+  -- The key is registered in core/db/advisory_locks.h, for `resv locks`.
+  IF NOT pg_try_advisory_xact_lock(1919251305, hashtext(p_user::text || '/' || p_key)) THEN
     RETURN resv_fail('DUPLICATE_REQUEST',
       'a request with this Idempotency-Key is still in progress; retry after it completes');
   END IF;

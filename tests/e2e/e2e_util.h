@@ -124,11 +124,11 @@ inline std::string pool_body(int64_t user, int64_t schedule, int64_t pool, int64
   return json{{"userId", user}, {"scheduleId", schedule}, {"poolId", pool}, {"quantity", quantity}}.dump();
 }
 
-// Server backends (application_name resv-server) waiting for a lock in the
+// Server backends (application_name "resv-server:<port> <role>") waiting for a lock in the
 // database `dbname`, seen from any connection to the same cluster.
 inline int64_t backends_waiting_for_lock(pqxx::connection& c, const std::string& dbname) {
   pqxx::nontransaction tx(c);
-  return tx.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'resv-server'"
+  return tx.exec_params("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'resv-server:%'"
                         " AND wait_event_type = 'Lock' AND datname = $1",
                         dbname)[0][0]
       .as<int64_t>();

@@ -15,6 +15,7 @@
 #include "base/metrics.h"
 #include "booking/pg_store.h"
 #include "booking/store.h"
+#include "db/pg_text.h"
 #include "test_seed.h"
 
 using namespace resv;
@@ -59,7 +60,8 @@ struct DbPoolJobs : ::testing::Test {
 
   StorePool::SessionFactory factory(std::chrono::milliseconds lock_timeout = std::chrono::milliseconds(2000)) {
     return [url = db.url(), lock_timeout] {
-      return std::make_unique<PgStore>(PgStoreOptions{url, std::chrono::milliseconds(30000), lock_timeout});
+      return std::make_unique<PgStore>(PgStoreOptions{with_application_name(url, "resv-server test"),
+                                                      std::chrono::milliseconds(30000), lock_timeout});
     };
   }
 };
@@ -86,7 +88,7 @@ TEST_F(DbPoolJobs, JobsRunOnWorkersWithTheirOwnConnections) {
     EXPECT_EQ(seats->size(), s.seat_ids.size());
   }
   EXPECT_LE(db.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                     " AND application_name = 'resv-server'"),
+                     " AND application_name = 'resv-server test'"),
             2)
       << "never more connections than workers";
 }
@@ -119,7 +121,7 @@ TEST_F(DbPoolJobs, TwoWorkersRunTwoJobsAtOnceOnDifferentConnections) {
   EXPECT_TRUE(fb.get());
   EXPECT_EQ(stores.size(), 2u) << "each worker owns its own Store";
   EXPECT_EQ(db.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                     " AND application_name = 'resv-server'"),
+                     " AND application_name = 'resv-server test'"),
             2);
 }
 
@@ -204,7 +206,7 @@ TEST_F(DbPoolJobs, JobBlockedOnALockKeepsItsWorkerUntilTheLockIsReleased) {
   // Wait until the job's statement is really waiting for our lock.
   auto until = std::chrono::steady_clock::now() + kDeadline;
   while (db.count("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                  " AND application_name = 'resv-server' AND wait_event_type = 'Lock'") == 0 &&
+                  " AND application_name = 'resv-server test' AND wait_event_type = 'Lock'") == 0 &&
          std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(pool.in_use(), 1);

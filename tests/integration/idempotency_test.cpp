@@ -21,7 +21,7 @@ struct Idempotency : StoreTest {
   // Takes the advisory lock resv_idem_begin uses for (user, key) in an open
   // transaction of another connection, as an in-flight request would.
   static void lock_key(pqxx::work& tx, int64_t user_id, const std::string& key) {
-    tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 7))", user_id, key);
+    tx.exec_params("SELECT pg_advisory_xact_lock(1919251305, hashtext($1::text || '/' || $2))", user_id, key);
   }
 };
 

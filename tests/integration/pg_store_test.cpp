@@ -10,6 +10,7 @@
 
 #include "booking/pg_store.h"
 #include "db/migrations.h"
+#include "db/pg_text.h"
 #include "db/statements.h"
 #include "store_fixture.h"
 #include "sync_bookings.h"
@@ -45,10 +46,10 @@ TEST_F(PgStoreConnection, UnreachableDatabaseAnswersDbUnavailable) {
 }
 
 TEST_F(PgStoreConnection, ReconnectsAfterItsConnectionIsTerminated) {
-  PgStore store{PgStoreOptions{db.url()}};
+  PgStore store{PgStoreOptions{with_application_name(db.url(), "store under test")}};
   ASSERT_TRUE(store.concerts().ok());
   auto pid = db.scalar("SELECT pid FROM pg_stat_activity"
-                       " WHERE datname = current_database() AND application_name = 'resv-server'");
+                       " WHERE datname = current_database() AND application_name = 'store under test'");
   ASSERT_FALSE(pid.empty());
   ASSERT_EQ(db.scalar("SELECT pg_terminate_backend(" + pid + ")"), "t");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -1,0 +1,44 @@
+#include "cli/servers.h"
+
+#include <cstdlib>
+#include <optional>
+#include <utility>
+
+namespace resv::cli {
+namespace {
+
+// "http://HOST:PORT" (the admin URL setting) -> host and port.
+std::optional<std::pair<std::string, int>> parse_admin_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string rest = url.substr(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  int port = std::atoi(rest.c_str() + colon + 1);
+  if (port <= 0 || port > 65535) return std::nullopt;
+  return std::make_pair(rest.substr(0, colon), port);
+}
+
+}  // namespace
+
+Expected<std::vector<AdminTarget>> admin_targets(const Context& ctx) {
+  std::vector<AdminTarget> out;
+  const Setting& admin_url = ctx.settings().admin_url;
+  if (admin_url.source.rfind("default", 0) != 0) {
+    auto where = parse_admin_url(admin_url.value);
+    if (!where)
+      return Outcome::Usage("the admin URL '" + admin_url.value + "' (" + admin_url.source + ") is not http://HOST:PORT",
+                            "fix it, e.g. --admin-url http://127.0.0.1:9090");
+    AdminTarget t;
+    t.inst.index = 1;
+    t.inst.admin_port = where->second;
+    t.host = where->first;
+    out.push_back(std::move(t));
+    return out;
+  }
+  for (const auto& inst : ctx.state().instances()) out.push_back({inst, "127.0.0.1", true});
+  return out;
+}
+
+}  // namespace resv::cli

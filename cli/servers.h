@@ -1,0 +1,22 @@
+#pragma once
+// The resv-server instances a command asks over their admin API: the one the
+// admin URL names when it is configured (flag, environment or config file:
+// a server resv may not have started), else those recorded in the state
+// directory. Used by `resv server status` and `resv locks`.
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+
+namespace resv::cli {
+
+struct AdminTarget {
+  ServerInstance inst;   // a configured URL: index 1, its admin port, pid and port 0
+  std::string host;      // where its admin listener is
+  bool managed = false;  // recorded by resv: its process can be checked
+};
+
+// Usage when the configured admin URL is not http://HOST:PORT.
+Expected<std::vector<AdminTarget>> admin_targets(const Context& ctx);
+
+}  // namespace resv::cli
