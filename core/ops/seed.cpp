@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <thread>
 
 namespace resv {
 
@@ -199,7 +200,8 @@ Status failure(PGconn* c, PGresult* r, const std::string& what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
   while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-  if (state && (std::strcmp(state, "55P03") == 0 || std::strcmp(state, "57014") == 0))
+  if (state && (std::strcmp(state, "55P03") == 0 || std::strcmp(state, "57014") == 0 ||
+                std::strcmp(state, "40P01") == 0))
     return Status::Error(ErrorCode::Busy, "the tables stayed locked by other sessions while " + what + " (" + msg + ")");
   return Status::Internal(what + " failed: " + msg);
 }
@@ -327,13 +329,28 @@ Result<Dropped> drop_secondary(PGconn* c) {
   return d;
 }
 
+// Begins the load's transaction holding every table. Each try waits at most
+// 200 ms for the locks: a waiting ACCESS EXCLUSIVE request queues every
+// buyer's read behind it, and a server query that holds one table while it
+// asks for another deadlocks with it. Tries again until 10 s have passed;
+// then Busy.
+Status begin_with_all_tables(PGconn* c) {
+  const auto give_up = Clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (auto s = exec(c, "BEGIN", "starting the transaction"); !s.ok()) return s;
+    Status locked = exec(c, "SET LOCAL lock_timeout = '200ms'", "setting lock_timeout");
+    if (locked.ok())
+      locked = exec(c, std::string("LOCK TABLE ") + kAllTables + " IN ACCESS EXCLUSIVE MODE", "locking the tables");
+    if (locked.ok()) return exec(c, "SET LOCAL lock_timeout = '10s'", "setting lock_timeout");
+    if (auto s = exec(c, "ROLLBACK", "rolling back"); !s.ok()) return s;
+    if (locked.code() != ErrorCode::Busy || Clock::now() >= give_up) return locked;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 Result<SeedReport> load(PGconn* c, const SeedSpec& spec, const SeedOptions& o) {
   auto started = Clock::now();
-  if (auto s = exec(c, "BEGIN", "starting the transaction"); !s.ok()) return s;
-  if (auto s = exec(c, "SET LOCAL lock_timeout = '10s'", "setting lock_timeout"); !s.ok()) return s;
-  if (auto s = exec(c, std::string("LOCK TABLE ") + kAllTables + " IN ACCESS EXCLUSIVE MODE", "locking the tables");
-      !s.ok())
-    return s;
+  if (auto s = begin_with_all_tables(c); !s.ok()) return s;
   auto present = query(c,
                        "SELECT (SELECT count(*) FROM reservations), (SELECT count(*) FROM payments),"
                        " (SELECT count(*) FROM concerts), (SELECT count(*) FROM users)",
