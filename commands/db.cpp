@@ -219,7 +219,8 @@ Outcome run_migrate(const Context& ctx, bool dry_run, int lock_timeout_s) {
     adopted = done->adopted_legacy;
   }
   const std::vector<Migration>& listed = dry_run ? state->pending : applied;
-  const int level = dry_run ? state->applied : (applied.empty() ? state->applied : applied.back().version);
+  // The highest version applied: a gap filled below it does not lower it.
+  const int level = dry_run || applied.empty() ? state->applied : std::max(state->applied, applied.back().version);
   if (ctx.out().json()) {
     ctx.out().print_json({{"dryRun", dry_run},
                           {"schemaVersion", level},

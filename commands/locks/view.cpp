@@ -151,7 +151,9 @@ std::string sessions_table(const Output& out, const std::vector<const LockSessio
 
 std::string summary(const LockSnapshot& s, const LockReport& r) {
   std::string head = "locks on " + s.database + " at " + s.now + ": ";
-  if (r.trees.empty()) return head + "no session waits for a lock (" + std::to_string(r.sessions) + " sessions)";
+  if (r.trees.empty())
+    return head + "no session waits for a lock (" + std::to_string(r.sessions) + " session" +
+           (r.sessions == 1 ? "" : "s") + ")";
   int waiters = 0, server = 0;
   double longest = 0;
   for (const auto& t : r.trees) {
@@ -254,9 +256,13 @@ std::string report_text(const Output& out, const LockSnapshot& s, const LockRepo
   }
   text += "\n" + counters_text(s) + "\n";
   for (const auto& t : r.trees) text += "way out: " + way_out(t) + "\n";
-  if (!r.idle_in_transaction.empty())
-    text += "rows an idle transaction holds: resv locks rows seats --pid " +
-            std::to_string(r.idle_in_transaction.front()->pid) + " (pgrowlocks; reads the whole table)\n";
+  // Row locks give a transaction an xid: only then can it hold rows.
+  for (const auto* x : r.idle_in_transaction)
+    if (!x->xid.empty()) {
+      text += "rows an idle transaction holds: resv locks rows seats --pid " + std::to_string(x->pid) +
+              " (pgrowlocks; reads the whole table)\n";
+      break;
+    }
   return text;
 }
 
