@@ -71,7 +71,6 @@ std::vector<ServerPool> server_pools(const Context& ctx, const LockReport& repor
   return out;
 }
 
-std::string fit(const std::string& s, size_t width) { return short_query(s, width); }
 
 std::string age(const std::optional<double>& s) { return s ? human_duration(*s) : "-"; }
 
@@ -89,7 +88,7 @@ void waiter_rows(Table& t, const LockNode& n, const std::string& holds, int dept
       if (w.waits_for && w.waits_for->text != holds) what = "wants " + w.waits_for->text + ": ";
       const LockSession* s = w.session;
       std::string wait = s ? s->wait_event_type + ":" + s->wait_event : "-";
-      t.add({pid, age(w.wait_s), s ? fit(who(*s), 28) : "-", fit(wait, 22), fit(what + (s ? s->query : ""), 48)});
+      t.add({pid, age(w.wait_s), s ? short_query(who(*s), 28) : "-", short_query(wait, 22), short_query(what + (s ? s->query : ""), 48)});
     }
     waiter_rows(t, w, holds, depth + 1, limit, shown, hidden);
   }
@@ -114,7 +113,7 @@ std::string tree_text(const Output& out, const BlockingTree& t, bool verbose) {
     text += "  holds   " + h.text + "\n";
     if (!h.held_mode.empty()) text += "          " + h.held_mode + ", taken by " + h.taken_by + "\n";
   }
-  if (root.session) text += "  query   " + fit(root.session->query, 110) + "\n";
+  if (root.session) text += "  query   " + short_query(root.session->query, 110) + "\n";
   text += "  blocks  " + std::to_string(t.waiters) + " session" + (t.waiters == 1 ? "" : "s") + " (" +
           std::to_string(t.server_waiters) + " of resv-server), longest wait " + human_duration(t.longest_wait_s) +
           "\n";
@@ -144,8 +143,8 @@ std::string way_out(const BlockingTree& t) {
 std::string sessions_table(const Output& out, const std::vector<const LockSession*>& sessions) {
   Table t({"PID", "WHO", "STATE", "TRANSACTION", "XID", "QUERY"});
   for (const auto* s : sessions)
-    t.add({std::to_string(s->pid), fit(who(*s), 30), state_text(out, *s), age(s->xact_age_s),
-           s->xid.empty() ? "-" : s->xid, fit(s->query, 44)});
+    t.add({std::to_string(s->pid), short_query(who(*s), 30), state_text(out, *s), age(s->xact_age_s),
+           s->xid.empty() ? "-" : s->xid, short_query(s->query, 44)});
   return t.render();
 }
 
@@ -230,7 +229,7 @@ std::string report_text(const Output& out, const LockSnapshot& s, const LockRepo
     for (const auto& p : pools) {
       if (!p.error.empty()) {
         t.add({p.instance.empty() ? "?" : p.instance, std::to_string(p.admin_port), "-", "-", "-", "-",
-               fit(p.error, 40)});
+               short_query(p.error, 40)});
         continue;
       }
       t.add({p.instance, std::to_string(p.admin_port), std::to_string(p.in_use) + "/" + std::to_string(p.size),
