@@ -25,6 +25,18 @@ Expected<std::string> Context::database_url() const {
                               "run 'resv db up', or give one with --db URL or RESV_DATABASE_URL");
 }
 
+Expected<std::string> Context::kafka_brokers() const {
+  if (!settings_->kafka_brokers.value.empty()) return settings_->kafka_brokers.value;
+  if (settings_->embedded_kafka)
+    if (auto b = state().embedded_broker()) {  // started since the settings were resolved
+      settings_->kafka_brokers.value = b->bootstrap;
+      settings_->kafka_brokers.source = "default (embedded broker, pid " + std::to_string(b->pid) + ")";
+      return b->bootstrap;
+    }
+  return Outcome::Unreachable("no Kafka brokers are configured and the embedded broker is not running",
+                              "'resv server start' runs it; or give brokers with --kafka-brokers or RESV_KAFKA_BROKERS");
+}
+
 CLI::Option* Context::choices(CLI::Option* opt, std::vector<std::string> values) {
   opt->check(CLI::IsMember(values));
   choices_[opt] = std::move(values);
@@ -52,7 +64,7 @@ int Context::run(CLI::App& app) {
     settings_.emplace(std::move(resolved.value()));
     const std::pair<const char*, const Setting*> shown[] = {
         {"database_url", &settings_->database_url}, {"admin_url", &settings_->admin_url},
-        {"state_dir", &settings_->state_dir}};
+        {"kafka_brokers", &settings_->kafka_brokers}, {"state_dir", &settings_->state_dir}};
     for (const auto& [name, st] : shown)
       out_->detail(std::string("resv: ") + name + " = " + (st->value.empty() ? "-" : st->shown()) + "  [" +
                    st->source + "]");
@@ -98,6 +110,9 @@ void add_global_options(CLI::App& app, GlobalFlags& f) {
       ->group(g);
   app.add_option("--admin-url", f.settings.admin_url, "resv-server admin API URL (env RESV_ADMIN_URL)")->group(g);
   app.add_option("--admin-token", f.settings.admin_token, "Admin API bearer token (env RESV_ADMIN_TOKEN)")->group(g);
+  app.add_option("--kafka-brokers", f.settings.kafka_brokers,
+                 "Kafka bootstrap servers (default: the embedded broker; env RESV_KAFKA_BROKERS)")
+      ->group(g);
   app.add_option("--state-dir", f.settings.state_dir, "Where resv keeps its cluster, pidfiles, logs (env RESV_STATE_DIR)")
       ->group(g);
   app.add_option("--config", f.settings.config, "Config file, TOML (env RESV_CONFIG)")->group(g);

@@ -42,6 +42,9 @@ class Context {
   // The database URL, or Unreachable with a hint when none is configured and
   // the embedded cluster does not exist yet.
   Expected<std::string> database_url() const;
+  // The Kafka brokers, or Unreachable with a hint when none are configured
+  // and the embedded broker does not run.
+  Expected<std::string> kafka_brokers() const;
 
   // `run` runs when `cmd` is the command selected on the command line.
   void on_run(CLI::App* cmd, Runner run) { runners_[cmd] = std::move(run); }

@@ -10,6 +10,8 @@ Outcome Outcome::From(const Status& s, std::string hint) {
       return Unreachable(s.message(), hint.empty() ? "check the database URL (resv config show) and that the database "
                                                       "is running (resv db status)"
                                                     : std::move(hint));
+    case ErrorCode::BrokerUnavailable:
+      return Unreachable(s.message(), hint.empty() ? "check the brokers (resv config show) and that they run" : std::move(hint));
     case ErrorCode::InvalidRequest:
       return Usage(s.message(), std::move(hint));
     default:

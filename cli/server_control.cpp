@@ -30,15 +30,6 @@ using namespace std::chrono_literals;
 constexpr int kMaxInstances = 64;  // StateDir::instances() reads up to 64
 constexpr int kLogTailLines = 20;
 
-std::string now_iso8601() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 
 std::string last_lines(const std::string& text, int n) {
   size_t end = text.size();
@@ -137,11 +128,22 @@ Expected<Launch> prepare_launch(const Context& ctx) {
   l.binary = bin.value();
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
-    if (kv.starts_with("RESV_DATABASE_URL=") || kv.starts_with("RESV_ADMIN_TOKEN=")) continue;
+    if (kv.starts_with("RESV_DATABASE_URL=") || kv.starts_with("RESV_ADMIN_TOKEN=") ||
+        kv.starts_with("RESV_KAFKA_BROKERS="))
+      continue;
     l.env.emplace_back(kv);
   }
   l.env.push_back("RESV_DATABASE_URL=" + url.value());
   l.env.push_back("RESV_ADMIN_TOKEN=" + token);
+  // Servers on one machine publish to one broker: the configured one, else
+  // the embedded broker, started now if it does not run.
+  std::string brokers = ctx.settings().embedded_kafka ? "" : ctx.settings().kafka_brokers.value;
+  if (brokers.empty()) {
+    auto b = broker_up(ctx);
+    if (!b.ok()) return b.outcome();
+    brokers = b->bootstrap;
+  }
+  l.env.push_back("RESV_KAFKA_BROKERS=" + brokers);
   l.secrets = {url.value(), token};
   if (auto pw = url_password(url.value()); !pw.empty()) l.secrets.push_back(pw);  // a driver error may quote it
   return l;
@@ -160,8 +162,8 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
-// Starts resv-server in a new session (a terminal's Ctrl-C or hangup must not
-// reach it), stdin from /dev/null, stdout and stderr appended to `log`.
+// Starts a program of ours in a new session (a terminal's Ctrl-C or hangup
+// must not reach it), stdin from /dev/null, stdout and stderr appended to `log`.
 Expected<long> spawn(const Launch& l, std::vector<std::string> args, const fs::path& log) {
   std::vector<std::string> env = l.env;
   auto argv = c_strings(args);
@@ -185,8 +187,7 @@ Expected<long> spawn(const Launch& l, std::vector<std::string> args, const fs::p
   ::posix_spawn_file_actions_destroy(&fa);
   ::posix_spawnattr_destroy(&attr);
   if (rc != 0)
-    return Outcome::Failed("cannot run " + l.binary + ": " + std::strerror(rc),
-                           "check that it is an executable resv-server, or name another with RESV_SERVER_BIN");
+    return Outcome::Failed("cannot run " + l.binary + ": " + std::strerror(rc), "check that it is an executable file");
   return static_cast<long>(pid);
 }
 
@@ -460,25 +461,74 @@ bool is_running_server(long pid) {
   return process_running(pid, "resv-server");
 }
 
-Expected<std::string> find_server_binary() {
-  if (const char* env = std::getenv("RESV_SERVER_BIN"); env && *env) {
+namespace {
+
+// `name` from $`env_var`, else beside this program (installed) or in the
+// build tree's `build_dir` beside resv's, else on PATH.
+Expected<std::string> find_binary(const std::string& name, const char* env_var, const char* build_dir) {
+  if (const char* env = std::getenv(env_var); env && *env) {
     if (executable(env)) return std::string(env);
-    return Outcome::Failed(std::string("RESV_SERVER_BIN is ") + env + ", which is not an executable file",
-                           "point RESV_SERVER_BIN at the resv-server binary, or unset it");
+    return Outcome::Failed(std::string(env_var) + " is " + env + ", which is not an executable file",
+                           "point " + std::string(env_var) + " at the " + name + " binary, or unset it");
   }
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const fs::path& p : {self.parent_path() / "resv-server", self.parent_path().parent_path() / "server" / "resv-server"})
+    for (const fs::path& p : {self.parent_path() / name, self.parent_path().parent_path() / build_dir / name})
       if (executable(p)) return p.string();
   }
   if (const char* path = std::getenv("PATH")) {
     std::stringstream dirs(path);
     for (std::string dir; std::getline(dirs, dir, ':');)
-      if (!dir.empty() && executable(fs::path(dir) / "resv-server")) return (fs::path(dir) / "resv-server").string();
+      if (!dir.empty() && executable(fs::path(dir) / name)) return (fs::path(dir) / name).string();
   }
-  return Outcome::Failed("cannot find the resv-server binary (not beside " + self.string() + ", not on PATH)",
-                         "install resv-server beside resv or on PATH, or set RESV_SERVER_BIN to its path");
+  return Outcome::Failed("cannot find the " + name + " binary (not beside " + self.string() + ", not on PATH)",
+                         "install " + name + " beside resv or on PATH, or set " + env_var + " to its path");
+}
+
+}  // namespace
+
+Expected<std::string> find_server_binary() { return find_binary("resv-server", "RESV_SERVER_BIN", "server"); }
+
+Expected<EmbeddedBroker> broker_up(const Context& ctx) {
+  const auto state = ctx.state();
+  if (auto running = state.embedded_broker()) return *running;
+  auto bin = find_binary("resv-broker", "RESV_BROKER_BIN", "cli");
+  if (!bin.ok()) return bin.outcome();
+  std::error_code ec;
+  fs::create_directories(state.broker_file().parent_path(), ec);
+  fs::remove(state.broker_file(), ec);  // a stale record of one that is gone
+  Launch l{bin.value(), {}, {}};
+  for (char** e = environ; e && *e; ++e) l.env.emplace_back(*e);
+  auto pid = spawn(l, {l.binary, state.broker_file().string()}, state.broker_log());
+  if (!pid.ok()) return pid.outcome();
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    if (auto b = state.embedded_broker(); b && b->pid == pid.value()) {
+      ctx.out().info("started the embedded Kafka broker (pid " + std::to_string(b->pid) + ", " + b->bootstrap + ")");
+      return *b;
+    }
+    if (auto how = child_exit(pid.value()); !how.empty())
+      return Outcome::Failed("the embedded Kafka broker " + how + ":\n" + indent(tail_file(state.broker_log(), 10)),
+                             "see " + state.broker_log().string());
+    std::this_thread::sleep_for(20ms);
+  }
+  ::kill(static_cast<pid_t>(pid.value()), SIGKILL);
+  wait_exited(pid.value(), Clock::now() + 5s);
+  return Outcome::Unreachable("the embedded Kafka broker did not start within 10 s", "see " + state.broker_log().string());
+}
+
+bool broker_down(const StateDir& state, std::chrono::seconds timeout) {
+  auto b = state.embedded_broker();
+  if (!b) return false;
+  ::kill(static_cast<pid_t>(b->pid), SIGTERM);
+  if (!wait_exited(b->pid, Clock::now() + timeout)) {
+    ::kill(static_cast<pid_t>(b->pid), SIGKILL);
+    wait_exited(b->pid, Clock::now() + 5s);
+  }
+  std::error_code ec;
+  fs::remove(state.broker_file(), ec);
+  return true;
 }
 
 std::string tail_file(const fs::path& path, int n) {

@@ -73,6 +73,16 @@ bool is_running_server(long pid);
 // Failed with a hint when none is found.
 Expected<std::string> find_server_binary();
 
+// The embedded Kafka broker (resv-broker: librdkafka's mock cluster, in
+// memory), which the servers started here publish to when no brokers are
+// configured. broker_up starts it in the background unless it runs
+// (binary: $RESV_BROKER_BIN, else found as resv-server is; output appended
+// to <state>/kafka/broker.log) and waits until it listens: Failed when it
+// cannot be found or exits, Unreachable when it does not listen within 10 s.
+Expected<EmbeddedBroker> broker_up(const Context& ctx);
+// Stops it (SIGTERM, then SIGKILL after `timeout`); false when it did not run.
+bool broker_down(const StateDir& state, std::chrono::seconds timeout);
+
 // The last `n` lines of the file at `path` ("" when missing or empty).
 std::string tail_file(const fs::path& path, int n);
 

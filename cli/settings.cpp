@@ -16,7 +16,7 @@ struct ConfigFile {
   std::map<std::string, std::string> values;
 };
 
-const char* const kKeys[] = {"database_url", "admin_url", "admin_token", "state_dir"};
+const char* const kKeys[] = {"database_url", "admin_url", "admin_token", "state_dir", "kafka_brokers"};
 
 Result<std::optional<ConfigFile>> load_config(const std::string& path, bool explicit_path) {
   std::error_code ec;
@@ -38,7 +38,7 @@ Result<std::optional<ConfigFile>> load_config(const std::string& path, bool expl
     for (const char* name : kKeys) known = known || k == name;
     if (!known)
       return Status::Invalid("config file " + path + ": unknown key '" + k +
-                             "' (known: database_url, admin_url, admin_token, state_dir)");
+                             "' (known: database_url, admin_url, admin_token, state_dir, kafka_brokers)");
     auto v = node.value<std::string>();
     if (!v) return Status::Invalid("config file " + path + ": '" + k + "' must be a string");
     cfg.values[k] = *v;
@@ -123,6 +123,14 @@ Result<Settings> resolve_settings(const SettingFlags& flags, const EnvLookup& en
     s.admin_token = {t, t.empty() ? "default (none)" : "default (" + state.admin_token_file().string() + ")"};
   }
   s.admin_token.secret = true;
+
+  if (!pick(s.kafka_brokers, flags.kafka_brokers, "--kafka-brokers", "RESV_KAFKA_BROKERS", "kafka_brokers")) {
+    s.embedded_kafka = true;
+    if (auto b = state.embedded_broker())
+      s.kafka_brokers = {b->bootstrap, "default (embedded broker, pid " + std::to_string(b->pid) + ")"};
+    else
+      s.kafka_brokers = {"", "default (embedded broker not running: resv server start runs it)"};
+  }
   return s;
 }
 

@@ -5,7 +5,7 @@
 //
 // Config file: TOML, `--config FILE` or RESV_CONFIG, else
 // $XDG_CONFIG_HOME/resv/config.toml (~/.config/resv/config.toml) if present.
-// Keys: database_url, admin_url, admin_token, state_dir.
+// Keys: database_url, admin_url, admin_token, state_dir, kafka_brokers.
 #include <functional>
 #include <string>
 
@@ -27,7 +27,9 @@ struct Settings {
   Setting database_url;  // empty when nothing is configured and no embedded cluster exists yet
   Setting admin_url;
   Setting admin_token;
+  Setting kafka_brokers;  // empty when none is configured and the embedded broker does not run
   bool embedded_db = false;  // database_url is the embedded default (resv db up)
+  bool embedded_kafka = false;  // kafka_brokers is the embedded broker (resv server start runs it)
 };
 
 // The global flags as given ("" when not given).
@@ -37,6 +39,7 @@ struct SettingFlags {
   std::string db{};
   std::string admin_url{};
   std::string admin_token{};
+  std::string kafka_brokers{};
 };
 
 using EnvLookup = std::function<const char*(const char*)>;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -59,6 +60,14 @@ std::optional<EmbeddedDb> StateDir::embedded() const {
 Status StateDir::save_embedded(const EmbeddedDb& db) const {
   nlohmann::json j{{"port", db.port}, {"user", db.user}, {"password", db.password}, {"database", db.database}};
   return write_file_atomic(embedded_file(), j.dump(2) + "\n", 0600);
+}
+
+std::optional<EmbeddedBroker> StateDir::embedded_broker() const {
+  auto j = read_json(broker_file());
+  if (!j) return std::nullopt;
+  EmbeddedBroker b{j->value("pid", 0L), j->value("bootstrap", ""), j->value("startedAt", "")};
+  if (b.bootstrap.empty() || !process_running(b.pid, "resv-broker")) return std::nullopt;
+  return b;
 }
 
 std::vector<ServerInstance> StateDir::instances() const {
@@ -134,6 +143,15 @@ Status write_file_atomic(const fs::path& path, const std::string& text, unsigned
     return Status::Internal("cannot write " + path.string() + ": " + err);
   }
   return Status::Ok();
+}
+
+std::string now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 std::string random_hex(size_t bytes) {

@@ -7,6 +7,8 @@
 //   <state>/pg/embedded.json     port, user, password, database (mode 0600)
 //   <state>/server/instance-N.json, instance-N.log   one per resv-server (N from 1)
 //   <state>/server/admin-token   generated admin bearer token (mode 0600)
+//   <state>/kafka/broker.json    the embedded broker (resv-broker): pid, bootstrap address
+//   <state>/kafka/broker.log     its output
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -31,6 +33,13 @@ struct EmbeddedDb {
   std::string url() const;  // postgresql://user:password@127.0.0.1:port/database
 };
 
+// The embedded Kafka broker, as it recorded itself.
+struct EmbeddedBroker {
+  long pid = 0;
+  std::string bootstrap{};   // "127.0.0.1:port"
+  std::string started_at{};  // ISO 8601 UTC
+};
+
 struct ServerInstance {
   int index = 1;  // 1-based
   long pid = 0;
@@ -49,12 +58,17 @@ class StateDir {
   fs::path embedded_file() const { return root_ / "pg" / "embedded.json"; }
   fs::path server_dir() const { return root_ / "server"; }
   fs::path admin_token_file() const { return server_dir() / "admin-token"; }
+  fs::path broker_file() const { return root_ / "kafka" / "broker.json"; }
+  fs::path broker_log() const { return root_ / "kafka" / "broker.log"; }
   fs::path instance_file(int index) const;
   fs::path instance_log(int index) const;
 
   // nullopt when no embedded cluster was created here.
   std::optional<EmbeddedDb> embedded() const;
   Status save_embedded(const EmbeddedDb& db) const;
+
+  // The embedded broker when its record names a running resv-broker.
+  std::optional<EmbeddedBroker> embedded_broker() const;
 
   // Recorded instances, by index (whether or not their process still runs).
   std::vector<ServerInstance> instances() const;
@@ -72,6 +86,8 @@ class StateDir {
 
 // Writes `text` to `path` atomically (temp file + rename), with `mode`.
 Status write_file_atomic(const fs::path& path, const std::string& text, unsigned mode = 0644);
+// The time now, ISO 8601 UTC to the second: 2026-12-02T05:00:00Z.
+std::string now_iso8601();
 // A random hex string of `bytes` bytes from /dev/urandom.
 std::string random_hex(size_t bytes);
 // True when process `pid` runs: it exists and is not a zombie (a process

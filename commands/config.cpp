@@ -13,7 +13,7 @@ Outcome run_config_show(Context& ctx) {
   const Settings& s = ctx.settings();
   const std::pair<const char*, const Setting*> rows[] = {
       {"database_url", &s.database_url}, {"admin_url", &s.admin_url},     {"admin_token", &s.admin_token},
-      {"state_dir", &s.state_dir},       {"config_file", &s.config_file},
+      {"kafka_brokers", &s.kafka_brokers}, {"state_dir", &s.state_dir}, {"config_file", &s.config_file},
   };
   if (ctx.out().json()) {
     // A setting's name is data (the config file's key, as the table shows

@@ -126,11 +126,19 @@ Outcome run_restart(const Context& ctx, const RestartFlags& f) {
 
 // ---- stop -----------------------------------------------------------------
 
+// The embedded broker goes with the last server: nothing publishes to it then.
+void stop_embedded_broker(const Context& ctx, int timeout_s) {
+  if (broker_down(ctx.state(), std::chrono::seconds(timeout_s)))
+    ctx.out().info("stopped the embedded Kafka broker (its events are gone with it; they stay in the outbox until "
+                   "their retention)");
+}
+
 Outcome run_stop(const Context& ctx, int timeout_s) {
   auto recorded = ctx.state().instances();
   if (recorded.empty()) {
     ctx.out().info("no resv-server instance is recorded in " + ctx.state().server_dir().string() +
                    "; nothing to stop");
+    stop_embedded_broker(ctx, timeout_s);
     return Outcome::Ok();
   }
   std::string failures;
@@ -153,6 +161,7 @@ Outcome run_stop(const Context& ctx, int timeout_s) {
   }
   if (!failures.empty())
     return Outcome::Failed("could not stop " + failures, "run resv as the user that started the servers (or root)");
+  stop_embedded_broker(ctx, timeout_s);
   return Outcome::Ok();
 }
 

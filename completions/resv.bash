@@ -5,7 +5,7 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--fail-on-blocking|--instance|--instances|--jobs|--kind|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--fail-on-blocking|--instance|--instances|--jobs|--kafka-brokers|--kind|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
     esac
     case "$path $w" in
       "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
@@ -15,6 +15,7 @@ _resv() {
     --db) return ;;
     --admin-url) return ;;
     --admin-token) return ;;
+    --kafka-brokers) return ;;
     --state-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --clients) return ;;
@@ -58,41 +59,41 @@ _resv() {
   esac
   local words opts
   case "$path" in
-    "resv") words='demo db server seed queue locks config completion'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db down") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db status") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db migrate") words=''; opts='--help --dry-run --lock-timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db psql") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv db reset") words=''; opts='--help -y --yes --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv server") words='start stop restart status logs'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv server start") words=''; opts='--help --instances --port --admin-port --timeout --foreground --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv server stop") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv server restart") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv server status") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue inspect") words=''; opts='--help --user --concert --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue enable") words=''; opts='--help --concert -y --yes --dry-run --actor --max-active --rate --token-ttl --abandon-after --opens-at --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue disable") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue pause") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue resume") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue set") words=''; opts='--help --concert -y --yes --dry-run --actor --max-active --rate --token-ttl --abandon-after --opens-at --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue admit") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue drain") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv queue history") words=''; opts='--help --concert --limit --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv locks") words='cancel terminate rows'; opts='--help --watch --min-wait --all --fail-on-blocking --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv locks cancel") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv locks terminate") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv locks rows") words='seats pool_units users reservations pools schedules concerts payments balance_ledger outbox idempotency_keys queue_concerts queue_tokens queue_audit queue_secret seed_runs schema_migrations'; opts='--help --pid --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv config") words='show'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv config show") words=''; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv completion") words='bash zsh fish'; opts='--help --version --json --db --admin-url --admin-token --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv") words='demo db server seed queue locks config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db down") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db status") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db migrate") words=''; opts='--help --dry-run --lock-timeout --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db psql") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv db reset") words=''; opts='--help -y --yes --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv server") words='start stop restart status logs'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv server start") words=''; opts='--help --instances --port --admin-port --timeout --foreground --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv server stop") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv server restart") words=''; opts='--help --timeout --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv server status") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue inspect") words=''; opts='--help --user --concert --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue enable") words=''; opts='--help --concert -y --yes --dry-run --actor --max-active --rate --token-ttl --abandon-after --opens-at --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue disable") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue pause") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue resume") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue set") words=''; opts='--help --concert -y --yes --dry-run --actor --max-active --rate --token-ttl --abandon-after --opens-at --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue admit") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue drain") words=''; opts='--help --concert -y --yes --dry-run --actor --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv queue history") words=''; opts='--help --concert --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks") words='cancel terminate rows'; opts='--help --watch --min-wait --all --fail-on-blocking --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks cancel") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks terminate") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv locks rows") words='seats pool_units users reservations pools schedules concerts payments balance_ledger outbox idempotency_keys queue_concerts queue_tokens queue_audit queue_secret seed_runs schema_migrations'; opts='--help --pid --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv config") words='show'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv config show") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv completion") words='bash zsh fish'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
   esac
   if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$opts" -- "$cur")); else COMPREPLY=($(compgen -W "$words" -- "$cur")); fi
 }

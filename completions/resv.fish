@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --fail-if-stuck --fail-on-blocking --instance --instances --jobs --kind --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
+            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --fail-if-stuck --fail-on-blocking --instance --instances --jobs --kafka-brokers --kind --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
                 set skip 1
                 continue
         end
@@ -34,6 +34,7 @@ complete -c resv -l json -d 'Print data as JSON (schemas in resv(1))'
 complete -c resv -l db -r -d 'PostgreSQL URL (default: the embedded cluster; env RESV_DATABASE_URL)'
 complete -c resv -l admin-url -r -d 'resv-server admin API URL (env RESV_ADMIN_URL)'
 complete -c resv -l admin-token -r -d 'Admin API bearer token (env RESV_ADMIN_TOKEN)'
+complete -c resv -l kafka-brokers -r -d 'Kafka bootstrap servers (default: the embedded broker; env RESV_KAFKA_BROKERS)'
 complete -c resv -l state-dir -r -F -d 'Where resv keeps its cluster, pidfiles, logs (env RESV_STATE_DIR)'
 complete -c resv -l config -r -F -d 'Config file, TOML (env RESV_CONFIG)'
 complete -c resv -s v -l verbose -d 'More detail on stderr (repeatable)'

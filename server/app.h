@@ -12,6 +12,7 @@
 #include "booking/store.h"
 #include "booking/sweeper.h"
 #include "db/async_pg.h"
+#include "events/relay.h"
 #include "queue/issuer.h"
 #include "queue/service.h"
 #include "queue/view.h"
@@ -37,6 +38,9 @@ struct App {
   QueueView& queue;
   QueueIssuer& issuer;
   QueueService& queue_service;
+  Relay& relay;
+  std::string kafka_brokers;   // where events go (the embedded broker's address when embedded)
+  bool kafka_embedded = false;  // the broker is this process's mock cluster
 };
 
 // Answers 500 for a handler that threw (a defect), and logs it.

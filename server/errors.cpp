@@ -26,7 +26,8 @@ int http_status(ErrorCode code) {
     case ErrorCode::Overloaded:
     case ErrorCode::Busy:
     case ErrorCode::Cancelled:
-    case ErrorCode::DbUnavailable: return 503;
+    case ErrorCode::DbUnavailable:
+    case ErrorCode::BrokerUnavailable: return 503;
     case ErrorCode::Internal: return 500;
   }
   return 500;

@@ -86,8 +86,8 @@ int serve(ServerOptions o) {
   SweeperOptions sweep_opts;
   sweep_opts.interval = std::chrono::milliseconds(o.sweep_interval_ms);
   sweep_opts.batch = o.sweep_batch;
-  sweep_opts.idempotency_retention = std::chrono::seconds(o.idempotency_retention_s);
-  sweep_opts.token_retention = std::chrono::seconds(o.queue_token_retention_s);
+  sweep_opts.retention = {std::chrono::seconds(o.idempotency_retention_s),
+                          std::chrono::seconds(o.queue_token_retention_s), std::chrono::seconds(o.outbox_retention_s)};
   Sweeper sweeper(sweep_opts, std::make_unique<PgStore>(sweep_store), metrics);
   AsyncPgOptions write_opts;
   write_opts.url = session_url(o, "write");
@@ -110,6 +110,27 @@ int serve(ServerOptions o) {
                               o.queue_leader},
                              queue, metrics);
   QueueIssuer issuer(writes, queue);
+  // Events: to the configured brokers, else to a broker embedded in this
+  // process (`resv server start` gives its servers one shared broker).
+  std::unique_ptr<MockCluster> embedded_broker;
+  if (o.kafka_brokers.empty()) {
+    auto started = MockCluster::start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "resv-server: error: %s\n", started.status().message().c_str());
+      return 1;
+    }
+    embedded_broker = std::move(started.value());
+    o.kafka_brokers = embedded_broker->bootstrap();
+    spdlog::info("msg=\"no --kafka-brokers: events go to a broker embedded in this server\" brokers={}",
+                 o.kafka_brokers);
+  }
+  auto producer = KafkaProducer::create({o.kafka_brokers, "resv-server:" + std::to_string(o.port),
+                                         std::chrono::milliseconds(o.kafka_delivery_timeout_ms)});
+  if (!producer.ok()) {
+    std::fprintf(stderr, "resv-server: error: %s\n", producer.status().message().c_str());
+    return 2;
+  }
+  Relay relay({session_url(o, "relay"), o.kafka_topic_prefix, o.relay_batch}, std::move(producer.value()), metrics);
   App app{o,
           metrics,
           writes,
@@ -122,7 +143,10 @@ int serve(ServerOptions o) {
           {},
           queue,
           issuer,
-          queue_service};
+          queue_service,
+          relay,
+          o.kafka_brokers,
+          embedded_broker != nullptr};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
   ReleaseListener listener(session_url(o, "release"), [&](const ReleaseEvent& ev) {
@@ -161,6 +185,7 @@ int serve(ServerOptions o) {
   listener.start();
   sweeper.start();
   queue_service.start();
+  if (o.relay) relay.start();
 
   spdlog::info("msg=listening version={} api={}:{} admin={}:{} io_threads={} db_pool={}", kVersion, o.host,
                api_server.port(), o.admin_host, admin_server.port(), o.io_threads, o.db_pool_size);
@@ -201,6 +226,7 @@ int serve(ServerOptions o) {
   for (auto& t : threads) t.join();
 
   writes.stop();
+  relay.stop();  // its round in flight is acknowledged and marked first
   queue_service.stop();
   sweeper.stop();
   listener.stop();

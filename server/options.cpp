@@ -53,6 +53,9 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
   app.add_option("--queue-token-retention-s", o.queue_token_retention_s,
                  "How long an ended queue token is kept (its user may then queue again)")
       ->envname("RESV_QUEUE_TOKEN_RETENTION_S")->check(CLI::Range(60, 365 * 24 * 3600));
+  app.add_option("--outbox-retention-s", o.outbox_retention_s,
+                 "How long a published event stays in the outbox (resv events replay can re-send it until then)")
+      ->envname("RESV_OUTBOX_RETENTION_S")->check(CLI::Range(60, 365 * 24 * 3600));
   app.add_option("--filter-ttl-ms", o.filter_ttl_ms, "Longest time a 'taken'/'sold out' answer is reused")
       ->envname("RESV_FILTER_TTL_MS")->check(CLI::Range(0, 600000));
   app.add_option("--read-cache-ms", o.read_cache_ms, "How long seat maps and schedule lists are cached (0: off)")
@@ -68,6 +71,19 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
   app.add_flag("--queue-leader,!--no-queue-leader", o.queue_leader,
                "May run the waiting room's admission controller (one server at a time does)")
       ->envname("RESV_QUEUE_LEADER");
+  app.add_option("--kafka-brokers", o.kafka_brokers,
+                 "Kafka bootstrap servers the outbox is published to (default: a broker embedded in this process)")
+      ->envname("RESV_KAFKA_BROKERS");
+  app.add_option("--kafka-topic-prefix", o.kafka_topic_prefix,
+                 "Topics are <prefix><aggregate>s: resv.reservations, resv.users")
+      ->envname("RESV_KAFKA_TOPIC_PREFIX");
+  app.add_option("--kafka-delivery-timeout-ms", o.kafka_delivery_timeout_ms,
+                 "An event the broker has not acknowledged by then is sent again later")
+      ->envname("RESV_KAFKA_DELIVERY_TIMEOUT_MS")->check(CLI::Range(1000, 300000));
+  app.add_flag("--relay,!--no-relay", o.relay, "May publish the outbox to Kafka (one server at a time does)")
+      ->envname("RESV_RELAY");
+  app.add_option("--relay-batch", o.relay_batch, "Outbox events published per round")
+      ->envname("RESV_RELAY_BATCH")->check(CLI::Range(1, 100000));
   app.add_flag("--access-log", o.access_log, "Log every request (errors are always logged)")
       ->envname("RESV_ACCESS_LOG");
   app.add_option("--log-level", o.log_level, "Log level")

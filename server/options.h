@@ -31,12 +31,18 @@ struct ServerOptions {
   int sweep_batch = 500;
   int idempotency_retention_s = 24 * 3600;  // Idempotency-Key answers are kept this long
   int queue_token_retention_s = 7 * 24 * 3600;  // ended queue tokens are kept this long
+  int outbox_retention_s = 24 * 3600;  // published outbox rows are kept this long (for resv events replay)
   int filter_ttl_ms = 1000;
   int read_cache_ms = 500;
   int shutdown_timeout_s = 30;
   std::string queue_secret;  // secret: "" = shared through the database
   int queue_interval_ms = 100;
   bool queue_leader = true;
+  std::string kafka_brokers;  // "" : an embedded broker in this process (librdkafka's mock cluster)
+  std::string kafka_topic_prefix = "resv.";
+  bool relay = true;          // false: never publish the outbox (another server does)
+  int relay_batch = 1000;
+  int kafka_delivery_timeout_ms = 5000;
   bool access_log = false;
   std::string log_level = "info";
   bool migrate = false;  // apply migrations and exit

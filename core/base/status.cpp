@@ -30,6 +30,7 @@ constexpr std::array kNames{
     Named{ErrorCode::Conflict, "CONFLICT"},
     Named{ErrorCode::Cancelled, "CANCELLED"},
     Named{ErrorCode::DbUnavailable, "DB_UNAVAILABLE"},
+    Named{ErrorCode::BrokerUnavailable, "BROKER_UNAVAILABLE"},
     Named{ErrorCode::Internal, "INTERNAL"},
 };
 }  // namespace

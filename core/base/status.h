@@ -30,6 +30,7 @@ enum class ErrorCode {
   Overloaded,            // DB pool and its wait queue are full: retry later
   Busy,                  // a lock or statement timeout: retry
   DbUnavailable,         // the database could not be reached
+  BrokerUnavailable,     // the Kafka brokers could not be reached
   Internal,              // a defect
 };
 
@@ -51,6 +52,7 @@ class Status {
   static Status SeatTaken(std::string m, std::string d = {}) { return Error(ErrorCode::SeatTaken, std::move(m), std::move(d)); }
   static Status Overloaded(std::string m) { return Error(ErrorCode::Overloaded, std::move(m)); }
   static Status DbUnavailable(std::string m) { return Error(ErrorCode::DbUnavailable, std::move(m)); }
+  static Status BrokerUnavailable(std::string m) { return Error(ErrorCode::BrokerUnavailable, std::move(m)); }
   static Status Internal(std::string m) { return Error(ErrorCode::Internal, std::move(m)); }
 
   bool ok() const { return code_ == ErrorCode::Ok; }

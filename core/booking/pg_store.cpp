@@ -119,20 +119,25 @@ Result<int64_t> PgStore::expire_holds(int batch) {
       [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("expire_holds", batch)[0].as<int64_t>(); });
 }
 
-Result<Store::Pruned> PgStore::prune(std::chrono::seconds keys_after, std::chrono::seconds tokens_after, int batch) {
+Result<Store::Pruned> PgStore::prune(const Retention& retention, int batch) {
   return impl_->run<Pruned>([&](pqxx::transaction_base& tx) -> Result<Pruned> {
-    auto text = tx.exec_prepared1("prune", keys_after.count(), tokens_after.count(), batch)[0].as<std::string>();
+    auto text = tx.exec_prepared1("prune", retention.idempotency_keys.count(), retention.queue_tokens.count(),
+                                  retention.outbox.count(), batch)[0]
+                    .as<std::string>();
     FlatObject answer;
     auto keys = answer.read(text) == FlatObject::Read::Object ? answer.integer("idempotencyKeys") : std::nullopt;
     auto tokens = answer.integer("queueTokens");
-    if (!keys || !tokens) return Status::Internal("unexpected answer of resv_prune: " + text);
-    return Pruned{*keys, *tokens};
+    auto outbox = answer.integer("outbox");
+    if (!keys || !tokens || !outbox) return Status::Internal("unexpected answer of resv_prune: " + text);
+    return Pruned{*keys, *tokens, *outbox};
   });
 }
 
-Result<int64_t> PgStore::outbox_backlog() {
-  return impl_->run<int64_t>(
-      [&](pqxx::transaction_base& tx) { return tx.exec_prepared1("outbox_backlog")[0].as<int64_t>(); });
+Result<Store::Backlog> PgStore::outbox_backlog() {
+  return impl_->run<Backlog>([&](pqxx::transaction_base& tx) {
+    auto r = tx.exec_prepared1("outbox_backlog");
+    return Backlog{r[0].as<int64_t>(), r[1].as<double>()};
+  });
 }
 
 Status PgStore::warm_up() {

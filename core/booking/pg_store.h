@@ -30,8 +30,8 @@ class PgStore final : public Store {
   Result<std::vector<Schedule>> schedules(int64_t concert_id) override;
   Result<std::vector<Seat>> seats(int64_t schedule_id, bool available_only) override;
   Result<int64_t> expire_holds(int batch) override;
-  Result<Pruned> prune(std::chrono::seconds keys_after, std::chrono::seconds tokens_after, int batch) override;
-  Result<int64_t> outbox_backlog() override;
+  Result<Pruned> prune(const Retention& retention, int batch) override;
+  Result<Backlog> outbox_backlog() override;
   Status warm_up() override;
   Result<MigrationState> schema_state() override;
 

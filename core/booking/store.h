@@ -31,16 +31,26 @@ class Store {
 
   // Releases up to `batch` expired holds; returns how many.
   virtual Result<int64_t> expire_holds(int batch) = 0;
-  // Deletes up to `batch` Idempotency-Key answers older than `keys_after`
-  // and up to `batch` ended queue tokens that ended longer than
-  // `tokens_after` ago, never waiting for a row someone holds.
+  // How long what has served its time is kept.
+  struct Retention {
+    std::chrono::seconds idempotency_keys{24 * 3600};  // since the answer
+    std::chrono::seconds queue_tokens{7 * 24 * 3600};  // since the token ended
+    std::chrono::seconds outbox{24 * 3600};            // since the relay published the event
+  };
+  // Deletes up to `batch` of each past its retention (an outbox row only
+  // once published), never waiting for a row someone holds.
   struct Pruned {
     int64_t idempotency_keys = 0;
     int64_t queue_tokens = 0;
+    int64_t outbox = 0;
   };
-  virtual Result<Pruned> prune(std::chrono::seconds keys_after, std::chrono::seconds tokens_after, int batch) = 0;
-  // Outbox rows not yet published.
-  virtual Result<int64_t> outbox_backlog() = 0;
+  virtual Result<Pruned> prune(const Retention& retention, int batch) = 0;
+  // Outbox rows not yet published, and how long the oldest has waited.
+  struct Backlog {
+    int64_t unpublished = 0;
+    double oldest_age_s = 0;  // 0 when there is none
+  };
+  virtual Result<Backlog> outbox_backlog() = 0;
   // Connects and runs every write path once with ids that cannot exist (so
   // nothing changes), leaving statements prepared and PL/pgSQL compiled: the
   // first buyers of an opening do not pay for it. DbUnavailable if unreachable.

@@ -12,7 +12,11 @@ Sweeper::Sweeper(SweeperOptions options, std::unique_ptr<Store> store, MetricsRe
                                    "what=\"idempotency_keys\"")),
       pruned_tokens_(metrics.counter("resv_pruned_total", "Rows past their retention deleted by this server's sweeper.",
                                      "what=\"queue_tokens\"")),
-      backlog_(metrics.gauge("resv_outbox_backlog", "Outbox rows not yet published (sampled by the sweeper).")) {}
+      pruned_outbox_(metrics.counter("resv_pruned_total", "Rows past their retention deleted by this server's sweeper.",
+                                     "what=\"outbox\"")),
+      backlog_(metrics.gauge("resv_outbox_backlog", "Outbox rows not yet published (sampled by the sweeper).")),
+      oldest_unpublished_(metrics.gauge("resv_outbox_oldest_unpublished_seconds",
+                                        "How long the oldest unpublished outbox row has waited (0: none).")) {}
 
 Sweeper::~Sweeper() { stop(); }
 
@@ -44,20 +48,25 @@ int64_t Sweeper::sweep_once() {
     expired_.inc(static_cast<uint64_t>(n.value()));
     if (n.value() < opts_.batch) break;
   }
-  if (auto b = store_->outbox_backlog(); b.ok()) backlog_.set(b.value());
+  if (auto b = store_->outbox_backlog(); b.ok()) {
+    backlog_.set(b->unpublished);
+    oldest_unpublished_.set(static_cast<int64_t>(b->oldest_age_s));
+  }
   return total;
 }
 
 Store::Pruned Sweeper::prune_once() {
   Store::Pruned total;
   for (;;) {
-    auto n = store_->prune(opts_.idempotency_retention, opts_.token_retention, opts_.batch);
+    auto n = store_->prune(opts_.retention, opts_.batch);
     if (!n.ok()) break;
     total.idempotency_keys += n->idempotency_keys;
     total.queue_tokens += n->queue_tokens;
+    total.outbox += n->outbox;
     pruned_keys_.inc(static_cast<uint64_t>(n->idempotency_keys));
     pruned_tokens_.inc(static_cast<uint64_t>(n->queue_tokens));
-    if (n->idempotency_keys < opts_.batch && n->queue_tokens < opts_.batch) break;
+    pruned_outbox_.inc(static_cast<uint64_t>(n->outbox));
+    if (n->idempotency_keys < opts_.batch && n->queue_tokens < opts_.batch && n->outbox < opts_.batch) break;
   }
   return total;
 }
@@ -71,9 +80,9 @@ void Sweeper::run() {
     if (n > 0) spdlog::info("msg=\"expired holds released\" count={}", n);
     if (db_ok_ && std::chrono::steady_clock::now() >= next_prune) {
       auto pruned = prune_once();
-      if (pruned.idempotency_keys + pruned.queue_tokens > 0)
-        spdlog::info("msg=\"pruned past retention\" idempotency_keys={} queue_tokens={}", pruned.idempotency_keys,
-                     pruned.queue_tokens);
+      if (pruned.idempotency_keys + pruned.queue_tokens + pruned.outbox > 0)
+        spdlog::info("msg=\"pruned past retention\" idempotency_keys={} queue_tokens={} outbox={}",
+                     pruned.idempotency_keys, pruned.queue_tokens, pruned.outbox);
       next_prune = std::chrono::steady_clock::now() + opts_.prune_interval;
     }
     lock.lock();

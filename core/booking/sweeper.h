@@ -1,8 +1,9 @@
 #pragma once
 // Background maintenance on its own connection: releases expired holds in
 // batches (SKIP LOCKED in SQL, so buyers and payments are never blocked),
-// every `prune_interval` deletes Idempotency-Key answers and ended queue
-// tokens past their retention (in batches, likewise), and samples what
+// every `prune_interval` deletes Idempotency-Key answers, ended queue
+// tokens and published outbox rows past their retention (in batches,
+// likewise), and samples what
 // readiness and /metrics need: database reachability, schema level and
 // outbox backlog.
 #include <atomic>
@@ -22,8 +23,7 @@ struct SweeperOptions {
   std::chrono::milliseconds interval{1000};
   int batch = 500;
   std::chrono::seconds prune_interval{60};
-  std::chrono::seconds idempotency_retention{24 * 3600};
-  std::chrono::seconds token_retention{7 * 24 * 3600};
+  Store::Retention retention;
 };
 
 class Sweeper {
@@ -54,7 +54,9 @@ class Sweeper {
   Counter& expired_;
   Counter& pruned_keys_;
   Counter& pruned_tokens_;
+  Counter& pruned_outbox_;
   Gauge& backlog_;
+  Gauge& oldest_unpublished_;
   std::atomic<bool> db_ok_{false};
   std::atomic<int> schema_version_{-1};
   mutable std::mutex schema_mu_;

@@ -6,7 +6,8 @@
 namespace resv {
 namespace {
 
-constexpr std::array kAll{advisory::kMigrations, advisory::kQueueLeader, advisory::kIdempotencyKey};
+constexpr std::array kAll{advisory::kMigrations, advisory::kQueueLeader, advisory::kOutboxRelay,
+                          advisory::kIdempotencyKey};
 
 // `function` (pg_try_advisory_lock, pg_advisory_unlock) called with the
 // lock's fixed key: one bigint, or two ints.

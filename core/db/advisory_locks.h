@@ -38,6 +38,12 @@ inline constexpr AdvisoryLock kMigrations{"migration runner",
 inline constexpr AdvisoryLock kQueueLeader{"waiting-room leader",
                                            "the resv-server leading admissions, for as long as it leads", 0x72657376,
                                            0x71756575, 1};
+// Session lock of the outbox relay's leader, held while it publishes: one
+// publisher among all servers on the database keeps each key's events in
+// order. Bigint key 0x7265737672656c61 ("resvrela").
+inline constexpr AdvisoryLock kOutboxRelay{"outbox relay leader",
+                                           "the resv-server publishing events to Kafka, for as long as it leads",
+                                           0x72657376, 0x72656c61, 1};
 // Transaction lock of a write with an Idempotency-Key while it runs:
 // pg_try_advisory_xact_lock(1919251305, hashtext(user || '/' || key)) in
 // resv_idem_begin (sql/functions/10_common.sql). 1919251305 is "resi".

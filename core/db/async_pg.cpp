@@ -25,21 +25,18 @@ namespace resv {
 namespace net = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-// A connection in transit from the connector thread to the strand.
-struct OwnedConn {
-  explicit OwnedConn(PGconn* p) : pg(p) {}
-  ~OwnedConn() {
-    if (pg) PQfinish(pg);
-  }
-  OwnedConn(const OwnedConn&) = delete;
-  OwnedConn& operator=(const OwnedConn&) = delete;
-  PGconn* release() { return std::exchange(pg, nullptr); }
-  PGconn* pg;
-};
-}  // namespace
-
 struct AsyncPg::Impl {
+  // A connection in transit from the connector thread to the strand.
+  struct OwnedConn {
+    explicit OwnedConn(PGconn* p) : pg(p) {}
+    ~OwnedConn() {
+      if (pg) PQfinish(pg);
+    }
+    OwnedConn(const OwnedConn&) = delete;
+    OwnedConn& operator=(const OwnedConn&) = delete;
+    PGconn* release() { return std::exchange(pg, nullptr); }
+    PGconn* pg;
+  };
   struct Job {
     Call call;
     Callback cb;

@@ -24,8 +24,8 @@ const std::vector<Statement>& statements() {
       {"balance", "SELECT resv_balance($1)::text"},
       {"top_up", "SELECT resv_top_up($1, $2, $3, $4)::text"},
       {"expire_holds", "SELECT resv_expire_holds($1)"},
-      {"outbox_backlog", "SELECT resv_outbox_backlog()"},
-      {"prune", "SELECT resv_prune(make_interval(secs => $1), make_interval(secs => $2), $3)::text"},
+      {"outbox_backlog", "SELECT * FROM resv_outbox_backlog()"},
+      {"prune", "SELECT resv_prune(make_interval(secs => $1), make_interval(secs => $2), make_interval(secs => $3), $4)::text"},
       {"queue_issue", "SELECT resv_queue_issue($1, $2::bigint[])::text"},
       {"warm_up", "SELECT resv_warm_up()"},
   };

@@ -42,9 +42,3 @@ BEGIN
                   WHERE s.schedule_id = p_schedule ORDER BY s.id;
   END IF;
 END $$;
-
--- Outbox rows not published yet (the sweeper samples it every second).
-CREATE OR REPLACE FUNCTION resv_outbox_backlog() RETURNS bigint
-LANGUAGE sql STABLE SET enable_seqscan = off AS $$
-  SELECT count(*) FROM outbox WHERE published_at IS NULL
-$$;

@@ -45,18 +45,23 @@ BEGIN
   END;
 END $$;
 
--- Deletes up to p_batch Idempotency-Key answers older than p_keys_after and
--- up to p_batch ended (EXPIRED) queue tokens that ended longer than
--- p_tokens_after ago, oldest first. SKIP LOCKED: a row someone holds is left
--- for the next round, so neither buyers nor the admission controller ever
--- wait for it. A request retried with a pruned key runs again; a user whose
--- ended token is pruned gets a new place if they ask again.
--- {"idempotencyKeys": n, "queueTokens": n}
-CREATE OR REPLACE FUNCTION resv_prune(p_keys_after interval, p_tokens_after interval, p_batch int)
+-- Deletes, oldest first, up to p_batch of each: Idempotency-Key answers
+-- older than p_keys_after, ended (EXPIRED) queue tokens that ended longer
+-- than p_tokens_after ago, and outbox rows published longer than
+-- p_outbox_after ago (never an unpublished one). SKIP LOCKED: a row someone
+-- holds is left for the next round, so neither buyers, the admission
+-- controller nor the relay ever wait for it. A request retried with a pruned
+-- key runs again; a user whose ended token is pruned gets a new place if they
+-- ask again; a pruned event can no longer be replayed (resv events replay).
+-- {"idempotencyKeys": n, "queueTokens": n, "outbox": n}
+DROP FUNCTION IF EXISTS resv_prune(interval, interval, int);
+CREATE OR REPLACE FUNCTION resv_prune(p_keys_after interval, p_tokens_after interval, p_outbox_after interval,
+                                      p_batch int)
 RETURNS jsonb LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
   v_keys bigint;
   v_tokens bigint;
+  v_outbox bigint;
 BEGIN
   DELETE FROM idempotency_keys k USING (
     SELECT user_id, key FROM idempotency_keys WHERE created_at < now() - p_keys_after
@@ -68,5 +73,10 @@ BEGIN
      ORDER BY ended_at LIMIT p_batch FOR UPDATE SKIP LOCKED) old
    WHERE t.concert_id = old.concert_id AND t.user_id = old.user_id;
   GET DIAGNOSTICS v_tokens = ROW_COUNT;
-  RETURN jsonb_build_object('idempotencyKeys', v_keys, 'queueTokens', v_tokens);
+  DELETE FROM outbox o USING (
+    SELECT id FROM outbox WHERE published_at < now() - p_outbox_after
+     ORDER BY published_at LIMIT p_batch FOR UPDATE SKIP LOCKED) old
+   WHERE o.id = old.id;
+  GET DIAGNOSTICS v_outbox = ROW_COUNT;
+  RETURN jsonb_build_object('idempotencyKeys', v_keys, 'queueTokens', v_tokens, 'outbox', v_outbox);
 END $$;

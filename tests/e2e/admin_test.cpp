@@ -8,6 +8,8 @@
 #include "resv/version.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
 
@@ -205,3 +207,5 @@ TEST(Admin, ReadinessFollowsTheDatabaseSchemaVersion) {
   db.exec("UPDATE schema_functions SET checksum = substr(checksum, 2) WHERE name = '10_common.sql'");
   EXPECT_TRUE(eventually([&] { return (ready = admin.get("/readyz")).status == 200; }, 30)) << ready.body;
 }
+
+}  // namespace

@@ -6,6 +6,8 @@
 #include "test_http.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using nlohmann::json;
 
@@ -41,3 +43,5 @@ TEST(Api, BrowseReservePayCancelThroughTheRealServer) {
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + std::to_string(s.first_user_id)), 100000);
   EXPECT_EQ(server.terminate(), 0);
 }
+
+}  // namespace

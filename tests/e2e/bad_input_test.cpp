@@ -6,10 +6,10 @@
 #include "e2e_util.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 constexpr int kMaxBodyBytes = 4096;
 constexpr int kMaxHeaderBytes = 2048;
@@ -56,8 +56,6 @@ struct BadInput : ::testing::Test {
     EXPECT_TRUE(failed_api_requests_in_log(server.log()).empty()) << server.log();
   }
 };
-
-}  // namespace
 
 TEST_F(BadInput, MalformedJsonBodiesAreInvalidRequests) {
   for (std::string body : {"{", "not json", "{\"userId\":1,", "{'userId':1}", "{\"userId\":1}}", "\xff\xfe\xfd",
@@ -327,3 +325,5 @@ TEST_F(BadInput, MalformedRawRequestsAreAnsweredWith400AndClosed) {
     EXPECT_NE(answer.find("\"message\":\""), std::string::npos) << answer;
   }
 }
+
+}  // namespace

@@ -21,15 +21,17 @@
 #include <sstream>
 #include <string>
 
+#include "cli_run.h"
 #include "db/migrations.h"
 #include "eventually.h"
 #include "test_db.h"
 
+namespace {
+
 namespace fs = std::filesystem;
 using nlohmann::json;
+using resv::e2e::contains;
 using resv::test::eventually;
-
-namespace {
 
 struct Run {
   int code = -1;
@@ -57,8 +59,6 @@ Run sh(const std::string& command_line, const fs::path& err_file) {
   r.err = slurp(err_file);
   return r;
 }
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 // Alive and not a zombie (a killed postmaster is nobody's child here).
 bool running_process(long pid) {
@@ -136,8 +136,6 @@ std::string password_of(const std::string& url) {
   auto colon = url.find(':', url.find("://") + 3);
   return url.substr(colon + 1, url.find('@') - colon - 1);
 }
-
-}  // namespace
 
 TEST(CliDb, UpCreatesTheClusterAndPrintsAnExportLineWithAWorkingUrl) {
   StateDir state;
@@ -404,3 +402,5 @@ TEST(CliDb, UpAsRootInAStateDirThePostgresUserCannotReachFailsWithAHint) {
   EXPECT_EQ(r.out, "");
   EXPECT_FALSE(fs::exists(outer.path() / "state" / "pg" / "data"));
 }
+
+}  // namespace

@@ -16,10 +16,10 @@
 #include "cli_run.h"
 #include "test_db.h"
 
+namespace {
+
 using namespace resv::e2e;
 using nlohmann::json;
-
-namespace {
 
 // A state directory the postgres user can reach; whatever was started in it
 // is stopped when the test ends, pass or fail.
@@ -65,8 +65,6 @@ std::vector<std::string> other_keys(const std::string& text, const std::set<std:
   collect_other_keys(j, maps, out);
   return out;
 }
-
-}  // namespace
 
 TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
   StateDirGuard state;
@@ -191,3 +189,5 @@ TEST(CliConventions, VerboseShowsWhereSettingsCameFromAndQuietHidesMessages) {
   EXPECT_EQ(quiet.code, 3);
   EXPECT_NE(quiet.err.find("resv: error:"), std::string::npos) << "errors are shown even with --quiet";
 }
+
+}  // namespace

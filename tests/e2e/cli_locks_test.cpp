@@ -23,14 +23,12 @@
 #include "test_db.h"
 #include "test_seed.h"
 
+namespace {
+
 namespace fs = std::filesystem;
 using namespace resv::e2e;
 using resv::test::SeedSpec;
 using resv::test::TestDatabase;
-
-namespace {
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 class CliLocks : public ::testing::Test {
  protected:

@@ -25,20 +25,11 @@
 #include "queue/token.h"
 #include "test_db.h"
 
+namespace {
+
 namespace fs = std::filesystem;
 using namespace resv::e2e;
 using resv::test::TestDatabase;
-
-namespace {
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
 
 std::vector<std::string> words_of(const std::string& line) {
   std::vector<std::string> out;
@@ -60,11 +51,6 @@ std::string row_starting(const std::string& table, const std::string& first) {
 std::string cell(const std::string& table, const std::string& first, size_t i) {
   auto w = words_of(row_starting(table, first));
   return i < w.size() ? w[i] : "";
-}
-
-std::string unreachable_url() {
-  std::set<int> taken;
-  return "postgresql://resv@127.0.0.1:" + std::to_string(free_ports(1, taken)) + "/resv?connect_timeout=3";
 }
 
 std::string os_user() {
@@ -179,8 +165,6 @@ class CliQueue : public ::testing::Test {
   TestDatabase db;
   std::string state_;
 };
-
-}  // namespace
 
 // ---- status ---------------------------------------------------------------------
 
@@ -768,3 +752,5 @@ TEST_F(CliQueue, HistoryListsTheActionsNewestFirst) {
   EXPECT_EQ(newest[6], "maxActive=7");
   EXPECT_EQ(words_of(lines[4])[4], "enable");
 }
+
+}  // namespace

@@ -107,4 +107,20 @@ inline int free_ports(int count, std::set<int>& taken) {
   throw std::runtime_error("no free consecutive ports");
 }
 
+inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+// The lines of `text`, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// A database address where no PostgreSQL listens.
+inline std::string unreachable_url() {
+  std::set<int> taken;
+  return "postgresql://resv@127.0.0.1:" + std::to_string(free_ports(1, taken)) + "/resv?connect_timeout=3";
+}
+
 }  // namespace resv::e2e

@@ -20,15 +20,13 @@
 #include "ops/seed.h"
 #include "test_db.h"
 
+namespace {
+
 namespace fs = std::filesystem;
 using namespace resv::e2e;
 using resv::test::TestDatabase;
 
-namespace {
-
 const std::vector<std::string> kTables = {"concerts", "schedules", "seats", "pools", "pool_units", "users"};
-
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 std::map<std::string, int64_t> counts(const TestDatabase& db) {
   std::map<std::string, int64_t> out;
@@ -65,19 +63,6 @@ std::string checksum(const TestDatabase& db) {
          md5("pools", "id, schedule_id, name, kind, capacity, price, max_party, max_per_user") +
          md5("pool_units", "pool_id, unit_no, reservation_id", "pool_id, unit_no") + md5("users", "id, name, balance") +
          md5("reservations", "id, user_id, schedule_id, amount, status") + md5("payments", "id, reservation_id, amount");
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-// An address where no PostgreSQL listens.
-std::string unreachable_url() {
-  std::set<int> taken;
-  return "postgresql://resv@127.0.0.1:" + std::to_string(free_ports(1, taken)) + "/resv?connect_timeout=3";
 }
 
 // Each test: a fresh database and a state directory of its own, with a clean
@@ -149,8 +134,6 @@ class CliSeed : public ::testing::Test {
   TestDatabase db;
   std::string state_;
 };
-
-}  // namespace
 
 // ---- what it loads and prints --------------------------------------------------
 
@@ -506,3 +489,5 @@ TEST_F(CliSeed, ARunningServerAnswersFromTheNewDataAfterAReseed) {
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE id = 1 AND reservation_id IS NOT NULL"), 1);
   EXPECT_EQ(server.terminate(), 0);
 }
+
+}  // namespace

@@ -16,11 +16,11 @@
 #include "e2e_util.h"
 #include "test_db.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
 namespace fs = std::filesystem;
-
-namespace {
 
 // Running and not a zombie (nobody may reap a server whose resv has exited).
 bool running(long pid) {
@@ -97,8 +97,6 @@ json instances_of(const CliRun& r) {
   auto j = parse_or_null(r.out);
   return j.is_object() && j.contains("instances") ? j["instances"] : json::array();
 }
-
-}  // namespace
 
 TEST(CliServer, StartPrintsTheUrlsAndTheApiAnswers) {
   TestDatabase db;
@@ -361,3 +359,5 @@ TEST(CliServer, LogsPrintsTheLastLinesOfTheLog) {
   ASSERT_EQ(printed.size(), n) << r.out;
   for (size_t i = 0; i < n; ++i) EXPECT_EQ(printed[i], log_lines[log_lines.size() - n + i]);
 }
+
+}  // namespace

@@ -7,12 +7,11 @@
 #include "cli_run.h"
 #include "test_db.h"
 
+namespace {
+
+using resv::e2e::contains;
 using resv::e2e::run_resv;
 using resv::test::TestDatabase;
-
-namespace {
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
-}  // namespace
 
 TEST(Cli, VersionPrintsTheVersion) {
   auto r = run_resv({"--version"});
@@ -44,3 +43,5 @@ TEST(Cli, UnknownOptionExitsTwo) {
   EXPECT_TRUE(contains(r.err, "--no-such-option")) << "the error names the option, on stderr: " << r.err;
   EXPECT_EQ(r.out, "") << "an error prints no data";
 }
+
+}  // namespace

@@ -6,10 +6,11 @@
 #include "rush.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
 
-namespace {
 // Correctness under contention, not load shedding: let queued requests wait
 // for a connection rather than be refused after the default 500 ms (slow
 // sanitizer builds on two cores).
@@ -31,7 +32,6 @@ void rush_a_forty_unit_pool(const std::vector<std::string>& server_args) {
   EXPECT_EQ(api_5xx(m), 0) << m;
   EXPECT_EQ(server.terminate(), 0);
 }
-}  // namespace
 
 TEST(Contention, TwoHundredClientsSellAThousandSeatsExactlyOnceEach) {
   constexpr int kSeats = 1000, kClients = 200;
@@ -92,3 +92,5 @@ TEST(Contention, BuyersOfMixedPartySizesSellEveryUnitOfAPool) {
             0);
   EXPECT_EQ(api_5xx(metrics_text(server)), 0);
 }
+
+}  // namespace

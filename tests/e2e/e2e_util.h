@@ -15,6 +15,7 @@
 
 #include "eventually.h"
 #include "server_process.h"
+#include "test_db.h"
 #include "test_http.h"
 
 namespace resv::e2e {
@@ -25,7 +26,7 @@ using resv::test::HttpResult;
 using resv::test::ServerProcess;
 using resv::test::eventually;  // polling with a deadline (tests/support/eventually.h)
 
-inline std::string str(int64_t v) { return std::to_string(v); }
+using resv::test::str;  // an id spelt into SQL text (test_db.h)
 
 inline json parse_or_null(const std::string& body) { return json::parse(body, nullptr, false); }
 

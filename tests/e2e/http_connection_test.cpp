@@ -5,10 +5,10 @@
 #include "e2e_util.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 size_t count_of(const std::string& text, const std::string& part) {
   size_t n = 0;
@@ -20,8 +20,6 @@ struct HttpConnection : ::testing::Test {
   TestDatabase db;
   Seeded s = seed(db, {.seats = 2, .users = 2});
 };
-
-}  // namespace
 
 TEST_F(HttpConnection, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
   ServerProcess server{db.url()};
@@ -87,3 +85,5 @@ TEST_F(HttpConnection, AnIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_EQ(answer.find("Connection: close"), std::string::npos) << "closed by the timeout, not the answer";
   EXPECT_EQ(answer.find("error:"), std::string::npos) << answer;
 }
+
+}  // namespace

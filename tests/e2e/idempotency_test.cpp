@@ -8,10 +8,10 @@
 #include "e2e_util.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 struct Answer {
   int status = 0;
@@ -31,8 +31,6 @@ Answer answer_of(const HttpResult& r, const char* id_field) {
   }
   return a;
 }
-
-}  // namespace
 
 TEST(Idempotency, ConcurrentRetriesWithOneKeyReserveOnceAndConcurrentPaymentsChargeOnce) {
   constexpr int kUsers = 2000, kTries = 3, kThreads = 96;
@@ -236,3 +234,5 @@ TEST(Idempotency, RetryWithTheSameKeyReplaysTheHoldAfterOthersWereToldItIsTaken)
                      ")"),
             0);
 }
+
+}  // namespace

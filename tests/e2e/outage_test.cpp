@@ -15,12 +15,12 @@
 #include "private_cluster.h"
 #include "test_db.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
 
-namespace {
-
-struct Seeded {
+struct OutageData {
   int64_t schedule_id = 0;
   std::vector<int64_t> seats;
   int64_t first_user = 0;
@@ -28,7 +28,7 @@ struct Seeded {
 
 // A migrated database on the private cluster with one schedule, 20 seats
 // and 3 users.
-Seeded create_and_seed(const std::string& admin_url, const std::string& db_url, const std::string& name) {
+OutageData create_and_seed(const std::string& admin_url, const std::string& db_url, const std::string& name) {
   {
     pqxx::connection c(admin_url);
     pqxx::nontransaction tx(c);
@@ -38,7 +38,7 @@ Seeded create_and_seed(const std::string& admin_url, const std::string& db_url, 
   if (!migrated.ok()) throw std::runtime_error("migrations failed: " + migrated.status().message());
   pqxx::connection c(db_url);
   pqxx::work tx(c);
-  Seeded s;
+  OutageData s;
   auto concert = tx.exec1("INSERT INTO concerts (name, venue) VALUES ('Outage', 'Hall') RETURNING id")[0]
                      .as<int64_t>();
   s.schedule_id = tx.exec1("INSERT INTO schedules (concert_id, starts_at) VALUES (" + str(concert) +
@@ -60,8 +60,6 @@ bool is_unavailable_answer(const HttpResult& r) {
   auto code = error_code(r);
   return r.status == 503 && (code == "DB_UNAVAILABLE" || code == "OVERLOADED") && !header(r, "retry-after").empty();
 }
-
-}  // namespace
 
 TEST(Outage, WhileTheDatabaseIsDownRequestsGet503AndTheServerRecoversWithoutRestart) {
   PrivateCluster cluster;
@@ -137,3 +135,5 @@ TEST(Outage, WhileTheDatabaseIsDownRequestsGet503AndTheServerRecoversWithoutRest
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM payments")[0].as<int64_t>(), 1);
   EXPECT_EQ(server.terminate(), 0) << server.log();
 }
+
+}  // namespace

@@ -9,10 +9,10 @@
 #include "e2e_util.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 // One server connection kept busy: a reservation for a seat whose row lock
 // is held by the test. The server gives up on a row lock after 2 s (its
@@ -61,8 +61,6 @@ void expect_overloaded(const HttpResult& r) {
   EXPECT_EQ(error_code(r), "OVERLOADED") << r.body;
   EXPECT_FALSE(header(r, "retry-after").empty()) << "503 carries Retry-After";
 }
-
-}  // namespace
 
 TEST(Overload, WithOneConnectionAndNoQueueAnotherRequestIsRefusedWithOverloaded) {
   TestDatabase db;
@@ -129,3 +127,5 @@ TEST(Overload, WithOneConnectionAndAQueueOfOneTheNextRequestWaitsAndTheOneAfterI
   EXPECT_EQ(http.get(balance).status, 200);
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 1);
 }
+
+}  // namespace

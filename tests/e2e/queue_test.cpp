@@ -11,10 +11,10 @@
 #include "queue/token.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 const std::vector<std::string> kFastQueue = {"--queue-interval-ms", "20", "--db-max-wait-ms", "30000"};
 
@@ -60,8 +60,6 @@ double leaders(const std::vector<const ServerProcess*>& servers) {
   for (const auto* s : servers) sum += metric_sum(metrics_text(*s), "resv_queue_leader");
   return sum;
 }
-
-}  // namespace
 
 TEST(Queue, TenThousandUsersIssuingAtOnceAcrossTwoServersGetUniqueGapFreePositions) {
   constexpr int kUsers = 10000, kThreads = 100;
@@ -298,3 +296,5 @@ TEST(Queue, PollingKeepsAWaitingUserFromBeingDroppedAsGone) {
   EXPECT_TRUE(eventually([&] { return db.count(seen) == 1; })) << "the poll reached the database";
   EXPECT_TRUE(has_status(http, waiting, "WAITING"));
 }
+
+}  // namespace

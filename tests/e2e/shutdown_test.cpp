@@ -9,17 +9,15 @@
 #include "e2e_util.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 bool refuses_connections(uint16_t port) {
   HttpClient probe("127.0.0.1", port);
   return probe.get("/api/concerts").status == 0;
 }
-
-}  // namespace
 
 TEST(Shutdown, SigtermLetsTheRequestInFlightFinishThenExitsZeroAndRefusesConnections) {
   TestDatabase db;
@@ -108,3 +106,5 @@ TEST(Shutdown, IdleKeepAliveConnectionsDoNotHoldUpShutdown) {
   EXPECT_TRUE(refuses_connections(server.port()));
   EXPECT_EQ(idle.front()->get("/api/concerts").status, 0) << "kept-alive connections are closed too";
 }
+
+}  // namespace

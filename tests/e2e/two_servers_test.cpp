@@ -7,10 +7,10 @@
 #include "rush.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv::test;
 using namespace resv::e2e;
-
-namespace {
 
 const std::vector<std::string> kPatientServer = {"--db-max-wait-ms", "30000"};
 
@@ -18,8 +18,6 @@ double reservations_answered(const ServerProcess& server, const std::string& cls
   return metric_sum(metrics_text(server), "resv_http_requests_total",
                     {"listener=\"api\"", "route=\"POST /api/reservations\"", "class=\"" + cls + "\""});
 }
-
-}  // namespace
 
 TEST(TwoServers, ClientsSplitOverTwoServersSellAThousandSeatsExactlyOnceEach) {
   constexpr int kSeats = 1000, kClients = 200;
@@ -115,3 +113,5 @@ TEST(TwoServers, ACancellationOnOneServerReopensSalesOnTheOtherThroughNotificati
   EXPECT_EQ(api_5xx(metrics_text(a)), 0);
   EXPECT_EQ(api_5xx(metrics_text(b)), 0);
 }
+
+}  // namespace

@@ -15,11 +15,11 @@
 #include "db/async_pg.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 using namespace std::chrono_literals;
-
-namespace {
 
 bool wait_started(const AsyncPg& pg) {
   for (int i = 0; i < 600 && pg.starting() > 0; ++i) std::this_thread::sleep_for(50ms);
@@ -68,8 +68,6 @@ struct AsyncPgTest : ::testing::Test {
   MetricsRegistry metrics;
   std::string uid(int i) const { return std::to_string(s.first_user_id + i); }
 };
-
-}  // namespace
 
 TEST_F(AsyncPgTest, RunsAPreparedStatementAndAnswersItsText) {
   AsyncPg pg({db.url(), 2}, metrics);
@@ -368,8 +366,6 @@ TEST(AsyncPgUnreachable, AnswersDbUnavailableWithoutWaiting) {
   pg.stop();
 }
 
-namespace {
-
 // Pool holds through AsyncPg as the server sends them: each may ride in one
 // resv_hold_pool_batch with the holds of its pool waiting in the line.
 struct AsyncPgBatchTest : ::testing::Test {
@@ -434,8 +430,6 @@ struct AsyncPgBatchTest : ::testing::Test {
   }
 };
 
-}  // namespace
-
 TEST_F(AsyncPgBatchTest, HoldsWaitingInTheirPoolsLineGoAsOneStatementAndEachGetsItsOwnAnswer) {
   RowLock lock(db.url(), std::to_string(user(0)));
   auto first = start_with_first_hold_waiting(lock);
@@ -497,3 +491,5 @@ TEST_F(AsyncPgBatchTest, HoldsABatchStoppedShortOfKeepTheirPlaceAheadOfHoldsThat
             "0 1 2 3 4 5 6 7")
       << "users 3-5, put back in line, were held before 6 and 7, who came after them";
 }
+
+}  // namespace

@@ -11,10 +11,17 @@
 #include "db/migrations.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 
-namespace {
+SweeperOptions sweep_options(std::chrono::milliseconds interval, int batch) {
+  SweeperOptions o;
+  o.interval = interval;
+  o.batch = batch;
+  return o;
+}
 
 struct Lifecycle : StoreTest {
   Lifecycle() : StoreTest({.seats = 10, .seat_price = 1000, .users = 6, .balance = 100000}) {}
@@ -27,8 +34,6 @@ struct Lifecycle : StoreTest {
 
 struct Cancel : Lifecycle {};
 struct Expiry : Lifecycle {};
-
-}  // namespace
 
 TEST_F(Cancel, CancellingAHoldFreesItsSeats) {
   auto id = hold(0, {0, 1});
@@ -228,7 +233,7 @@ TEST_F(Expiry, SweepOnceExpiresEveryExpiredHoldAcrossBatchesAndCountsThem) {
   for (int i = 0; i < 5; ++i) expire(hold(i, {static_cast<size_t>(i)}));
   auto live = hold(5, {9});
   MetricsRegistry metrics;
-  Sweeper sweeper({std::chrono::milliseconds(1000), 2}, std::make_unique<PgStore>(PgStoreOptions{db.url()}), metrics);
+  Sweeper sweeper(sweep_options(std::chrono::milliseconds(1000), 2), std::make_unique<PgStore>(PgStoreOptions{db.url()}), metrics);
   EXPECT_FALSE(sweeper.db_reachable()) << "no pass yet";
   EXPECT_EQ(sweeper.schema_version(), -1);
 
@@ -250,7 +255,7 @@ TEST_F(Expiry, SweeperThreadReleasesExpiredHoldsInTheBackground) {
   auto id = hold(0, {0});
   expire(id);
   MetricsRegistry metrics;
-  Sweeper sweeper({std::chrono::milliseconds(20), 100}, std::make_unique<PgStore>(PgStoreOptions{db.url()}), metrics);
+  Sweeper sweeper(sweep_options(std::chrono::milliseconds(20), 100), std::make_unique<PgStore>(PgStoreOptions{db.url()}), metrics);
   sweeper.start();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (status_of(id) != "EXPIRED" && std::chrono::steady_clock::now() < deadline)
@@ -263,9 +268,11 @@ TEST_F(Expiry, SweeperThreadReleasesExpiredHoldsInTheBackground) {
 
 TEST_F(Expiry, SweepOnceOnAnUnreachableDatabaseReportsItDown) {
   MetricsRegistry metrics;
-  Sweeper sweeper({std::chrono::milliseconds(1000), 10},
+  Sweeper sweeper(sweep_options(std::chrono::milliseconds(1000), 10),
                   std::make_unique<PgStore>(PgStoreOptions{"postgresql://postgres@127.0.0.1:1/postgres"}), metrics);
   EXPECT_EQ(sweeper.sweep_once(), 0);
   EXPECT_FALSE(sweeper.db_reachable());
   EXPECT_EQ(sweeper.schema_version(), -1);
 }
+
+}  // namespace

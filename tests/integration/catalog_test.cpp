@@ -8,10 +8,10 @@
 #include "booking/pg_store.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 struct Catalog : StoreTest {
   Catalog() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
@@ -40,8 +40,6 @@ bool iso_utc(const std::string& t) {
   }
   return true;
 }
-
-}  // namespace
 
 TEST_F(Catalog, ConcertsAreListedInIdOrder) {
   auto second = std::stoll(db.scalar("INSERT INTO concerts (name, venue) VALUES ('Second', 'Arena') RETURNING id"));
@@ -184,3 +182,5 @@ TEST_F(Catalog, SeatsOfAnUnknownScheduleIsNotFound) {
   ASSERT_TRUE(none.ok()) << "a schedule without seats has an empty seat map";
   EXPECT_TRUE(none->empty());
 }
+
+}  // namespace

@@ -18,10 +18,10 @@
 #include "db/pg_text.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(10);
 
@@ -65,8 +65,6 @@ struct DbPoolJobs : ::testing::Test {
     };
   }
 };
-
-}  // namespace
 
 TEST_F(DbPoolJobs, JobsRunOnWorkersWithTheirOwnConnections) {
   constexpr int kJobs = 20;
@@ -294,3 +292,5 @@ TEST_F(DbPoolJobs, WorkersOnAnUnreachableDatabaseAnswerDbUnavailable) {
   ASSERT_TRUE(ready(f));
   EXPECT_EQ(f.get().code(), ErrorCode::DbUnavailable);
 }
+
+}  // namespace

@@ -6,11 +6,11 @@
 
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 using nlohmann::json;
-
-namespace {
 
 struct HoldPoolBatch : ::testing::Test {
   TestDatabase db;
@@ -53,8 +53,6 @@ struct UserRowLock {
   pqxx::connection conn;
   pqxx::work tx;
 };
-
-}  // namespace
 
 TEST_F(HoldPoolBatch, AnswersEveryItemInOrderAsSingleHoldsWould) {
   auto answers = batch({item(0, 4), item(1, 4), item(2, 3), item(3, 2), item(4, 1)});
@@ -150,3 +148,5 @@ TEST_F(HoldPoolBatch, ALaterItemThatTheLockedUnitsCouldNotSatisfyEitherIsSoldOut
   EXPECT_EQ(answers[1]["remaining"], 3);
   EXPECT_EQ(answers[2]["code"], "SOLD_OUT");
 }
+
+}  // namespace

@@ -11,10 +11,10 @@
 #include <chrono>
 #include <thread>
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 struct HoldPool : StoreTest {
   HoldPool() : StoreTest({.seats = 10}) {}
@@ -32,8 +32,6 @@ struct HoldPool : StoreTest {
   int64_t taken() const { return taken(pool); }
   int64_t reservations() const { return db.count("SELECT count(*) FROM reservations"); }
 };
-
-}  // namespace
 
 TEST_F(HoldPool, HoldTakesExactlyTheRequestedUnits) {
   auto h = bookings.hold_pool(req(0, 3));
@@ -239,3 +237,5 @@ TEST_F(HoldPool, APoolOrScheduleWithReservationsCannotBeDeletedButAnEmptyPoolCan
   db.exec("DELETE FROM pools WHERE id = " + std::to_string(unused));
   EXPECT_EQ(db.count("SELECT count(*) FROM pools WHERE id = " + std::to_string(unused)), 0);
 }
+
+}  // namespace

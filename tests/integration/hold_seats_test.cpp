@@ -6,14 +6,14 @@
 #include "booking/pg_store.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 
-namespace {
 struct HoldSeats : StoreTest {
   HoldSeats() : StoreTest({.seats = 10}) {}
 };
-}  // namespace
 
 TEST_F(HoldSeats, HoldsFreeSeatsAndWritesReservationAndOutbox) {
   auto h = bookings.hold_seats(hold_req(0, {0, 1}));
@@ -46,7 +46,6 @@ TEST_F(HoldSeats, MultiSeatRequestIsAllOrNothing) {
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations"), 1);
 }
 
-namespace {
 // A second schedule of the same concert with `n` seats; returns {schedule, seat ids}.
 std::pair<int64_t, std::vector<int64_t>> add_schedule(const TestDatabase& db, int64_t concert_id, int n) {
   auto sched = db.scalar("INSERT INTO schedules (concert_id, starts_at) VALUES (" + std::to_string(concert_id) +
@@ -63,7 +62,6 @@ std::pair<int64_t, std::vector<int64_t>> add_schedule(const TestDatabase& db, in
   }
   return {std::stoll(sched), ids};
 }
-}  // namespace
 
 TEST_F(HoldSeats, ReservationRecordsAmountQuantityAndExpiryHoldSecondsAhead) {
   db.exec("UPDATE seats SET price = 2500 WHERE id = " + std::to_string(s.seat_ids[4]));
@@ -191,3 +189,5 @@ TEST_F(HoldSeats, ExpiredButUnsweptHoldKeepsItsSeatUntilSwept) {
   EXPECT_EQ(db.scalar("SELECT reservation_id FROM seats WHERE id = " + std::to_string(s.seat_ids[6])),
             std::to_string(now_free->reservation_id));
 }
+
+}  // namespace

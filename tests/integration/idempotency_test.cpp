@@ -8,10 +8,10 @@
 #include "booking/pg_store.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 struct Idempotency : StoreTest {
   Idempotency() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
@@ -24,8 +24,6 @@ struct Idempotency : StoreTest {
     tx.exec_params("SELECT pg_advisory_xact_lock(1919251305, hashtext($1::text || '/' || $2))", user_id, key);
   }
 };
-
-}  // namespace
 
 TEST_F(Idempotency, SameKeyAndHashReplaysTheStoredHold) {
   auto first = bookings.hold_seats(hold_req(0, {0, 1}, "key-1", "hash-a"));
@@ -183,3 +181,5 @@ TEST_F(Idempotency, WithoutAKeyEveryCallRuns) {
   EXPECT_EQ(balance(0), 100200);
   EXPECT_EQ(keys(), 0);
 }
+
+}  // namespace

@@ -24,10 +24,10 @@
 #include "test_db.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 constexpr const char* kServerApp = "resv-server:8080 write";
 constexpr const char* kHolderApp = "resv-test holder";
@@ -145,7 +145,7 @@ class ClusterWideScene {
 };
 
 // A snapshot and the report built from it (the report points into it).
-struct Seen {
+struct Watched {
   LockSnapshot snapshot;
   LockReport report;
   bool ready = false;
@@ -154,9 +154,9 @@ struct Seen {
 // Reads snapshots until `ready` holds of one (for up to 30 s); returns the
 // last one read, with `ready` saying whether it held. Null when the
 // snapshot could not be read (the test has failed then).
-std::unique_ptr<Seen> watch(const std::string& url, const std::function<bool(const Seen&)>& ready,
+std::unique_ptr<Watched> watch(const std::string& url, const std::function<bool(const Watched&)>& ready,
                             const LockReportOptions& options = {}) {
-  std::unique_ptr<Seen> seen;
+  std::unique_ptr<Watched> seen;
   eventually(
       [&] {
         auto s = read_lock_snapshot(url);
@@ -165,7 +165,7 @@ std::unique_ptr<Seen> watch(const std::string& url, const std::function<bool(con
           seen.reset();
           return true;
         }
-        seen = std::make_unique<Seen>();
+        seen = std::make_unique<Watched>();
         seen->snapshot = std::move(s.value());
         seen->report = build_lock_report(seen->snapshot, options);
         seen->ready = ready(*seen);
@@ -200,7 +200,7 @@ std::set<int> pids_under(const LockNode& n) {
 }
 
 // True when the tree rooted at `root` has exactly `waiters` under it.
-bool tree_is(const Seen& seen, int root, const std::set<int>& waiters) {
+bool tree_is(const Watched& seen, int root, const std::set<int>& waiters) {
   const BlockingTree* t = tree_of(seen.report, root);
   return t && pids_under(t->root) == waiters;
 }
@@ -211,7 +211,7 @@ const LockSession* session_of(const LockSnapshot& s, int pid) {
   return nullptr;
 }
 
-bool blocked(const Seen& seen, int pid) {
+bool blocked(const Watched& seen, int pid) {
   const LockSession* x = session_of(seen.snapshot, pid);
   return x && !x->blocked_by.empty();
 }
@@ -224,14 +224,12 @@ void describe(const LockNode& n, int depth, std::string& out) {
   out += "\n";
   for (const auto& w : n.waiters) describe(w, depth + 1, out);
 }
-std::string describe(const Seen* seen) {
+std::string describe(const Watched* seen) {
   if (!seen) return "no snapshot";
   std::string out = std::to_string(seen->report.trees.size()) + " tree(s)\n";
   for (const auto& t : seen->report.trees) describe(t.root, 1, out);
   return out;
 }
-
-std::string str(int64_t v) { return std::to_string(v); }
 
 struct Locks : ::testing::Test {
   TestDatabase db;  // first: `s` uses it
@@ -268,12 +266,10 @@ struct RowContention {
   std::vector<std::unique_ptr<Blocked>> waiters;  // destroyed (cancelled) before the holder's transaction ends
 };
 
-}  // namespace
-
 TEST_F(Locks, RowWaitersFormOneTreeUnderTheHolderNamingTheSeat) {
   RowContention scene(*this);
   const std::set<int> waiters = scene.waiter_pids();
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, scene.holder.pid, waiters); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, scene.holder.pid, waiters); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
 
   const BlockingTree* t = tree_of(seen->report, scene.holder.pid);
@@ -313,11 +309,11 @@ TEST_F(Locks, ChainedRowWaitsNestUnderTheirDirectBlocker) {
   a_tx.exec(lock_seat_sql(seat(0)));
   // B takes seat 1, then waits for seat 0 (in one transaction).
   Blocked b(db.url(), "resv-test b", lock_seat_sql(seat(1)) + "; " + lock_seat_sql(seat(0)));
-  auto b_waits = watch(db.url(), [&](const Seen& x) { return blocked(x, b.pid()); });
+  auto b_waits = watch(db.url(), [&](const Watched& x) { return blocked(x, b.pid()); });
   ASSERT_TRUE(b_waits && b_waits->ready) << describe(b_waits.get());
   Blocked c(db.url(), "resv-test c", lock_seat_sql(seat(1)));
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, a.pid, {b.pid(), c.pid()}); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, a.pid, {b.pid(), c.pid()}); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const BlockingTree* t = tree_of(seen->report, a.pid);
   int trees_with_ours = 0;
@@ -353,7 +349,7 @@ TEST_F(Locks, TableLockNamesTheModeHeldAndWhoTakesIt) {
   tx.exec("LOCK TABLE seats IN ACCESS EXCLUSIVE MODE");
   Blocked reader(db.url(), kServerApp, "SELECT count(*) FROM seats");
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, holder.pid, {reader.pid()}); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, holder.pid, {reader.pid()}); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const BlockingTree* t = tree_of(seen->report, holder.pid);
   const LockNode* n = find_node(t->root, reader.pid());
@@ -386,7 +382,7 @@ TEST_F(Locks, AdvisoryLocksHeldAreNamedFromTheRegistryOrShownRaw) {
   idem.exec("SELECT pg_advisory_xact_lock(1919251305, hashtext('7/abc'))");
 
   using Entry = std::tuple<std::string, std::string, int>;  // name, key, count
-  auto entries_of = [](const Seen& x, int pid) {
+  auto entries_of = [](const Watched& x, int pid) {
     std::set<Entry> out;
     for (const auto& a : x.report.advisory)
       if (a.pid == pid) out.insert({a.name, a.key, a.count});
@@ -394,7 +390,7 @@ TEST_F(Locks, AdvisoryLocksHeldAreNamedFromTheRegistryOrShownRaw) {
   };
   const std::set<Entry> held{{"waiting-room leader", "", 1}, {"migration runner", "", 1}, {"", "424242", 1}};
   const std::set<Entry> idem_held{{"idempotency key", "", 1}};
-  auto seen = watch(db.url(), [&](const Seen& x) {
+  auto seen = watch(db.url(), [&](const Watched& x) {
     return entries_of(x, holder.pid) == held && entries_of(x, writer.pid) == idem_held;
   });
   ASSERT_TRUE(seen);
@@ -408,7 +404,7 @@ TEST_F(Locks, WaiterOnTheLeaderKeyWaitsForTheNamedAdvisoryLock) {
   pqxx::nontransaction(holder.conn).exec("SELECT pg_advisory_lock(8243121645518415221)");
   Blocked contender(db.url(), "resv-server:8081 leader", "SELECT pg_advisory_lock(8243121645518415221)");
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, holder.pid, {contender.pid()}); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, holder.pid, {contender.pid()}); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const BlockingTree* t = tree_of(seen->report, holder.pid);
   const LockNode* n = find_node(t->root, contender.pid());
@@ -435,7 +431,7 @@ TEST_F(Locks, InsertOfATakenUniqueKeyWaitsForTheKey) {
   const std::string xid = tx.exec("SELECT pg_current_xact_id()::text")[0][0].as<std::string>();
   Blocked second(db.url(), kServerApp, insert);
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, first.pid, {second.pid()}); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, first.pid, {second.pid()}); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const LockNode* n = find_node(tree_of(seen->report, first.pid)->root, second.pid());
   ASSERT_TRUE(n && n->waits_for);
@@ -462,7 +458,7 @@ TEST_F(Locks, PreparedTransactionIsARootWithItsGid) {
   }
   Blocked waiter(db.url(), kServerApp, lock_seat_sql(seat(2)));
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, 0, {waiter.pid()}); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, 0, {waiter.pid()}); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const BlockingTree* t = tree_of(seen->report, 0);
   EXPECT_EQ(t->root.prepared_gid, "resv-test-gid");
@@ -484,7 +480,7 @@ TEST_F(Locks, WaiterOnAnUpdatedRowStillGetsWords) {
   tx.exec(update_seat_sql(seat(3)));
   Blocked waiter(db.url(), kServerApp, update_seat_sql(seat(3)));
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, holder.pid, {waiter.pid()}); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, holder.pid, {waiter.pid()}); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const BlockingTree* t = tree_of(seen->report, holder.pid);
   const LockNode* n = find_node(t->root, waiter.pid());
@@ -521,12 +517,12 @@ TEST_F(Locks, IdleTransactionHoldingARowIsListedWithItsXid) {
 
   LockReportOptions options;
   options.idle_in_transaction_s = 0;
-  auto listed = [&](const Seen& x) -> const LockSession* {
+  auto listed = [&](const Watched& x) -> const LockSession* {
     for (const LockSession* session : x.report.idle_in_transaction)
       if (session->pid == idle.pid) return session;
     return nullptr;
   };
-  auto seen = watch(db.url(), [&](const Seen& x) { return listed(x) != nullptr; }, options);
+  auto seen = watch(db.url(), [&](const Watched& x) { return listed(x) != nullptr; }, options);
   ASSERT_TRUE(seen && seen->ready);
   const LockSession* x = listed(*seen);
   EXPECT_EQ(x->state, "idle in transaction");
@@ -539,7 +535,7 @@ TEST_F(Locks, IdleTransactionHoldingARowIsListedWithItsXid) {
 TEST_F(Locks, TerminatingTheHolderReleasesItsWaitersAndIsAudited) {
   RowContention scene(*this);
   const std::set<int> waiters = scene.waiter_pids();
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, scene.holder.pid, waiters); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, scene.holder.pid, waiters); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   EXPECT_FALSE(kill_refusal(seen->snapshot, scene.holder.pid)) << *kill_refusal(seen->snapshot, scene.holder.pid);
 
@@ -635,7 +631,6 @@ TEST_F(Locks, LockedRowsWithoutPgrowlocksIsConflict) {
   EXPECT_NE(rows.status().message().find("pgrowlocks"), std::string::npos) << rows.status().message();
 }
 
-
 // The three tests below are on what another database's sessions show: a
 // prepared transaction, an advisory lock, a row. `resv locks` reads one
 // database unless --all (LockReportOptions::all_databases).
@@ -659,7 +654,7 @@ TEST_F(Locks, PreparedTransactionOfAnotherDatabaseIsLeftOutUnlessAll) {
   tx.exec(lock_seat_sql(theirs.seat_ids[1]));
   Blocked second(other.url(), kServerApp, lock_seat_sql(theirs.seat_ids[1]));
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return blocked(x, waiter.pid()) && blocked(x, second.pid()); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return blocked(x, waiter.pid()) && blocked(x, second.pid()); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   EXPECT_EQ(tree_of(seen->report, holder.pid), nullptr) << describe(seen.get());
   EXPECT_EQ(tree_of(seen->report, 0), nullptr)
@@ -693,7 +688,7 @@ TEST_F(Locks, AdvisoryLockOfAnotherDatabaseIsLeftOutUnlessAll) {
     return std::any_of(r.advisory.begin(), r.advisory.end(),
                        [&](const LockReport::Advisory& a) { return a.pid == pid; });
   };
-  auto seen = watch(db.url(), [&](const Seen& x) { return holds_any(x.report, here.pid); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return holds_any(x.report, here.pid); });
   ASSERT_TRUE(seen && seen->ready);
   EXPECT_FALSE(holds_any(seen->report, there.pid))
       << "the advisory lock of a session of " << other.name() << " is in the report of " << db.name();
@@ -713,7 +708,7 @@ TEST_F(Locks, RowWaitInAnotherDatabaseIsNotSaidToHaveChanged) {
 
   LockReportOptions all;
   all.all_databases = true;
-  auto seen = watch(db.url(), [&](const Seen& x) { return tree_is(x, holder.pid, {waiter.pid()}); }, all);
+  auto seen = watch(db.url(), [&](const Watched& x) { return tree_is(x, holder.pid, {waiter.pid()}); }, all);
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   const LockNode* n = find_node(tree_of(seen->report, holder.pid)->root, waiter.pid());
   ASSERT_TRUE(n && n->waits_for);
@@ -740,7 +735,7 @@ TEST_F(Locks, EachPreparedTransactionIsNamedForTheWaitersItBlocks) {
   Blocked on_first(db.url(), kServerApp, lock_seat_sql(seat(0)));
   Blocked on_second(db.url(), kServerApp, lock_seat_sql(seat(1)));
 
-  auto seen = watch(db.url(), [&](const Seen& x) { return blocked(x, on_first.pid()) && blocked(x, on_second.pid()); });
+  auto seen = watch(db.url(), [&](const Watched& x) { return blocked(x, on_first.pid()) && blocked(x, on_second.pid()); });
   ASSERT_TRUE(seen && seen->ready) << describe(seen.get());
   // ROLLBACK PREPARED of the gid shown above a waiter must be what releases it.
   auto gid_above = [&](int pid) {
@@ -756,3 +751,5 @@ TEST_F(Locks, EachPreparedTransactionIsNamedForTheWaitersItBlocks) {
   second.rollback();
   EXPECT_EQ(on_second.finish(), "");
 }
+
+}  // namespace

@@ -5,10 +5,10 @@
 #include "booking/pg_store.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 struct Outbox : StoreTest {
   Outbox() : StoreTest({.seats = 10, .seat_price = 1000, .users = 4, .balance = 100000}) {}
@@ -29,8 +29,6 @@ struct Outbox : StoreTest {
            "t";
   }
 };
-
-}  // namespace
 
 TEST_F(Outbox, EveryStateChangeWritesExactlyOneEventInItsTransaction) {
   ASSERT_EQ(rows(), 0);
@@ -168,10 +166,15 @@ TEST_F(Outbox, BacklogCountsUnpublishedEvents) {
   ASSERT_TRUE(bookings.top_up({user(2), 5, {}, {}}).ok());
   auto backlog = store.outbox_backlog();
   ASSERT_TRUE(backlog.ok());
-  EXPECT_EQ(backlog.value(), 3);
+  EXPECT_EQ(backlog->unpublished, 3);
+  db.exec("UPDATE outbox SET created_at = now() - interval '90 seconds' WHERE id = (SELECT min(id) FROM outbox)");
+  EXPECT_GE(store.outbox_backlog()->oldest_age_s, 90) << "the oldest unpublished row's age";
   db.exec("UPDATE outbox SET published_at = now() WHERE id = (SELECT min(id) FROM outbox)");
   auto after = store.outbox_backlog();
   ASSERT_TRUE(after.ok());
-  EXPECT_EQ(after.value(), 2);
+  EXPECT_EQ(after->unpublished, 2);
+  EXPECT_LT(after->oldest_age_s, 90) << "the published one no longer counts";
   EXPECT_EQ(rows(), 3);
 }
+
+}  // namespace

@@ -6,10 +6,10 @@
 #include "booking/pg_store.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 struct Payments : StoreTest {
   Payments() : StoreTest({.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000}) {}
@@ -21,8 +21,6 @@ struct Payments : StoreTest {
     return db.count("SELECT count(*) FROM balance_ledger WHERE user_id = " + uid(offset));
   }
 };
-
-}  // namespace
 
 TEST_F(Payments, PayingDebitsOnceAndConfirms) {
   auto id = hold(0, {0, 1});
@@ -224,3 +222,5 @@ TEST_F(Payments, LedgerIsARunningTotalOfTheBalance) {
             0);
   EXPECT_EQ(ledger_lines(0), 5);
 }
+
+}  // namespace

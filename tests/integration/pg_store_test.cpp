@@ -15,6 +15,8 @@
 #include "store_fixture.h"
 #include "sync_bookings.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 
@@ -25,14 +27,10 @@ using namespace resv::test;
 // suppresses that one dependency leak itself and passes under plain ctest too.
 extern "C" const char* __lsan_default_suppressions() { return "leak:pqxx::connection_base::exec\n"; }
 
-namespace {
-
 struct PgStoreConnection : ::testing::Test {
   TestDatabase db;
   Seeded s = seed(db, {.seats = 10, .seat_price = 1000, .users = 3, .balance = 100000});
 };
-
-}  // namespace
 
 TEST_F(PgStoreConnection, UnreachableDatabaseAnswersDbUnavailable) {
   const std::string nowhere = "postgresql://postgres@127.0.0.1:1/postgres";
@@ -172,3 +170,5 @@ TEST_F(PgStoreConnection, AnySessionsHoldReadsAFewRowsAfterTablesGrowPastWhatIts
   ASSERT_NE(hold(tx, 0, 7).find("HELD"), std::string::npos);
   EXPECT_LT(rows_read() - before, 100) << "the hold read whole tables, or all of the schedule's reservations";
 }
+
+}  // namespace

@@ -9,6 +9,8 @@
 #include "sync_bookings.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 
@@ -49,3 +51,5 @@ TEST(PoolSplit, LastUnitsAreSoldWhenTwoBuyersRaceForThem) {
   EXPECT_EQ(db.count("SELECT count(*) FROM pool_units WHERE reservation_id IS NULL"), 0)
       << "no unit is left unsold";
 }
+
+}  // namespace

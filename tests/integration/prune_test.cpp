@@ -1,5 +1,6 @@
-// Upkeep: Idempotency-Key answers and ended queue tokens past their
-// retention are deleted in batches that never wait for a row someone holds.
+// Upkeep: Idempotency-Key answers, ended queue tokens and published events
+// past their retention are deleted in batches that never wait for a row
+// someone holds.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,11 +12,11 @@
 #include "booking/sweeper.h"
 #include "test_seed.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
 using namespace std::chrono_literals;
-
-namespace {
 
 struct Prune : ::testing::Test {
   TestDatabase db;
@@ -37,11 +38,15 @@ struct Prune : ::testing::Test {
             ", '" + status + "', " + (ended ? "'TTL'" : "NULL") + ", " +
             (ended ? "now() - interval '" + age + "'" : "NULL") + ", now() - interval '" + age + "', 1)");
   }
+  // An outbox event written `age` ago, published `published` ago (NULL: not yet).
+  void event(const std::string& type, const std::string& age, const std::string& published) const {
+    db.exec("INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, created_at, published_at)"
+            " VALUES ('reservation', 1, '" + type + "', '{}', now() - interval '" + age + "', " +
+            (published == "NULL" ? "NULL" : "now() - interval '" + published + "'") + ")");
+  }
   int64_t keys() const { return db.count("SELECT count(*) FROM idempotency_keys"); }
   int64_t tokens() const { return db.count("SELECT count(*) FROM queue_tokens"); }
 };
-
-}  // namespace
 
 TEST_F(Prune, DeletesOnlyWhatIsPastItsRetention) {
   db.exec("INSERT INTO queue_concerts (concert_id, max_active) VALUES (" + std::to_string(s.concert_id) + ", 10)");
@@ -51,17 +56,22 @@ TEST_F(Prune, DeletesOnlyWhatIsPastItsRetention) {
   token(3, "EXPIRED", "1 hour");
   token(4, "WAITING", "30 days");  // still in line, however long ago it came
   token(5, "ACTIVE", "30 days");
+  event("Old", "3 days", "2 days");
+  event("Recent", "3 days", "1 hour");
+  event("Unpublished", "30 days", "NULL");  // never pruned, however old
 
-  auto pruned = store.prune(24h, 7 * 24h, 1000);
+  auto pruned = store.prune({24h, 7 * 24h, 24h}, 1000);
   ASSERT_TRUE(pruned.ok()) << pruned.status().message();
   EXPECT_EQ(pruned->idempotency_keys, 3);
   EXPECT_EQ(pruned->queue_tokens, 3);
+  EXPECT_EQ(pruned->outbox, 1);
+  EXPECT_EQ(db.scalar("SELECT string_agg(event_type, ',' ORDER BY id) FROM outbox"), "Recent,Unpublished");
   EXPECT_EQ(db.scalar("SELECT string_agg(key, ',' ORDER BY user_id) FROM idempotency_keys"), "new,new");
   EXPECT_EQ(db.scalar("SELECT string_agg(status, ',' ORDER BY user_id) FROM queue_tokens"), "EXPIRED,WAITING,ACTIVE");
 
-  auto again = store.prune(24h, 7 * 24h, 1000);
+  auto again = store.prune({24h, 7 * 24h, 24h}, 1000);
   ASSERT_TRUE(again.ok()) << again.status().message();
-  EXPECT_EQ(again->idempotency_keys + again->queue_tokens, 0) << "nothing left to prune";
+  EXPECT_EQ(again->idempotency_keys + again->queue_tokens + again->outbox, 0) << "nothing left to prune";
 }
 
 TEST_F(Prune, TheSweeperPrunesInBatchesAndSkipsARowSomeoneHolds) {
@@ -89,9 +99,11 @@ TEST_F(Prune, AUserWhoseEndedTokenWasPrunedQueuesAgainAtTheEnd) {
   db.exec("INSERT INTO queue_concerts (concert_id, max_active, last_position) VALUES (" + std::to_string(s.concert_id) +
           ", 10, 3)");
   token(0, "EXPIRED", "8 days");
-  ASSERT_TRUE(store.prune(24h, 7 * 24h, 1000).ok());
+  ASSERT_TRUE(store.prune({24h, 7 * 24h, 24h}, 1000).ok());
   EXPECT_EQ(tokens(), 0);
   auto issued = db.scalar("SELECT resv_queue_issue(" + std::to_string(s.concert_id) + ", ARRAY[" + uid(0) + "])");
   EXPECT_NE(issued.find("\"position\": 4"), std::string::npos) << issued;
   EXPECT_NE(issued.find("\"status\": \"WAITING\""), std::string::npos) << issued;
 }
+
+}  // namespace

@@ -25,12 +25,10 @@
 #include "test_db.h"
 #include "test_seed.h"
 
-using json = nlohmann::json;
-using namespace resv::test;
-
 namespace {
 
-std::string str(int64_t v) { return std::to_string(v); }
+using json = nlohmann::json;
+using namespace resv::test;
 
 std::string array_of(const std::vector<int64_t>& ids) {
   std::string out = "ARRAY[";
@@ -203,8 +201,6 @@ struct QueueSql : ::testing::Test {
       EXPECT_TRUE(after.contains(key)) << key << " has an old value but no new one: " << row.dump();
   }
 };
-
-}  // namespace
 
 // ---- issue ---------------------------------------------------------------------
 
@@ -1098,3 +1094,5 @@ TEST_F(QueueSql, StatisticsOfTheTokensAreRefreshedOnceTheTableHasGrownAndNotBefo
   EXPECT_EQ(db.count("SELECT reltuples::bigint FROM pg_class WHERE relname = 'queue_tokens'"), 2000);
   EXPECT_EQ(refresh(), "f") << "just analyzed: nothing to do";
 }
+
+}  // namespace

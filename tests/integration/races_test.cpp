@@ -21,10 +21,10 @@
 #include "booking/pg_store.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 // Opens the connection now, so that threads start racing only after every
 // one of them is connected. A failure shows up in the calls that follow.
@@ -36,8 +36,6 @@ void join_all(std::vector<std::thread>& threads) {
 }
 
 struct Races : ::testing::Test {};
-
-}  // namespace
 
 TEST_F(Races, TwoHundredBuyersSellAThousandSeatsEachExactlyOnce) {
   TestDatabase db;
@@ -442,3 +440,5 @@ TEST_F(Races, SameIdempotentHoldSentThreeTimesAtOnceMakesOneReservationPerUser) 
   EXPECT_EQ(db.count("SELECT count(*) FROM idempotency_keys"), kUsers);
   EXPECT_EQ(db.count("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL"), kUsers);
 }
+
+}  // namespace

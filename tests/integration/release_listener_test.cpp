@@ -13,10 +13,10 @@
 #include "booking/release_listener.h"
 #include "store_fixture.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::test;
-
-namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(10);
 
@@ -89,8 +89,6 @@ struct ReleaseEvents : StoreTest {
   }
   ~ReleaseEvents() override { listener.stop(); }
 };
-
-}  // namespace
 
 TEST_F(ReleaseEvents, CancelPublishesTheScheduleAndSeatIds) {
   listener.start();
@@ -257,3 +255,5 @@ TEST(ReleasePayload, MalformedPayloadsAreRejected) {
                           R"({"scheduleid": 3})"})
     EXPECT_FALSE(parse_release_payload(bad).has_value()) << "payload: " << bad;
 }
+
+}  // namespace

@@ -14,14 +14,14 @@
 #include "ops/seed.h"
 #include "test_db.h"
 
+namespace {
+
 using resv::ErrorCode;
 using resv::SeedOptions;
 using resv::SeedSpec;
 using resv::SeedTable;
 using resv::test::TestDatabase;
 using nlohmann::json;
-
-namespace {
 
 const std::vector<std::string> kTables = {"concerts", "schedules", "seats", "pools", "pool_units", "users"};
 
@@ -105,8 +105,6 @@ void seed_or_throw(const TestDatabase& db, const SeedSpec& spec, SeedOptions o =
   auto r = resv::seed(db.url(), spec, o);
   if (!r.ok()) throw std::runtime_error("seeding failed: " + code_of(r));
 }
-
-}  // namespace
 
 // ---- counts -------------------------------------------------------------------
 
@@ -521,3 +519,5 @@ TEST(Seed, UnreachableDatabaseIsDbUnavailable) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::DbUnavailable) << code_of(r);
 }
+
+}  // namespace

@@ -31,6 +31,9 @@ class TestDatabase {
   std::string name_, url_;
 };
 
+// An id spelt into a test's SQL text.
+inline std::string str(int64_t v) { return std::to_string(v); }
+
 // Replaces the database name in a postgresql:// URL.
 std::string with_database(const std::string& url, const std::string& db);
 

@@ -4,6 +4,8 @@
 
 #include "manual_clock.h"
 
+namespace {
+
 using namespace resv;
 using namespace std::chrono_literals;
 using resv::test::ManualClock;
@@ -99,3 +101,5 @@ TEST(AvailabilityFilter, ClearForgetsEverything) {
   EXPECT_TRUE(f.known_taken(1, seats).empty());
   EXPECT_FALSE(f.known_sold_out(7, 1));
 }
+
+}  // namespace

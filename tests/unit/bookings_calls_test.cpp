@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace {
+
 using namespace resv;
 using Params = std::vector<std::optional<std::string>>;
 
@@ -75,3 +77,5 @@ TEST(PoolSoldOut, SaysHowManyAreLeftAndCarriesItAsRemaining) {
   EXPECT_EQ(s.message(), "pool 5 has 2 left, fewer than the 4 requested");
   EXPECT_EQ(s.details_json(), R"({"remaining":2})");
 }
+
+}  // namespace

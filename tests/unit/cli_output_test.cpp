@@ -14,10 +14,10 @@
 #include "cli/settings.h"
 #include "cli/state.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::cli;
-
-namespace {
 
 using Captured = resv::test::CapturedStream;
 
@@ -36,8 +36,6 @@ struct TempDir {
   }();
   ~TempDir() { std::filesystem::remove_all(path); }
 };
-
-}  // namespace
 
 TEST(Table, PadsColumnsAndRightAlignsNumbers) {
   Table t({"NAME", "COUNT"});
@@ -212,3 +210,5 @@ TEST(Settings, UrlPasswordsAreMasked) {
   EXPECT_EQ(mask_url_password("postgresql:///resv"), "postgresql:///resv");
   EXPECT_EQ(mask_url_password("postgresql://h:5/d?x=a@b"), "postgresql://h:5/d?x=a@b");
 }
+
+}  // namespace

@@ -9,6 +9,8 @@
 
 #include "cli/queue_args.h"
 
+namespace {
+
 using namespace resv::cli;
 using nlohmann::json;
 
@@ -106,3 +108,5 @@ TEST(QueueArgs, ShortTimesDropTheFraction) {
   EXPECT_EQ(short_time("2026-05-01T12:00:00.123Z"), "2026-05-01T12:00:00Z");
   EXPECT_EQ(short_time(nullptr), "-");
 }
+
+}  // namespace

@@ -8,11 +8,11 @@
 #include "commands/queue/queue.h"
 #include "queue/admin.h"
 
+namespace {
+
 using namespace resv;
 using namespace resv::cli::queue_cmd;
 using nlohmann::json;
-
-namespace {
 
 // A resv_queue_status() object as PostgreSQL writes it (integral doubles
 // without a fraction).
@@ -23,8 +23,6 @@ json sql_status() {
     "admittedLastMinute": 1, "expiredLastMinute": {"TTL": 1}, "oldestWaitSeconds": 1.234567,
     "lastAdmitAt": "2026-05-01T09:59:59.000Z", "secondsSinceLastAdmit": 1.5, "now": "2026-05-01T10:00:00.500Z"})");
 }
-
-}  // namespace
 
 TEST(QueueJson, StatusCarriesEveryFieldOfTheSqlObjectPlusStuckAndEta) {
   QueueStatus q = queue_status_from_json(sql_status());
@@ -76,3 +74,5 @@ TEST(QueueJson, TokensAndAuditLinesKeepTheSqlFunctionsKeys) {
   EXPECT_EQ(audit_json(a), json::parse(R"({"id": 3, "at": "2026-05-01T10:00:00.000Z", "concertId": 1,
     "actor": "ops", "action": "pause", "old": {"paused": false}, "new": {"paused": true}})"));
 }
+
+}  // namespace

@@ -14,17 +14,15 @@
 #include "cli/interrupt.h"
 #include "cli/watch.h"
 
+namespace {
+
 using namespace resv::cli;
 using namespace std::chrono_literals;
-
-namespace {
 
 using Captured = resv::test::CapturedStream;
 
 volatile sig_atomic_t g_outer_handler_ran = 0;
 void outer_handler(int) { g_outer_handler_ran = 1; }
-
-}  // namespace
 
 TEST(Watch, WithoutAnIntervalTheRoundRunsOnceAndItsOutcomeIsTheCommands) {
   Captured out, err;
@@ -114,3 +112,5 @@ TEST(Interrupt, ANewScopeStartsUninterruptedAndSleepsItsTime) {
   EXPECT_FALSE(interrupted());
   EXPECT_FALSE(sleep_unless_interrupted(1ms));
 }
+
+}  // namespace

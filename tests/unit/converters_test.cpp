@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+namespace {
+
 using namespace resv;
 using nlohmann::json;
 
@@ -226,3 +228,5 @@ TEST(SchedulesJson, IncludesAvailabilityAndPools) {
   EXPECT_EQ(j["schedules"][0]["pools"][0]["available"], 3);
   EXPECT_EQ(j["schedules"][0]["pools"][0]["kind"], "COUPON");
 }
+
+}  // namespace

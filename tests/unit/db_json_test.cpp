@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
+namespace {
+
 using namespace resv;
 using nlohmann::json;
-
-namespace {
 
 // Every converter, reduced to the Status it answers (Ok for a value).
 const std::vector<std::pair<const char*, std::function<Status(std::string_view)>>>& converters() {
@@ -40,8 +40,6 @@ void expect_internal_from_every_converter(std::string_view text) {
     }
   }
 }
-
-}  // namespace
 
 TEST(DbJson, HoldAnswerBecomesAHold) {
   auto r = hold_from_db_json(
@@ -241,3 +239,5 @@ TEST(DbJson, SuccessAnswerMissingAFieldIsInternal) {
     ADD_FAILURE() << "a string reservationId threw instead of answering Internal: " << e.what();
   }
 }
+
+}  // namespace

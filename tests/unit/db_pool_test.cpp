@@ -12,10 +12,10 @@
 
 #include "manual_clock.h"
 
+namespace {
+
 using namespace resv;
 using namespace std::chrono_literals;
-
-namespace {
 
 // The unit is the pool: this store only proves which object a job was given.
 class FakeStore final : public Store {
@@ -25,8 +25,8 @@ class FakeStore final : public Store {
   Result<std::vector<Schedule>> schedules(int64_t) override { return none(); }
   Result<std::vector<Seat>> seats(int64_t, bool) override { return none(); }
   Result<int64_t> expire_holds(int) override { return none(); }
-  Result<Pruned> prune(std::chrono::seconds, std::chrono::seconds, int) override { return none(); }
-  Result<int64_t> outbox_backlog() override { return none(); }
+  Result<Pruned> prune(const Retention&, int) override { return none(); }
+  Result<Backlog> outbox_backlog() override { return none(); }
   Status warm_up() override { return Status::Ok(); }
   Result<MigrationState> schema_state() override { return none(); }
 
@@ -76,8 +76,6 @@ StorePool::Job recording(std::shared_ptr<std::promise<Call>> done) {
 bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
 }
-
-}  // namespace
 
 TEST(DbPool, JobsRunWithTheWorkersStore) {
   MetricsRegistry metrics;
@@ -234,3 +232,5 @@ TEST(DbPool, JobThatThrowsDoesNotStopItsWorker) {
   pool.stop();
   EXPECT_EQ(pool.in_use(), 0) << "the failed job released its worker";
 }
+
+}  // namespace

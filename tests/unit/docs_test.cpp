@@ -12,9 +12,9 @@
 #include "cli/context.h"
 #include "cli/docgen.h"
 
-using namespace resv::cli;
-
 namespace {
+
+using namespace resv::cli;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(RESV_SOURCE_DIR + std::string("/") + path);
@@ -50,8 +50,6 @@ struct Docs : ::testing::Test {
 };
 
 const char* kRegenerate = "stale generated file: run `ninja -C build docs` and commit the result";
-
-}  // namespace
 
 TEST_F(Docs, CheckedInCompletionsMatchTheCommandTree) {
   EXPECT_EQ(slurp("completions/resv.bash"), bash_completion(*app, ctx)) << kRegenerate;
@@ -134,3 +132,5 @@ TEST_F(Docs, ZshOffersSubcommandsForThePathTyped) {
   EXPECT_NE(server.out.find("start:"), std::string::npos) << server.out;
   EXPECT_EQ(server.out.find("seed:"), std::string::npos) << server.out;
 }
+
+}  // namespace

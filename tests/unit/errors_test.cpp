@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+namespace {
+
 using namespace resv;
 
 TEST(HttpStatus, BusinessOutcomesAreNever5xx) {
@@ -51,3 +53,5 @@ TEST(CodeName, RoundTripsEveryCode) {
   }
   EXPECT_FALSE(code_from_name("NO_SUCH_CODE").has_value());
 }
+
+}  // namespace

@@ -9,6 +9,8 @@
 
 #include "base/event_loop.h"
 
+namespace {
+
 using namespace resv;
 
 TEST(EventLoop, AHandlerThatThrowsDoesNotStopTheHandlersAfterIt) {
@@ -23,3 +25,5 @@ TEST(EventLoop, AHandlerThatThrowsDoesNotStopTheHandlersAfterIt) {
 
   EXPECT_EQ(ran_after, 2);
 }
+
+}  // namespace

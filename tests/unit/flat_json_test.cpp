@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+namespace {
+
 using namespace resv;
 using Kind = FlatMember::Kind;
 
@@ -88,3 +90,5 @@ TEST(JsonArrayElements, EveryElementParsesBackToTheElementOfTheTree) {
   ASSERT_EQ(e->size(), tree.size());
   for (size_t i = 0; i < e->size(); ++i) EXPECT_EQ(nlohmann::json::parse((*e)[i]), tree[i]);
 }
+
+}  // namespace

@@ -4,9 +4,9 @@
 
 #include <string>
 
-using namespace resv;
-
 namespace {
+
+using namespace resv;
 
 HttpRequest with_query(std::string query) {
   HttpRequest r;
@@ -15,8 +15,6 @@ HttpRequest with_query(std::string query) {
   r.query = std::move(query);
   return r;
 }
-
-}  // namespace
 
 TEST(UrlDecode, DecodesPercentEscapesInEitherCase) {
   EXPECT_EQ(url_decode("%41%62c"), "Abc");
@@ -118,3 +116,5 @@ TEST(ResponseHead, UnknownStatusHasAnEmptyReasonPhrase) {
   r.status = 418;
   EXPECT_EQ(response_head(r, 11, true, 0).rfind("HTTP/1.1 418 \r\n", 0), 0u);
 }
+
+}  // namespace

@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-using namespace resv;
-
 namespace {
+
+using namespace resv;
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -24,8 +24,6 @@ bool has_line(const std::string& text, const std::string& line) {
   auto all = lines(text);
   return std::find(all.begin(), all.end(), line) != all.end();
 }
-
-}  // namespace
 
 TEST(Metrics, CounterRendersWithHelpAndTypeLines) {
   MetricsRegistry m;
@@ -182,3 +180,5 @@ TEST(EscapeLabel, EscapesBackslashQuoteAndNewline) {
   EXPECT_EQ(escape_label("/api/concerts/{id}"), "/api/concerts/{id}") << "ordinary text is unchanged";
   EXPECT_EQ(escape_label(""), "");
 }
+
+}  // namespace

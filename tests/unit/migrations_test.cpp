@@ -8,6 +8,8 @@
 #include <vector>
 #include <string>
 
+namespace {
+
 using namespace resv;
 
 TEST(ParseMigrationFilename, AcceptsVersionAndName) {
@@ -161,3 +163,5 @@ TEST(LatestMigrationVersion, IsTheLastBundledVersion) {
   EXPECT_EQ(latest_migration_version(), bundled_migrations().back().version);
   EXPECT_EQ(latest_migration_version(), static_cast<int>(bundled_migrations().size()));
 }
+
+}  // namespace

@@ -12,10 +12,10 @@
 #include "queue/admin.h"
 #include "queue/token.h"
 
+namespace {
+
 using namespace resv;
 using nlohmann::json;
-
-namespace {
 
 QueueStatus running(int waiting, const std::optional<std::string>& last_admit_at, double since_admit) {
   QueueStatus q;
@@ -28,8 +28,6 @@ QueueStatus running(int waiting, const std::optional<std::string>& last_admit_at
   q.seconds_since_last_admit = since_admit;
   return q;
 }
-
-}  // namespace
 
 TEST(QueueAdminRules, StuckWhenPeopleWaitAndNothingWasAdmittedForLongerThanTheThreshold) {
   EXPECT_TRUE(queue_stuck(running(3, "2026-05-01T09:50:00.000Z", 600), 120));
@@ -203,3 +201,5 @@ TEST(QueueAdminRules, NullsInAStatusObjectAreNone) {
   EXPECT_FALSE(q.stuck) << "derived by the reader, not read";
   EXPECT_EQ(q.eta_last_seconds, std::nullopt);
 }
+
+}  // namespace

@@ -7,16 +7,14 @@
 #include <string>
 #include <utility>
 
+namespace {
+
 using namespace resv;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-namespace {
-
 // 2026-11-21T14:02:20Z
 const SysTime kInstant = SysTime{} + std::chrono::seconds(1795269740);
-
-}  // namespace
 
 // ---- parse_queue_token_request ---------------------------------------------------
 
@@ -177,3 +175,5 @@ TEST(QueueTokenStatusJson, PreQueueHasNullPositionAndOpensAt) {
   EXPECT_EQ(j["opensAt"], "2026-11-21T14:03:50.000Z");
   EXPECT_EQ(j["etaSeconds"], 90);
 }
+
+}  // namespace

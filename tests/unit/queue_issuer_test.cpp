@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace {
+
 using namespace resv;
 using nlohmann::json;
-
-namespace {
 
 constexpr int64_t kConcert = 7;
 constexpr char kSecret[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -45,8 +45,6 @@ void expect_all(const std::string& text, const std::vector<int64_t>& users, Erro
     ADD_FAILURE() << "threw on " << text << " instead of answering " << code_name(code) << ": " << e.what();
   }
 }
-
-}  // namespace
 
 TEST(QueueIssuedFromDbJson, OneResultPerAskedUserInTheAskedOrder) {
   std::string text = answer(json::array({token_json(13, "5550001", nullptr), token_json(11, "4440001", 5)}), json::array({12}));
@@ -178,3 +176,5 @@ TEST(QueueIssuedFromDbJson, SuccessWithoutTokensIsInternalNotUnknownUsers) {
   // answer is not understood, which must not tell users they do not exist.
   expect_all(R"({"ok":true})", {11, 12}, ErrorCode::Internal);
 }
+
+}  // namespace

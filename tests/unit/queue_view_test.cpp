@@ -11,12 +11,12 @@
 #include <utility>
 #include <vector>
 
+namespace {
+
 using namespace resv;
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr int64_t kConcert = 7;
+constexpr int64_t kViewConcert = 7;
 const SysTime kNow = SysTime{} + std::chrono::seconds(1795269740);
 
 QueueConcertRow concert_row(int64_t id, int64_t change_no = 1, int64_t admitted_last_minute = 0) {
@@ -42,7 +42,7 @@ QueueTokenRow token_row(int64_t user, int64_t position, TokenState state = Token
   return r;
 }
 
-QueueTokenClaims claims_of(int64_t user, int64_t concert = kConcert) { return {concert, user, nonce_of(user)}; }
+QueueTokenClaims claims_of(int64_t user, int64_t concert = kViewConcert) { return {concert, user, nonce_of(user)}; }
 
 // A view with one queued concert and the given tokens.
 void seed(QueueView& view, const QueueConcertRow& concert, const std::vector<QueueTokenRow>& tokens) {
@@ -62,8 +62,6 @@ int64_t naive_prefix(const std::vector<int64_t>& values, int64_t p) {
   for (int64_t i = 1; i <= p && i < static_cast<int64_t>(values.size()); ++i) sum += values[static_cast<size_t>(i)];
   return sum;
 }
-
-}  // namespace
 
 // ---- TokenState ------------------------------------------------------------------
 
@@ -169,7 +167,7 @@ TEST(QueuePositionCounts, LargeCountsAtOnePositionSurviveGrowth) {
 
 TEST(QueueView, WaitingTokenHasItsPositionAndTheWaitingUsersAhead) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1), token_row(2, 2), token_row(3, 5), token_row(4, 9)});
+  seed(view, concert_row(kViewConcert), {token_row(1, 1), token_row(2, 2), token_row(3, 5), token_row(4, 9)});
   auto s = status_of(view, 3);
   EXPECT_EQ(s.state, TokenState::Waiting);
   EXPECT_EQ(s.position, 5);
@@ -181,7 +179,7 @@ TEST(QueueView, WaitingTokenHasItsPositionAndTheWaitingUsersAhead) {
 
 TEST(QueueView, AheadSkipsAdmittedExpiredAndUsersBehind) {
   QueueView view;
-  seed(view, concert_row(kConcert),
+  seed(view, concert_row(kViewConcert),
        {token_row(1, 1, TokenState::Active, 1, kNow + 10min), token_row(2, 2), token_row(3, 3, TokenState::Expired),
         token_row(4, 4), token_row(5, 7), token_row(6, 8), token_row(7, 1'000'000)});
   EXPECT_EQ(status_of(view, 2).ahead, 0) << "the admitted user in front is not waiting";
@@ -193,15 +191,15 @@ TEST(QueueView, AheadSkipsAdmittedExpiredAndUsersBehind) {
 
 TEST(QueueView, AheadFollowsAdmissionsAndPlacements) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1), token_row(2, 2), token_row(3, 3), token_row(4, 0)});
+  seed(view, concert_row(kViewConcert), {token_row(1, 1), token_row(2, 2), token_row(3, 3), token_row(4, 0)});
   ASSERT_EQ(status_of(view, 3).ahead, 2);
-  view.apply_tokens(kConcert, {token_row(1, 1, TokenState::Active, 2, kNow + 10min)}, 2);
+  view.apply_tokens(kViewConcert, {token_row(1, 1, TokenState::Active, 2, kNow + 10min)}, 2);
   EXPECT_EQ(status_of(view, 3).ahead, 1);
   EXPECT_EQ(status_of(view, 1).state, TokenState::Active);
-  view.apply_tokens(kConcert, {token_row(2, 2, TokenState::Expired, 3)}, 3);
+  view.apply_tokens(kViewConcert, {token_row(2, 2, TokenState::Expired, 3)}, 3);
   EXPECT_EQ(status_of(view, 3).ahead, 0);
   // The pre-queue user is placed behind everyone.
-  view.apply_tokens(kConcert, {token_row(4, 4, TokenState::Waiting, 4)}, 4);
+  view.apply_tokens(kViewConcert, {token_row(4, 4, TokenState::Waiting, 4)}, 4);
   EXPECT_EQ(status_of(view, 4).position, 4);
   EXPECT_EQ(status_of(view, 4).ahead, 1);
   EXPECT_EQ(status_of(view, 3).ahead, 0);
@@ -209,7 +207,7 @@ TEST(QueueView, AheadFollowsAdmissionsAndPlacements) {
 
 TEST(QueueView, EtaIsAheadTimesSixtyOverAdmittedLastMinute) {
   QueueView view;
-  seed(view, concert_row(kConcert, 1, 30), {token_row(1, 1), token_row(2, 2), token_row(3, 3), token_row(4, 4)});
+  seed(view, concert_row(kViewConcert, 1, 30), {token_row(1, 1), token_row(2, 2), token_row(3, 3), token_row(4, 4)});
   auto s = status_of(view, 4);
   ASSERT_EQ(s.ahead, 3);
   ASSERT_TRUE(s.eta_s.has_value());
@@ -217,26 +215,26 @@ TEST(QueueView, EtaIsAheadTimesSixtyOverAdmittedLastMinute) {
   auto first = status_of(view, 1);
   ASSERT_TRUE(first.eta_s.has_value());
   EXPECT_DOUBLE_EQ(*first.eta_s, 0.0);
-  view.set_concerts({concert_row(kConcert, 1, 7)}, {});
+  view.set_concerts({concert_row(kViewConcert, 1, 7)}, {});
   ASSERT_TRUE(status_of(view, 4).eta_s.has_value());
   EXPECT_DOUBLE_EQ(*status_of(view, 4).eta_s, 3.0 * 60.0 / 7.0);
 }
 
 TEST(QueueView, NoEtaWhilePausedOrWithoutAdmissionsInTheLastMinute) {
   QueueView view;
-  auto paused = concert_row(kConcert, 1, 30);
+  auto paused = concert_row(kViewConcert, 1, 30);
   paused.paused = true;
   seed(view, paused, {token_row(1, 1), token_row(2, 2)});
   auto s = status_of(view, 2);
   EXPECT_EQ(s.ahead, 1);
   EXPECT_FALSE(s.eta_s.has_value());
-  view.set_concerts({concert_row(kConcert, 1, 0)}, {});
+  view.set_concerts({concert_row(kViewConcert, 1, 0)}, {});
   EXPECT_FALSE(status_of(view, 2).eta_s.has_value());
 }
 
 TEST(QueueView, PreQueueTokenGetsSecondsUntilOpening) {
   QueueView view;
-  auto concert = concert_row(kConcert, 1, 30);
+  auto concert = concert_row(kViewConcert, 1, 30);
   concert.opens_at = kNow + 90s;
   seed(view, concert, {token_row(1, 0), token_row(2, 0)});
   auto s = status_of(view, 2);
@@ -256,7 +254,7 @@ TEST(QueueView, PreQueueTokenGetsSecondsUntilOpening) {
 
 TEST(QueueView, ActiveTokenReadsActiveUntilItsExpiryThenExpired) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1, TokenState::Active, 1, kNow + 1s)});
+  seed(view, concert_row(kViewConcert), {token_row(1, 1, TokenState::Active, 1, kNow + 1s)});
   auto active = status_of(view, 1);
   EXPECT_EQ(active.state, TokenState::Active);
   EXPECT_EQ(active.position, 1);
@@ -269,14 +267,14 @@ TEST(QueueView, ActiveTokenReadsActiveUntilItsExpiryThenExpired) {
 
 TEST(QueueView, ExpiredRowReadsExpired) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1, TokenState::Expired, 1, kNow - 1min)});
+  seed(view, concert_row(kViewConcert), {token_row(1, 1, TokenState::Expired, 1, kNow - 1min)});
   EXPECT_EQ(status_of(view, 1).state, TokenState::Expired);
 }
 
 TEST(QueueView, TokenWithAnotherNonceIsInvalid) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1)});
-  auto s = view.status({kConcert, 1, nonce_of(1) + 1}, kNow);
+  seed(view, concert_row(kViewConcert), {token_row(1, 1)});
+  auto s = view.status({kViewConcert, 1, nonce_of(1) + 1}, kNow);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::QueueTokenInvalid);
   EXPECT_TRUE(view.status(claims_of(1), kNow).ok());
@@ -288,12 +286,12 @@ TEST(QueueView, TokenOfAConcertWithoutQueueIsInvalid) {
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), ErrorCode::QueueTokenInvalid);
 
-  seed(view, concert_row(kConcert), {token_row(1, 1)});
-  auto other = view.status(claims_of(1, kConcert + 1), kNow);
+  seed(view, concert_row(kViewConcert), {token_row(1, 1)});
+  auto other = view.status(claims_of(1, kViewConcert + 1), kNow);
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), ErrorCode::QueueTokenInvalid);
 
-  view.set_concerts({concert_row(kConcert + 1)}, {});  // the concert's queue is gone
+  view.set_concerts({concert_row(kViewConcert + 1)}, {});  // the concert's queue is gone
   auto gone = view.status(claims_of(1), kNow);
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.status().code(), ErrorCode::QueueTokenInvalid);
@@ -301,7 +299,7 @@ TEST(QueueView, TokenOfAConcertWithoutQueueIsInvalid) {
 
 TEST(QueueView, UserNotYetKnownIsWaitingWithoutPosition) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1)});
+  seed(view, concert_row(kViewConcert), {token_row(1, 1)});
   auto s = status_of(view, 42);
   EXPECT_EQ(s.state, TokenState::Waiting);
   EXPECT_EQ(s.position, 0);
@@ -312,48 +310,48 @@ TEST(QueueView, UserNotYetKnownIsWaitingWithoutPosition) {
 
 TEST(QueueView, OlderRowThanKnownIsIgnored) {
   QueueView view;
-  seed(view, concert_row(kConcert), {token_row(1, 1, TokenState::Active, 5, kNow + 10min), token_row(2, 2, TokenState::Waiting, 5)});
-  view.apply_tokens(kConcert, {token_row(1, 1, TokenState::Waiting, 3)});
+  seed(view, concert_row(kViewConcert), {token_row(1, 1, TokenState::Active, 5, kNow + 10min), token_row(2, 2, TokenState::Waiting, 5)});
+  view.apply_tokens(kViewConcert, {token_row(1, 1, TokenState::Waiting, 3)});
   EXPECT_EQ(status_of(view, 1).state, TokenState::Active);
   EXPECT_EQ(status_of(view, 2).ahead, 0) << "the ignored row must not be counted as waiting";
-  view.apply_tokens(kConcert, {token_row(1, 1, TokenState::Expired, 6)});
+  view.apply_tokens(kViewConcert, {token_row(1, 1, TokenState::Expired, 6)});
   EXPECT_EQ(status_of(view, 1).state, TokenState::Expired) << "a newer row is applied";
 }
 
 TEST(QueueView, ConcertWhoseChangeNumberWentBackIsForgotten) {
   QueueView view;
-  view.set_concerts({concert_row(kConcert, 10)}, {});
-  view.apply_tokens(kConcert, {token_row(1, 1, TokenState::Waiting, 10), token_row(2, 2, TokenState::Waiting, 10)}, 10);
+  view.set_concerts({concert_row(kViewConcert, 10)}, {});
+  view.apply_tokens(kViewConcert, {token_row(1, 1, TokenState::Waiting, 10), token_row(2, 2, TokenState::Waiting, 10)}, 10);
   ASSERT_EQ(status_of(view, 2).ahead, 1);
-  ASSERT_EQ(view.synced_change_no(kConcert), 10);
+  ASSERT_EQ(view.synced_change_no(kViewConcert), 10);
 
-  view.set_concerts({concert_row(kConcert, 10)}, {});  // same number: kept
+  view.set_concerts({concert_row(kViewConcert, 10)}, {});  // same number: kept
   EXPECT_EQ(status_of(view, 2).position, 2);
-  EXPECT_EQ(view.synced_change_no(kConcert), 10);
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 10);
 
-  view.set_concerts({concert_row(kConcert, 4)}, {});  // re-seeded database
-  EXPECT_EQ(view.synced_change_no(kConcert), 0);
+  view.set_concerts({concert_row(kViewConcert, 4)}, {});  // re-seeded database
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 0);
   auto s = status_of(view, 2);
   EXPECT_EQ(s.position, 0) << "the old token rows are forgotten";
   EXPECT_EQ(s.ahead, 0);
-  view.apply_tokens(kConcert, {token_row(2, 1, TokenState::Waiting, 2)}, 4);
+  view.apply_tokens(kViewConcert, {token_row(2, 1, TokenState::Waiting, 2)}, 4);
   EXPECT_EQ(status_of(view, 2).position, 1) << "a reloaded row with a lower change number is taken";
 }
 
 TEST(QueueView, SyncedChangeNumberAdvancesOnlyWithTheSyncedArgument) {
   QueueView view;
-  EXPECT_EQ(view.synced_change_no(kConcert), 0);
-  view.set_concerts({concert_row(kConcert, 9)}, {});
-  EXPECT_EQ(view.synced_change_no(kConcert), 0);
-  view.apply_tokens(kConcert, {token_row(1, 1, TokenState::Waiting, 7)});
-  EXPECT_EQ(view.synced_change_no(kConcert), 0) << "rows alone (an issue) do not say that everything up to 7 is here";
-  view.apply_tokens(kConcert, {}, 5);
-  EXPECT_EQ(view.synced_change_no(kConcert), 5);
-  view.apply_tokens(kConcert, {}, 3);
-  EXPECT_EQ(view.synced_change_no(kConcert), 5) << "never goes back";
-  view.apply_tokens(kConcert, {token_row(2, 2, TokenState::Waiting, 9)}, 9);
-  EXPECT_EQ(view.synced_change_no(kConcert), 9);
-  EXPECT_EQ(view.synced_change_no(kConcert + 1), 0);
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 0);
+  view.set_concerts({concert_row(kViewConcert, 9)}, {});
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 0);
+  view.apply_tokens(kViewConcert, {token_row(1, 1, TokenState::Waiting, 7)});
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 0) << "rows alone (an issue) do not say that everything up to 7 is here";
+  view.apply_tokens(kViewConcert, {}, 5);
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 5);
+  view.apply_tokens(kViewConcert, {}, 3);
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 5) << "never goes back";
+  view.apply_tokens(kViewConcert, {token_row(2, 2, TokenState::Waiting, 9)}, 9);
+  EXPECT_EQ(view.synced_change_no(kViewConcert), 9);
+  EXPECT_EQ(view.synced_change_no(kViewConcert + 1), 0);
 }
 
 TEST(QueueView, SchedulesMapToTheirConcertAndEnabledIsPerConcert) {
@@ -410,3 +408,5 @@ TEST(QueueView, SeenDeduplicatesAndTakeEmpties) {
   view.seen(1, 5);
   EXPECT_EQ(view.take_seen().size(), 1u) << "seen again after a take";
 }
+
+}  // namespace

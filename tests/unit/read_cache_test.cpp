@@ -10,11 +10,11 @@
 
 #include "manual_clock.h"
 
+namespace {
+
 using namespace resv;
 using namespace std::chrono_literals;
 using resv::test::ManualClock;
-
-namespace {
 
 ReadCache::Body body(const std::string& s) { return std::make_shared<const std::string>(s); }
 
@@ -27,8 +27,6 @@ void put_stale(AgingCache& cache, const std::string& key, const std::string& tex
   cache.put(key, body(text));
   ManualClock::advance(kTtl);
 }
-
-}  // namespace
 
 TEST(ReadCache, MissAsksTheCallerToRefresh) {
   ReadCache cache(1h);
@@ -177,3 +175,5 @@ TEST(ReadCache, ZeroTtlDisablesTheCache) {
   }
   EXPECT_TRUE(ReadCache(1ms).enabled());
 }
+
+}  // namespace

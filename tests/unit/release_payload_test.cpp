@@ -4,6 +4,8 @@
 
 #include <vector>
 
+namespace {
+
 using namespace resv;
 
 TEST(ReleasePayload, SeatReleaseGivesScheduleAndSeats) {
@@ -61,3 +63,5 @@ TEST(ReleasePayload, ResetMeansForgetEverything) {
   EXPECT_TRUE(ev->lost);
   EXPECT_FALSE(parse_release_payload(R"({"reset":false})").has_value()) << "not a release either";
 }
+
+}  // namespace

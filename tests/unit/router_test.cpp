@@ -11,10 +11,10 @@
 #include "base/metrics.h"
 #include "server/http.h"
 
+namespace {
+
 using namespace resv;
 using nlohmann::json;
-
-namespace {
 
 HttpRequest request(std::string method, std::string path, std::string request_id = "req-1") {
   HttpRequest r;
@@ -58,8 +58,6 @@ class RouterTest : public ::testing::Test {
   MetricsRegistry metrics;
   Router router{metrics, "api", false};
 };
-
-}  // namespace
 
 TEST_F(RouterTest, DispatchesByMethodAndPatternAndPassesParams) {
   std::vector<std::string> got;
@@ -296,3 +294,5 @@ TEST(SplitPath, RepeatedAndTrailingSlashesGiveNoEmptySegments) {
   EXPECT_EQ(split_path("//a//b/"), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(split_path("/a/"), (std::vector<std::string>{"a"}));
 }
+
+}  // namespace

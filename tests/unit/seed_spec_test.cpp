@@ -3,15 +3,15 @@
 
 #include "ops/seed.h"
 
+namespace {
+
 using namespace resv;
 
-namespace {
 int64_t rows_of(const std::vector<SeedTable>& plan, const std::string& table) {
   for (const auto& t : plan)
     if (t.name == table) return t.rows;
   return -1;
 }
-}  // namespace
 
 TEST(SeedProfiles, MatchTheFieldReports) {
   auto concert = seed_profile("concert").value();
@@ -120,3 +120,5 @@ TEST(SeedRows, FrontSeatsAreVipAndDearest) {
   EXPECT_EQ(field(seed_row(s, "seats", 999), 3), "S");
   EXPECT_GT(std::stoll(field(seed_row(s, "seats", 0), 4)), std::stoll(field(seed_row(s, "seats", 999), 4)));
 }
+
+}  // namespace

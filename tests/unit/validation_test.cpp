@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-using namespace resv;
-
 namespace {
+
+using namespace resv;
 
 HoldSeatsRequest seats_request(std::vector<int64_t> seat_ids) {
   HoldSeatsRequest r;
@@ -41,8 +41,6 @@ TopUpRequest top_up(int64_t amount) {
   r.amount = amount;
   return r;
 }
-
-}  // namespace
 
 TEST(ValidateHoldSeats, AcceptsOneSeat) { EXPECT_TRUE(validate(seats_request({1})).ok()); }
 
@@ -187,3 +185,5 @@ TEST(ValidateIdempotencyKey, RejectsSpaceControlDeleteAndNonAsciiBytes) {
     EXPECT_EQ(s.code(), ErrorCode::InvalidRequest) << "key of " << bad.size() << " bytes";
   }
 }
+
+}  // namespace

@@ -1,0 +1,330 @@
+#include "events/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <map>
+
+namespace resv {
+namespace {
+
+// One message of the batch in flight: the delivery report callback fills it.
+struct Pending {
+  Delivery* delivery;
+  bool reported = false;
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* p = static_cast<Pending*>(m->_private);
+  if (!p) return;
+  p->reported = true;
+  p->delivery->delivered = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!p->delivery->delivered) p->delivery->error = rd_kafka_err2str(m->err);
+}
+
+// librdkafka's own log lines (connection refused, broker down...) at debug:
+// the relay reports outages itself, once per outage.
+void on_log(const rd_kafka_t*, int, const char* fac, const char* buf) {
+  spdlog::debug("msg=\"librdkafka\" facility={} text=\"{}\"", fac, buf);
+}
+
+// A configuration, or why librdkafka refused one of the settings.
+Result<rd_kafka_conf_t*> make_conf(const std::vector<std::pair<const char*, std::string>>& settings) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::array<char, 512> err{};
+  for (const auto& [name, value] : settings) {
+    if (rd_kafka_conf_set(conf, name, value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::Internal(std::string("Kafka setting ") + name + "=" + value + " refused: " + err.data());
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, on_log);
+  return conf;
+}
+
+}  // namespace
+
+struct KafkaProducer::Handle {
+  rd_kafka_t* rk = nullptr;
+  ~Handle() {
+    if (!rk) return;
+    rd_kafka_flush(rk, 0);
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(rk, 0);  // the purged messages' reports, before the handle goes
+    rd_kafka_destroy(rk);
+  }
+};
+
+namespace {
+
+Result<std::unique_ptr<KafkaProducer::Handle>> new_producer(const KafkaOptions& o) {
+  auto conf = make_conf({{"bootstrap.servers", o.brokers},
+                         {"client.id", o.client_id},
+                         {"enable.idempotence", "true"},
+                         {"enable.gapless.guarantee", "true"},
+                         {"acks", "all"},
+                         {"linger.ms", "1"},
+                         {"message.timeout.ms", std::to_string(o.delivery_timeout.count())},
+                         {"socket.connection.setup.timeout.ms", "3000"},
+                         {"reconnect.backoff.max.ms", "1000"}});
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_dr_msg_cb(conf.value(), on_delivery);
+  std::array<char, 512> err{};
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.value(), err.data(), err.size());
+  if (!rk) {
+    rd_kafka_conf_destroy(conf.value());
+    return Status::Internal(std::string("cannot create the Kafka producer: ") + err.data());
+  }
+  auto h = std::make_unique<KafkaProducer::Handle>();
+  h->rk = rk;
+  return h;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KafkaProducer>> KafkaProducer::create(KafkaOptions options) {
+  auto handle = new_producer(options);
+  if (!handle.ok()) return handle.status();
+  std::unique_ptr<KafkaProducer> p(new KafkaProducer(std::move(options)));
+  p->handle_ = std::move(handle.value());
+  return p;
+}
+
+KafkaProducer::KafkaProducer(KafkaOptions options) : opts_(std::move(options)) {}
+KafkaProducer::~KafkaProducer() = default;
+
+std::vector<Delivery> KafkaProducer::publish(const std::vector<EventMessage>& batch) {
+  std::vector<Delivery> out(batch.size());
+  if (!handle_) {  // the last one failed fatally: start over
+    auto h = new_producer(opts_);
+    if (!h.ok()) {
+      for (auto& d : out) d.error = h.status().message();
+      return out;
+    }
+    handle_ = std::move(h.value());
+  }
+  rd_kafka_t* rk = handle_->rk;
+  std::vector<Pending> pending(batch.size());
+  size_t sent = 0;
+  for (; sent < batch.size(); ++sent) {
+    const auto& m = batch[sent];
+    pending[sent].delivery = &out[sent];
+    std::vector<rd_kafka_vu_t> vu(5 + m.headers.size());
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = m.topic.c_str();
+    vu[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[1].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[2].u.mem = {const_cast<char*>(m.key.data()), m.key.size()};  // copied (F_COPY), never written
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem = {const_cast<char*>(m.value.data()), m.value.size()};
+    vu[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[4].u.ptr = &pending[sent];
+    for (size_t h = 0; h < m.headers.size(); ++h) {
+      vu[5 + h].vtype = RD_KAFKA_VTYPE_HEADER;
+      vu[5 + h].u.header = {m.headers[h].first.c_str(), m.headers[h].second.data(),
+                            static_cast<ssize_t>(m.headers[h].second.size())};
+    }
+    rd_kafka_resp_err_t err;
+    // A full local queue empties as reports arrive: wait for some, then retry.
+    for (;;) {
+      rd_kafka_error_t* e = rd_kafka_produceva(rk, vu.data(), vu.size());
+      err = e ? rd_kafka_error_code(e) : RD_KAFKA_RESP_ERR_NO_ERROR;
+      if (e) rd_kafka_error_destroy(e);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+      rd_kafka_poll(rk, 50);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out[sent].error = rd_kafka_err2str(err);
+      pending[sent].reported = true;
+      if (err == RD_KAFKA_RESP_ERR__FATAL) break;
+    }
+  }
+  // Every message sent has a report by message.timeout.ms; the margin covers
+  // the report's way back.
+  rd_kafka_flush(rk, static_cast<int>(opts_.delivery_timeout.count()) + 2000);
+  std::array<char, 512> fatal{};
+  const bool is_fatal = rd_kafka_fatal_error(rk, fatal.data(), fatal.size()) != RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (is_fatal) spdlog::warn("msg=\"Kafka producer failed fatally, starting a new one\" error=\"{}\"", fatal.data());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i >= sent)
+      out[i].error = "not sent: the producer failed fatally (" + std::string(fatal.data()) + ")";
+    else if (!pending[i].reported)
+      out[i].error = "no delivery report in time";
+  }
+  // Reports still owed would point at `pending`: a producer that owes some,
+  // or failed fatally, goes (its destructor purges them) and the next
+  // publish starts a new one.
+  if (is_fatal || rd_kafka_outq_len(rk) > 0) handle_.reset();
+  return out;
+}
+
+std::string ConsumedEvent::header(const std::string& name) const {
+  for (const auto& [n, v] : headers)
+    if (n == name) return v;
+  return "";
+}
+
+struct EventReader::Handle {
+  rd_kafka_t* rk = nullptr;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;  // after the messages returned
+  ~Handle() {
+    if (!rk) return;
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+  }
+};
+
+namespace {
+
+using TopicList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+TopicList topic_list(int size) {
+  return TopicList(rd_kafka_topic_partition_list_new(size), rd_kafka_topic_partition_list_destroy);
+}
+
+// The partition count of `topic`, BrokerUnavailable or NotFound.
+Result<int> partition_count(rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk, 0, rkt, &md, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Status::BrokerUnavailable(std::string("the Kafka brokers did not answer: ") + rd_kafka_err2str(err));
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(md, rd_kafka_metadata_destroy);
+  if (md->topic_cnt < 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt < 1)
+    return Status::NotFound("no topic " + topic + " on the brokers (nothing was published to it yet?)");
+  return md->topics[0].partition_cnt;
+}
+
+}  // namespace
+
+EventReader::EventReader() = default;
+EventReader::~EventReader() = default;
+
+Result<std::unique_ptr<EventReader>> EventReader::open(const KafkaOptions& kafka, const Options& options,
+                                                       std::chrono::milliseconds timeout) {
+  std::vector<std::pair<const char*, std::string>> settings = {
+      {"bootstrap.servers", kafka.brokers},
+      {"client.id", kafka.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"socket.connection.setup.timeout.ms", "3000"}};
+  // librdkafka assigns partitions only to a consumer with a group id; a
+  // reader without a group never commits under this one.
+  settings.emplace_back("group.id", options.group.empty() ? "resv-reader" : options.group);
+  auto conf = make_conf(settings);
+  if (!conf.ok()) return conf.status();
+  std::array<char, 512> err{};
+  auto h = std::make_unique<Handle>();
+  h->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.value(), err.data(), err.size());
+  if (!h->rk) {
+    rd_kafka_conf_destroy(conf.value());
+    return Status::Internal(std::string("cannot create the Kafka consumer: ") + err.data());
+  }
+  rd_kafka_poll_set_consumer(h->rk);
+  auto list = topic_list(8);
+  for (const auto& topic : options.topics) {
+    auto n = partition_count(h->rk, topic, timeout);
+    if (!n.ok()) return n.status();
+    for (int32_t p = 0; p < n.value(); ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  const int64_t start = options.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+  if (!options.group.empty()) {
+    auto e = rd_kafka_committed(h->rk, list.get(), static_cast<int>(timeout.count()));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return Status::BrokerUnavailable("cannot read group " + options.group + "'s offsets: " + rd_kafka_err2str(e));
+  }
+  for (int i = 0; i < list->cnt; ++i)
+    if (options.group.empty() || list->elems[i].offset < 0) list->elems[i].offset = start;
+  if (auto e = rd_kafka_assign(h->rk, list.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Status::Internal(std::string("cannot assign the partitions: ") + rd_kafka_err2str(e));
+  std::unique_ptr<EventReader> r(new EventReader());
+  r->handle_ = std::move(h);
+  return r;
+}
+
+std::optional<ConsumedEvent> EventReader::next(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) return std::nullopt;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(handle_->rk, static_cast<int>(left.count()));
+    if (!m) return std::nullopt;
+    std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> owned(m, rd_kafka_message_destroy);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // end of a partition, a broker hiccup: keep reading
+    ConsumedEvent e;
+    e.topic = rd_kafka_topic_name(m->rkt);
+    e.partition = m->partition;
+    e.offset = m->offset;
+    if (m->key) e.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) e.value.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_timestamp_type_t type;
+    e.timestamp_ms = rd_kafka_message_timestamp(m, &type);
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+        e.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : "");
+    }
+    handle_->next_offsets[{e.topic, e.partition}] = e.offset + 1;
+    return e;
+  }
+}
+
+Status EventReader::commit() {
+  if (handle_->next_offsets.empty()) return Status::Ok();
+  auto list = topic_list(static_cast<int>(handle_->next_offsets.size()));
+  for (const auto& [tp, offset] : handle_->next_offsets)
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = offset;
+  if (auto e = rd_kafka_commit(handle_->rk, list.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return Status::BrokerUnavailable(std::string("cannot commit the offsets: ") + rd_kafka_err2str(e));
+  return Status::Ok();
+}
+
+struct MockCluster::Handle {
+  rd_kafka_t* rk = nullptr;  // librdkafka wants a client instance to keep the cluster's books
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+  ~Handle() {
+    if (cluster) rd_kafka_mock_cluster_destroy(cluster);
+    if (rk) rd_kafka_destroy(rk);
+  }
+};
+
+Result<std::unique_ptr<MockCluster>> MockCluster::start(int brokers) {
+  auto conf = make_conf({{"client.id", "resv-mock-cluster"}});
+  if (!conf.ok()) return conf.status();
+  std::array<char, 512> err{};
+  auto h = std::make_unique<Handle>();
+  h->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.value(), err.data(), err.size());
+  if (!h->rk) {
+    rd_kafka_conf_destroy(conf.value());
+    return Status::Internal(std::string("cannot create the embedded Kafka cluster's client: ") + err.data());
+  }
+  h->cluster = rd_kafka_mock_cluster_new(h->rk, brokers);
+  if (!h->cluster) return Status::Internal("cannot create the embedded Kafka cluster (rd_kafka_mock_cluster_new)");
+  std::unique_ptr<MockCluster> m(new MockCluster());
+  m->bootstrap_ = rd_kafka_mock_cluster_bootstraps(h->cluster);
+  m->brokers_ = brokers;
+  m->handle_ = std::move(h);
+  return m;
+}
+
+MockCluster::MockCluster() = default;
+MockCluster::~MockCluster() = default;
+
+void MockCluster::set_down(bool down) {
+  for (int32_t id = 1; id <= brokers_; ++id) {
+    if (down)
+      rd_kafka_mock_broker_set_down(handle_->cluster, id);
+    else
+      rd_kafka_mock_broker_set_up(handle_->cluster, id);
+  }
+  down_ = down;
+}
+
+}  // namespace resv

@@ -1,0 +1,194 @@
+// The outbox relay against a real broker protocol (librdkafka's mock cluster
+// in this process) and a real database: what arrives, in which order, once
+// at least; an outage and its drain; one leader among several relays.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "base/metrics.h"
+#include "events/kafka.h"
+#include "events/relay.h"
+#include "eventually.h"
+#include "store_fixture.h"
+
+namespace {
+
+using namespace resv;
+using namespace resv::test;
+using namespace std::chrono_literals;
+
+// Passes batches on to a real producer; after `fail_after` rounds it throws
+// once the broker has acknowledged a round, before the relay marks it: a
+// crash between delivery and marking, as the relay sees it.
+class CrashingSink : public EventSink {
+ public:
+  CrashingSink(std::unique_ptr<EventSink> inner, int fail_after) : inner_(std::move(inner)), left_(fail_after) {}
+  std::vector<Delivery> publish(const std::vector<EventMessage>& batch) override {
+    auto d = inner_->publish(batch);
+    if (left_-- == 0) throw std::runtime_error("crash after the broker acknowledged the round");
+    return d;
+  }
+
+ private:
+  std::unique_ptr<EventSink> inner_;
+  int left_;
+};
+
+struct Relaying : StoreTest {
+  Relaying() : StoreTest({.seats = 10, .seat_price = 1000, .users = 6, .balance = 100000}) {
+    auto m = MockCluster::start();
+    if (!m.ok()) throw std::runtime_error(m.status().message());
+    broker = std::move(m.value());
+  }
+
+  std::unique_ptr<MockCluster> broker;
+  MetricsRegistry metrics;
+
+  KafkaOptions kafka(std::chrono::milliseconds timeout = 2000ms) const {
+    return {broker->bootstrap(), "relay-test", timeout};
+  }
+  std::unique_ptr<EventSink> producer(std::chrono::milliseconds timeout = 2000ms) const {
+    auto p = KafkaProducer::create(kafka(timeout));
+    if (!p.ok()) throw std::runtime_error(p.status().message());
+    return std::move(p.value());
+  }
+  RelayOptions relay_options() const {
+    RelayOptions o;
+    o.url = db.url();
+    o.lead_retry = 50ms;
+    o.retry = 100ms;
+    return o;
+  }
+  std::unique_ptr<Relay> relay(std::unique_ptr<EventSink> sink, MetricsRegistry& m) const {
+    auto r = std::make_unique<Relay>(relay_options(), std::move(sink), m);
+    r->start();
+    return r;
+  }
+
+  int64_t unpublished() const { return db.count("SELECT count(*) FROM outbox WHERE published_at IS NULL"); }
+  int64_t outbox_rows() const { return db.count("SELECT count(*) FROM outbox"); }
+
+  // Every message on `topic` from the start, until `count` arrived (or 30 s).
+  std::vector<ConsumedEvent> consume(const std::string& topic, size_t count) const {
+    auto reader = EventReader::open(kafka(), {{topic}, true, ""}, 10s);
+    if (!reader.ok()) throw std::runtime_error(reader.status().message());
+    std::vector<ConsumedEvent> out;
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline)
+      if (auto e = reader.value()->next(200ms)) out.push_back(std::move(*e));
+    return out;
+  }
+  // The event types per key, in the order they arrived.
+  static std::map<std::string, std::vector<std::string>> types_by_key(const std::vector<ConsumedEvent>& events) {
+    std::map<std::string, std::vector<std::string>> out;
+    for (const auto& e : events) out[e.key].push_back(e.header("event-type"));
+    return out;
+  }
+};
+
+TEST_F(Relaying, EveryStateChangeArrivesOnItsTopicKeyedByItsReservationInOrder) {
+  auto paid = hold(0, {0});
+  ASSERT_TRUE(bookings.pay({paid, user(0), {}, {}}).ok());
+  ASSERT_TRUE(bookings.cancel(paid, user(0)).ok());
+  auto expired = hold(1, {1});
+  db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE id = " + std::to_string(expired));
+  ASSERT_EQ(store.expire_holds(10).value(), 1);
+  ASSERT_TRUE(bookings.top_up({user(2), 5, {}, {}}).ok());
+  ASSERT_EQ(outbox_rows(), 6);
+
+  auto r = relay(producer(), metrics);
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+  EXPECT_TRUE(r->leader());
+  EXPECT_EQ(metrics.counter("resv_relay_published_total", "").value(), 6u);
+
+  auto reservations = consume("resv.reservations", 5);
+  ASSERT_EQ(reservations.size(), 5u);
+  auto by_key = types_by_key(reservations);
+  EXPECT_EQ(by_key[std::to_string(paid)],
+            (std::vector<std::string>{"ReservationHeld", "ReservationConfirmed", "ReservationCancelled"}));
+  EXPECT_EQ(by_key[std::to_string(expired)], (std::vector<std::string>{"ReservationHeld", "ReservationExpired"}));
+
+  // The message: headers and the documented body, its data the outbox payload.
+  const auto& confirmed = reservations[1].key == std::to_string(paid) ? reservations[1] : reservations[0];
+  for (const auto& e : reservations) {
+    auto body = nlohmann::json::parse(e.value);
+    EXPECT_EQ(body["eventId"].get<int64_t>(), std::stoll(e.header("event-id")));
+    EXPECT_EQ(body["type"], e.header("event-type"));
+    EXPECT_EQ(body["schemaVersion"], 1);
+    EXPECT_EQ(e.header("schema-version"), "1");
+    EXPECT_EQ(body["aggregateType"], "reservation");
+    EXPECT_EQ(std::to_string(body["aggregateId"].get<int64_t>()), e.key);
+    EXPECT_EQ(body["occurredAt"].get<std::string>().size(), 24u) << body["occurredAt"];
+    EXPECT_EQ(body["data"].dump(), nlohmann::json::parse(db.scalar("SELECT payload::text FROM outbox WHERE id = " +
+                                                                   e.header("event-id")))
+                                       .dump());
+  }
+  EXPECT_EQ(nlohmann::json::parse(confirmed.value)["data"]["amount"], 1000);
+
+  auto users = consume("resv.users", 1);
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0].key, uid(2));
+  EXPECT_EQ(users[0].header("event-type"), "BalanceToppedUp");
+}
+
+TEST_F(Relaying, ACrashBetweenDeliveryAndMarkingSendsTheRoundAgainAndLosesNothing) {
+  for (int i = 0; i < 5; ++i) hold(i, {static_cast<size_t>(i)});
+  auto r = relay(std::make_unique<CrashingSink>(producer(), 0), metrics);
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+
+  auto got = consume("resv.reservations", 10);
+  ASSERT_EQ(got.size(), 10u) << "the crashed round, then the same events again";
+  std::map<std::string, int> copies;  // by event id
+  for (const auto& e : got) ++copies[e.header("event-id")];
+  EXPECT_EQ(copies.size(), 5u) << "every event arrived";
+  for (const auto& [id, n] : copies) EXPECT_EQ(n, 2) << "event " << id << ": once per round, the same id";
+  EXPECT_EQ(metrics.counter("resv_relay_published_total", "").value(), 5u) << "marked once";
+}
+
+TEST_F(Relaying, WithTheBrokerDownTheBacklogGrowsAndDrainsWhenItReturns) {
+  broker->set_down(true);
+  auto r = relay(producer(1000ms), metrics);
+  for (int i = 0; i < 4; ++i) hold(i, {static_cast<size_t>(i)});
+  ASSERT_TRUE(eventually([&] { return metrics.counter("resv_relay_delivery_errors_total", "").value() >= 4; }))
+      << "the relay tried and the broker did not answer";
+  EXPECT_EQ(unpublished(), 4) << "nothing marked while the broker is down";
+  for (int i = 4; i < 6; ++i) hold(i, {static_cast<size_t>(i)});
+  EXPECT_EQ(unpublished(), 6) << "the backlog grows";
+
+  broker->set_down(false);
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+  auto got = consume("resv.reservations", 6);
+  std::set<std::string> ids;
+  for (const auto& e : got) ids.insert(e.header("event-id"));
+  EXPECT_EQ(ids.size(), 6u) << "every event arrived after the outage";
+}
+
+TEST_F(Relaying, OneRelayLeadsAndAnotherTakesOverWhenItStops) {
+  MetricsRegistry m1, m2;
+  auto first = relay(producer(), m1);
+  ASSERT_TRUE(eventually([&] { return first->leader(); }));
+  auto second = relay(producer(), m2);
+  hold(0, {0});
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }));
+  EXPECT_FALSE(second->leader()) << "one leader at a time";
+  EXPECT_EQ(m2.counter("resv_relay_published_total", "").value(), 0u);
+
+  first->stop();
+  ASSERT_TRUE(eventually([&] { return second->leader(); })) << "the other took over";
+  hold(1, {1});
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; }));
+  EXPECT_EQ(m2.counter("resv_relay_published_total", "").value(), 1u);
+
+  auto got = consume("resv.reservations", 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_NE(got[0].header("event-id"), got[1].header("event-id")) << "each published once";
+}
+
+}  // namespace
