@@ -13,6 +13,10 @@
 //   --scenario contended  connection c POSTs `per-connection` identical holds of the pool for user first_user+c
 //   --scenario get        GET --path
 //   --scenario issue      POST a queue token request for user first_user+i of --concert
+//   --scenario pay        POST the payment of reservation first_reservation+i by user first_user+i
+// --rate R paces the requests at R per second in all (request i leaves at
+// t0 + i/R, or as soon after as a connection is free); a latency starts when
+// the request is sent, not when it was due.
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -46,7 +50,8 @@ struct Options {
   std::string scenario = "seats";
   std::string path = "/";
   std::string trace;  // file: "sent_ms latency_ms connection attempt status arrival_ms" per response
-  long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1, concert = 1;
+  long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1, concert = 1, first_reservation = 1;
+  double rate = 0;  // requests per second in all; 0: as fast as the connections go
 };
 
 struct Stats {
@@ -89,7 +94,7 @@ class Starter {
 class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(net::io_context& ioc, const Options& o, Stats& s, long& next, int index, Clock::time_point deadline)
-      : stream_(ioc), o_(o), s_(s), next_(next), index_(index), deadline_(deadline) {}
+      : stream_(ioc), pace_(ioc), o_(o), s_(s), next_(next), index_(index), deadline_(deadline) {}
 
   void start(const tcp::endpoint& ep, Starter& starter) {
     stream_.async_connect(ep, [self = shared_from_this(), &starter](beast::error_code ec) {
@@ -110,6 +115,19 @@ class Conn : public std::enable_shared_from_this<Conn> {
       stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       return;
     }
+    if (o_.rate > 0) {
+      auto due = s_.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                              static_cast<double>(request_index_) / o_.rate));
+      if (Clock::now() < due) {
+        pace_.expires_at(due);
+        pace_.async_wait([self = shared_from_this()](beast::error_code) { self->write(); });
+        return;
+      }
+    }
+    write();
+  }
+
+  void write() {
     start_ = Clock::now();
     start_wall_ = std::chrono::system_clock::now();
     http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -134,6 +152,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
       if (o_.requests > 0 && next_ >= o_.requests) return false;
       i = next_++;
     }
+    request_index_ = i;
     sent_++;
     req = {};
     req.version(11);
@@ -146,6 +165,12 @@ class Conn : public std::enable_shared_from_this<Conn> {
     req.method(http::verb::post);
     req.set(http::field::content_type, "application/json");
     std::string user = std::to_string(o_.first_user + i), sched = std::to_string(o_.schedule);
+    if (o_.scenario == "pay") {
+      req.target("/api/reservations/" + std::to_string(o_.first_reservation + i) + "/payment");
+      req.body() = "{\"userId\":" + user + "}";
+      req.prepare_payload();
+      return true;
+    }
     if (o_.scenario == "issue") {
       req.target("/api/queue/tokens");
       req.body() = "{\"userId\":" + user + ",\"concertId\":" + std::to_string(o_.concert) + "}";
@@ -228,6 +253,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer pace_;
+  long request_index_ = 0;
   beast::flat_buffer buf_;
   http::request<http::string_body> req_;
   std::optional<http::response_parser<http::string_body>> res_;
@@ -267,7 +294,9 @@ int main(int argc, char** argv) {
   app.add_option("--requests,-n", o.requests, "Total requests (seats/pool/get)");
   app.add_option("--per-connection", o.per_connection, "Requests per connection, then close");
   app.add_option("--duration,-d", o.duration_s, "Seconds to run");
-  app.add_option("--scenario", o.scenario)->check(CLI::IsMember({"seats", "pool", "contended", "get", "issue"}));
+  app.add_option("--scenario", o.scenario)->check(CLI::IsMember({"seats", "pool", "contended", "get", "issue", "pay"}));
+  app.add_option("--first-reservation", o.first_reservation, "Reservation paid by the pay scenario's request 0");
+  app.add_option("--rate", o.rate, "Requests per second in all (0: as fast as possible)");
   app.add_option("--concert", o.concert, "Concert of the issue scenario");
   app.add_option("--path", o.path);
   app.add_option("--schedule", o.schedule);

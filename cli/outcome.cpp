@@ -1,5 +1,7 @@
 #include "cli/outcome.h"
 
+#include "cli/output.h"
+
 namespace resv::cli {
 
 Outcome Outcome::From(const Status& s, std::string hint) {
@@ -24,6 +26,15 @@ std::string Outcome::message() const {
   std::string m = "resv: error: " + what_;
   if (!hint_.empty()) m += " (hint: " + hint_ + ")";
   return m;
+}
+
+Expected<std::optional<int64_t>> duration_flag(const std::string& value, const char* flag) {
+  if (value.empty()) return std::optional<int64_t>();
+  auto v = parse_duration_seconds(value);
+  if (!v)
+    return Outcome::Usage(std::string(flag) + " '" + value + "' is not a positive duration",
+                          "give seconds, or a number with s, m or h: 90, 90s, 10m, 1h");
+  return std::optional<int64_t>(*v);
 }
 
 }  // namespace resv::cli

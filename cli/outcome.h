@@ -65,4 +65,9 @@ class Expected {
   Outcome outcome_;
 };
 
+// A duration option's seconds ("90", "90s", "10m", "1h"): nullopt when
+// `value` is empty (not given), Usage naming `flag` when it is not a
+// positive duration.
+Expected<std::optional<int64_t>> duration_flag(const std::string& value, const char* flag);
+
 }  // namespace resv::cli

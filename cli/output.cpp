@@ -161,6 +161,23 @@ std::optional<int64_t> parse_duration_seconds(std::string_view text) {
   return n * unit;
 }
 
+std::optional<int64_t> parse_duration_ms(std::string_view text) {
+  double unit = 0;
+  if (text.ends_with("ms")) {
+    unit = 1;
+    text.remove_suffix(2);
+  } else if (!text.empty() && (text.back() == 's' || text.back() == 'm')) {
+    unit = text.back() == 'm' ? 60000 : 1000;
+    text.remove_suffix(1);
+  }
+  double n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (unit == 0 || text.empty() || ec != std::errc() || p != text.data() + text.size() || text[0] == '-' ||
+      n * unit > 86400000.0)
+    return std::nullopt;
+  return static_cast<int64_t>(n * unit + 0.5);
+}
+
 std::string first_line(std::string_view text) { return std::string(text.substr(0, text.find('\n'))); }
 
 }  // namespace resv::cli

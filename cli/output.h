@@ -87,6 +87,9 @@ std::string human_duration(double seconds);
 // "90", "90s", "10m", "1h" -> seconds. nullopt for anything else: empty,
 // signs, fractions, spaces, other units, zero, more than INT32_MAX seconds.
 std::optional<int64_t> parse_duration_seconds(std::string_view text);
+// "250ms", "1.5s", "2s", "1m" -> milliseconds (0 allowed: "0s"); nullopt for
+// anything else: no unit, signs, spaces, more than a day.
+std::optional<int64_t> parse_duration_ms(std::string_view text);
 
 // The first line of a message, for a one-line error: PostgreSQL and libpq
 // add LINE, DETAIL and HINT lines to theirs. The whole text when it has one.

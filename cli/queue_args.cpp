@@ -59,11 +59,11 @@ Expected<nlohmann::json> queue_settings_patch(const QueueSettingsArgs& a) {
       {&a.token_ttl, {"--token-ttl", "tokenTtlSeconds"}}, {&a.abandon_after, {"--abandon-after", "abandonAfterSeconds"}}};
   for (const auto& [value, names] : durations) {
     if (!*value) continue;
-    auto v = parse_duration_seconds(**value);
-    if (!v)
-      return Outcome::Usage(std::string(names.first) + " '" + **value + "' is not a positive duration",
-                            "give seconds, or a number with s, m or h: 90, 90s, 10m, 1h");
-    patch[names.second] = *v;
+    auto v = duration_flag(**value, names.first);
+    if (!v.ok()) return v.outcome();
+    if (!v.value())  // given, but empty
+      return Outcome::Usage(std::string(names.first) + " is empty", "give seconds, or a number with s, m or h: 90s, 10m");
+    patch[names.second] = *v.value();
   }
   if (a.opens_at) {
     if (a.opens_at->empty())

@@ -367,10 +367,16 @@ Expected<std::vector<StartedInstance>> start_instances(const Context& ctx, const
   }
   if (plan.empty()) return out;
 
+  const bool broker_ran = state.embedded_broker().has_value();
   auto l = prepare_launch(ctx);
   if (!l.ok()) return l.outcome();
   auto started = launch(ctx, l.value(), plan, o.timeout, o.extra_args);
-  if (!started.ok()) return started.outcome();
+  if (!started.ok()) {
+    // What this call started goes with the servers it started: the broker
+    // too, unless a server that was running already publishes to it.
+    if (!broker_ran && out.empty()) broker_down(state, std::chrono::seconds(5));
+    return started.outcome();
+  }
   for (auto& s : started.value()) out.push_back({s, false});
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.instance.index < b.instance.index; });
   return out;

@@ -27,11 +27,13 @@ struct StartedInstance {
 
 // Starts the instances 1..o.instances that are not already running (the
 // others are reported as running, on stderr) and waits until each /readyz
-// answers 200. Returns them all, by index. Usage when the counts or ports are
-// out of range; Failed when resv-server cannot be found or run; Unreachable
-// when no database is configured, and when a started instance exits or is
-// not ready within o.timeout: then every instance this call started is
-// killed, and the message holds the tail of its log.
+// answers 200; with no brokers configured, the embedded broker first
+// (broker_up below). Returns them all, by index. Usage when the counts or
+// ports are out of range; Failed when resv-server cannot be found or run;
+// Unreachable when no database is configured, and when a started instance
+// exits or is not ready within o.timeout: then every instance this call
+// started is killed (and the embedded broker, when this call started it and
+// no other instance runs), and the message holds the tail of its log.
 Expected<std::vector<ServerInstance>> start_servers(const Context& ctx, const StartOptions& o);
 // The same, saying which instances were running already.
 Expected<std::vector<StartedInstance>> start_instances(const Context& ctx, const StartOptions& o);

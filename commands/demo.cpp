@@ -139,6 +139,8 @@ struct Audit {
   int64_t seats_double = 0;  // seats claimed by more than one active reservation
   int64_t pool_units_taken = 0;
   int64_t pool_units_claimed = 0;  // sum of active pool reservations' quantities
+  int64_t events_written = 0;      // outbox rows of the demo's reservations
+  int64_t events_published = 0;    // of those, relayed to Kafka
 };
 
 Expected<Audit> audit(const std::string& url, const DemoSet& set) {
@@ -162,6 +164,12 @@ Expected<Audit> audit(const std::string& url, const DemoSet& set) {
                                            " WHERE pool_id = $1 AND status IN ('HELD', 'CONFIRMED')",
                                            set.pool_id)[0]
                                .as<int64_t>();
+    auto events = tx.exec_params1("SELECT count(*), count(o.published_at) FROM outbox o JOIN reservations r"
+                                  " ON o.aggregate_type = 'reservation' AND o.aggregate_id = r.id"
+                                  " WHERE r.schedule_id = $1",
+                                  set.schedule_id);
+    a.events_written = events[0].as<int64_t>();
+    a.events_published = events[1].as<int64_t>();
     return a;
   } catch (const std::exception& e) {
     return Outcome::Unreachable(std::string("cannot read the results back: ") + e.what(), "run 'resv db status'");
@@ -214,6 +222,16 @@ Outcome run_demo(Context& ctx, const DemoOptions& o) {
   Burst b = run_burst(ctx, set.value(), server.port, o.clients);
   auto a = audit(url.value(), set.value());
   if (!a.ok()) return a.outcome();
+  // The relay publishes within milliseconds; give it a few seconds before
+  // saying what it did.
+  for (int i = 0; i < 100 && a->events_published < a->events_written; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto again = audit(url.value(), set.value());
+    if (!again.ok()) return again.outcome();
+    a = std::move(again);
+  }
+  const auto brokers = ctx.kafka_brokers();
+  const std::string brokers_text = brokers.ok() ? brokers.value() : "none";
 
   int rejected = 0, failed = 0;
   for (const auto& [code, n] : b.rejected) rejected += n;
@@ -236,7 +254,8 @@ Outcome run_demo(Context& ctx, const DemoOptions& o) {
                                    {"max", percentile(b.hold_ms, 1.0)}}}}},
         {"audit", {{"seatsTaken", a->seats_taken}, {"seatsSoldTwice", a->seats_double},
                    {"poolUnitsTaken", a->pool_units_taken}, {"poolCapacity", set->pool_capacity},
-                   {"overbooked", overbooked}}}};
+                   {"overbooked", overbooked}}},
+        {"events", {{"written", a->events_written}, {"published", a->events_published}, {"brokers", brokers_text}}}};
     out.print_json(j);
   } else {
     std::string rej;
@@ -266,11 +285,15 @@ Outcome run_demo(Context& ctx, const DemoOptions& o) {
                                                : out.green("none") + " (" + std::to_string(a->seats_taken) +
                                                      " seats taken once each, " +
                                                      std::to_string(a->pool_units_taken) + "/" +
-                                                     std::to_string(set->pool_capacity) + " pool places)"}}) +
+                                                     std::to_string(set->pool_capacity) + " pool places)"},
+                                   {"events", std::to_string(a->events_published) + " of " +
+                                                  std::to_string(a->events_written) +
+                                                  " published to Kafka (" + brokers_text + ")"}}) +
                        "\n" + out.bold("Where to look next") + "\n" +
                        key_values({{"  instances, readiness", resv_cmd(ctx) + " server status"},
                                    {"  the server's log", resv_cmd(ctx) + " server logs -n 20"},
                                    {"  the data", resv_cmd(ctx) + " db psql"},
+                                   {"  the events", resv_cmd(ctx) + " events tail -n 3"},
                                    {"  the seat map", "curl " + api + "/api/schedules/" +
                                                           std::to_string(set->schedule_id) + "/seats"},
                                    {"  when you are done",
@@ -302,7 +325,8 @@ void register_demo(CLI::App& app, Context& ctx) {
   cmd->footer(
       "Starts (or reuses) the embedded PostgreSQL and one resv-server, adds a demo concert\n"
       "(200 seats, a pool of 40, 500 users), sends every user once at it through the HTTP API,\n"
-      "pays for what was held, and checks in the database that nothing was sold twice.\n"
+      "pays for what was held, and checks in the database that nothing was sold twice; the\n"
+      "events of it all go through the embedded Kafka broker (resv events tail shows them).\n"
       "Everything keeps running afterwards; each run adds a new concert.\n"
       "Exit 1 if any request failed with a server error or the audit found overbooking.\n"
       "\n"
@@ -319,7 +343,8 @@ void register_demo(CLI::App& app, Context& ctx) {
       "             \"rejectedByCode\", \"failedByCode\": {code: int}, \"seconds\": number,\n"
       "             \"latencyMs\": {\"p50\", \"p95\", \"max\": number}},\n"
       "   \"audit\": {\"seatsTaken\", \"seatsSoldTwice\", \"poolUnitsTaken\", \"poolCapacity\": int,\n"
-      "             \"overbooked\": bool}}");
+      "             \"overbooked\": bool},\n"
+      "   \"events\": {\"written\", \"published\": int, \"brokers\": string}}");
   ctx.on_run(cmd, [&ctx, opts] { return run_demo(ctx, *opts); });
 }
 

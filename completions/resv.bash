@@ -5,10 +5,10 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--db|--fail-if-stuck|--fail-on-blocking|--instance|--instances|--jobs|--kafka-brokers|--kind|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--token-ttl|--user|--users|--watch|-j|-n) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--db|--delay|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--scale|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--user|--users|--watch|-j|-n) ((i++)); continue ;;
     esac
     case "$path $w" in
-      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
+      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv events"|"resv events status"|"resv events lag"|"resv events tail"|"resv events replay"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
     esac
   done
   case "$prev" in
@@ -56,10 +56,21 @@ _resv() {
     --fail-on-blocking) return ;;
     --blockers-older-than) return ;;
     --pid) return ;;
+    --topic-prefix) return ;;
+    --fail-if-backlog) return ;;
+    --fail-if-older) return ;;
+    --group) return ;;
+    --interval) return ;;
+    --fail-if-lag) return ;;
+    --topic) return ;;
+    -n|--last) return ;;
+    --delay) return ;;
+    --from-id) return ;;
+    --to-id) return ;;
   esac
   local words opts
   case "$path" in
-    "resv") words='demo db server seed queue locks config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv") words='demo db server seed queue locks events config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
@@ -91,6 +102,11 @@ _resv() {
     "resv locks cancel") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv locks terminate") words=''; opts='--help --blockers-older-than -y --yes --dry-run --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv locks rows") words='seats pool_units users reservations pools schedules concerts payments balance_ledger outbox idempotency_keys queue_concerts queue_tokens queue_audit queue_secret seed_runs schema_migrations'; opts='--help --pid --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv events") words='status lag tail replay'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv events status") words=''; opts='--help --watch --topic-prefix --fail-if-backlog --fail-if-older --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv events lag") words=''; opts='--help --group --topic-prefix --interval --fail-if-lag --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv events tail") words=''; opts='--help --topic --topic-prefix --from-beginning -n --last -f --follow --group --delay --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv events replay") words=''; opts='--help --from-id --to-id --yes --dry-run --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config") words='show'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv config show") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv completion") words='bash zsh fish'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;

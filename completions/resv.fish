@@ -9,12 +9,12 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --fail-if-stuck --fail-on-blocking --instance --instances --jobs --kafka-brokers --kind --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --token-ttl --user --users --watch -j -n
+            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --delay --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --to-id --token-ttl --topic --topic-prefix --user --users --watch -j -n
                 set skip 1
                 continue
         end
         switch "$path $w"
-            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv config' 'resv config show' 'resv completion'
+            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
                 set path "$path $w"
         end
     end
@@ -27,6 +27,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a server -d 'Start, stop, r
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a seed -d 'Load deterministic test data, as fast as PostgreSQL takes it'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a queue -d 'Watch and drive each concert\'s waiting room, in the database'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a locks -d 'Who blocks whom, on which seat, and the way out'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a events -d 'The outbox, its relay to Kafka, topics and consumer lag'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a config -d 'Show the resolved settings'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a completion -d 'Print the shell completion script for bash, zsh or fish'
 complete -c resv -l version -d 'Print the version and exit'
@@ -181,6 +182,30 @@ complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a queue_secret -
 complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a seed_runs -d 'One of resv\'s tables'
 complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -a schema_migrations -d 'One of resv\'s tables'
 complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -l pid -r -d 'Only the rows this session holds'
+complete -c resv -n 'test (__resv_path) = \'resv events\'' -a status -d 'Backlog, oldest unpublished event, relay leader, broker and topics'
+complete -c resv -n 'test (__resv_path) = \'resv events\'' -a lag -d 'Consumer groups: committed offsets, lag, and a verdict'
+complete -c resv -n 'test (__resv_path) = \'resv events\'' -a tail -d 'Events from the topics as JSON lines (a consumer, with --group)'
+complete -c resv -n 'test (__resv_path) = \'resv events\'' -a replay -d 'Send published events again (same ids), from the outbox'
+complete -c resv -n 'test (__resv_path) = \'resv events status\'' -l watch -r -d 'Redraw every SECONDS until Ctrl-C'
+complete -c resv -n 'test (__resv_path) = \'resv events status\'' -l topic-prefix -r -d 'Topics read: those named PREFIX... (the servers\' --kafka-topic-prefix)'
+complete -c resv -n 'test (__resv_path) = \'resv events status\'' -l fail-if-backlog -r -d 'Exit 4 when more than N events are unpublished'
+complete -c resv -n 'test (__resv_path) = \'resv events status\'' -l fail-if-older -r -d 'Exit 4 when the oldest unpublished event is this old (30s, 2m)'
+complete -c resv -n 'test (__resv_path) = \'resv events lag\'' -l group -r -d 'A group to report on (repeatable; default: the known ones)'
+complete -c resv -n 'test (__resv_path) = \'resv events lag\'' -l topic-prefix -r -d 'Topics read: those named PREFIX... (the servers\' --kafka-topic-prefix)'
+complete -c resv -n 'test (__resv_path) = \'resv events lag\'' -l interval -r -d 'Time between the two samples a verdict compares'
+complete -c resv -n 'test (__resv_path) = \'resv events lag\'' -l fail-if-lag -r -d 'Exit 4 when a group lags more than N events'
+complete -c resv -n 'test (__resv_path) = \'resv events lag\'' -l watch -r -d 'Redraw every SECONDS until Ctrl-C'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -l topic -r -d 'A topic to read (repeatable; default: every PREFIX... topic)'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -l topic-prefix -r -d 'Topics read: those named PREFIX... (the servers\' --kafka-topic-prefix)'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -l from-beginning -d 'Every event kept, not only the last ones'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -s n -l last -r -d 'The last N events of each partition (without --from-beginning)'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -s f -l follow -d 'Then wait for new events until Ctrl-C'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -l group -r -d 'Consume as this group: start at its committed offsets, commit as it goes'
+complete -c resv -n 'test (__resv_path) = \'resv events tail\'' -l delay -r -d 'Wait this long after each event (250ms, 1.5s, or a range 0.5s-1.5s)'
+complete -c resv -n 'test (__resv_path) = \'resv events replay\'' -l from-id -r -d 'First outbox id'
+complete -c resv -n 'test (__resv_path) = \'resv events replay\'' -l to-id -r -d 'Last outbox id (default: the last one)'
+complete -c resv -n 'test (__resv_path) = \'resv events replay\'' -l yes -d 'Do not ask for confirmation'
+complete -c resv -n 'test (__resv_path) = \'resv events replay\'' -l dry-run -d 'Only count what would be sent again'
 complete -c resv -n 'test (__resv_path) = \'resv config\'' -a show -d 'Print each setting, its value (secrets masked) and where it came from'
 complete -c resv -n 'test (__resv_path) = \'resv completion\'' -a bash -d 'The shell'
 complete -c resv -n 'test (__resv_path) = \'resv completion\'' -a zsh -d 'The shell'

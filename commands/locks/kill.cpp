@@ -74,13 +74,9 @@ Outcome run_kill(const Context& ctx, const KillFlags& f) {
     return Outcome::Usage(std::string("give a PID or --blockers-older-than, not both and not neither"),
                           std::string("e.g. 'resv locks ") + verb + " 4711' or 'resv locks " + verb +
                               " --blockers-older-than 2m'");
-  std::optional<int64_t> older;
-  if (!f.older_than.empty()) {
-    older = parse_duration_seconds(f.older_than);
-    if (!older)
-      return Outcome::Usage("--blockers-older-than '" + f.older_than + "' is not a positive duration",
-                            "give seconds, or a number with s, m or h: 30, 30s, 2m, 1h");
-  }
+  auto older_flag = duration_flag(f.older_than, "--blockers-older-than");
+  if (!older_flag.ok()) return older_flag.outcome();
+  const std::optional<int64_t> older = older_flag.value();
   auto url = ctx.database_url();
   if (!url.ok()) return url.outcome();
   auto snapshot = read_lock_snapshot(url.value());

@@ -306,15 +306,6 @@ Outcome run_view(const Context& ctx, const ViewFlags& f) {
   });
 }
 
-Expected<std::optional<int64_t>> duration_flag(const std::string& value, const char* name) {
-  if (value.empty()) return std::optional<int64_t>();
-  auto v = parse_duration_seconds(value);
-  if (!v)
-    return Outcome::Usage(std::string(name) + " '" + value + "' is not a positive duration",
-                          "give seconds, or a number with s, m or h: 30, 30s, 2m, 1h");
-  return std::optional<int64_t>(*v);
-}
-
 }  // namespace
 
 void add_view(CLI::App& locks, Context& ctx) {

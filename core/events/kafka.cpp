@@ -4,7 +4,9 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
+#include <tuple>
 #include <map>
 
 namespace resv {
@@ -170,6 +172,7 @@ std::string ConsumedEvent::header(const std::string& name) const {
 struct EventReader::Handle {
   rd_kafka_t* rk = nullptr;
   std::map<std::pair<std::string, int32_t>, int64_t> next_offsets;  // after the messages returned
+  int64_t waiting_at_open = 0;
   ~Handle() {
     if (!rk) return;
     rd_kafka_consumer_close(rk);
@@ -231,14 +234,22 @@ Result<std::unique_ptr<EventReader>> EventReader::open(const KafkaOptions& kafka
     if (!n.ok()) return n.status();
     for (int32_t p = 0; p < n.value(); ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
   }
-  const int64_t start = options.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
   if (!options.group.empty()) {
     auto e = rd_kafka_committed(h->rk, list.get(), static_cast<int>(timeout.count()));
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
       return Status::BrokerUnavailable("cannot read group " + options.group + "'s offsets: " + rd_kafka_err2str(e));
   }
-  for (int i = 0; i < list->cnt; ++i)
-    if (options.group.empty() || list->elems[i].offset < 0) list->elems[i].offset = start;
+  for (int i = 0; i < list->cnt; ++i) {
+    auto& e = list->elems[i];
+    int64_t low = 0, high = 0;
+    if (auto failed = rd_kafka_query_watermark_offsets(h->rk, e.topic, e.partition, &low, &high,
+                                                       static_cast<int>(timeout.count()));
+        failed)
+      return Status::BrokerUnavailable(std::string("the Kafka brokers did not answer: ") + rd_kafka_err2str(failed));
+    if (options.group.empty() || e.offset < 0)
+      e.offset = options.from_beginning ? low : options.last >= 0 ? std::max(low, high - options.last) : high;
+    h->waiting_at_open += std::max<int64_t>(0, high - e.offset);
+  }
   if (auto e = rd_kafka_assign(h->rk, list.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
     return Status::Internal(std::string("cannot assign the partitions: ") + rd_kafka_err2str(e));
   std::unique_ptr<EventReader> r(new EventReader());
@@ -276,6 +287,8 @@ std::optional<ConsumedEvent> EventReader::next(std::chrono::milliseconds timeout
   }
 }
 
+int64_t EventReader::waiting_at_open() const { return handle_->waiting_at_open; }
+
 Status EventReader::commit() {
   if (handle_->next_offsets.empty()) return Status::Ok();
   auto list = topic_list(static_cast<int>(handle_->next_offsets.size()));
@@ -284,6 +297,90 @@ Status EventReader::commit() {
   if (auto e = rd_kafka_commit(handle_->rk, list.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR)
     return Status::BrokerUnavailable(std::string("cannot commit the offsets: ") + rd_kafka_err2str(e));
   return Status::Ok();
+}
+
+namespace {
+
+// A consumer handle for reading metadata and offsets, never subscribing.
+Result<std::unique_ptr<EventReader::Handle>> metadata_client(const KafkaOptions& kafka, const std::string& group) {
+  auto conf = make_conf({{"bootstrap.servers", kafka.brokers},
+                         {"client.id", kafka.client_id},
+                         {"group.id", group.empty() ? "resv-reader" : group},
+                         {"enable.auto.commit", "false"},
+                         {"socket.connection.setup.timeout.ms", "3000"}});
+  if (!conf.ok()) return conf.status();
+  std::array<char, 512> err{};
+  auto h = std::make_unique<EventReader::Handle>();
+  h->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.value(), err.data(), err.size());
+  if (!h->rk) {
+    rd_kafka_conf_destroy(conf.value());
+    return Status::Internal(std::string("cannot create a Kafka client: ") + err.data());
+  }
+  return h;
+}
+
+Status unreachable(const KafkaOptions& kafka, rd_kafka_resp_err_t err) {
+  return Status::BrokerUnavailable("the Kafka brokers at " + kafka.brokers + " did not answer: " + rd_kafka_err2str(err));
+}
+
+}  // namespace
+
+Result<std::vector<PartitionOffsets>> read_partitions(const KafkaOptions& kafka, const std::string& topic_prefix,
+                                                      std::chrono::milliseconds timeout) {
+  auto client = metadata_client(kafka, "");
+  if (!client.ok()) return client.status();
+  rd_kafka_t* rk = client.value()->rk;
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count())); err)
+    return unreachable(kafka, err);
+  std::unique_ptr<const rd_kafka_metadata_t, decltype(&rd_kafka_metadata_destroy)> owned(md, rd_kafka_metadata_destroy);
+  std::vector<PartitionOffsets> out;
+  for (int t = 0; t < md->topic_cnt; ++t) {
+    std::string name = md->topics[t].topic;
+    if (!name.starts_with(topic_prefix)) continue;
+    for (int p = 0; p < md->topics[t].partition_cnt; ++p) {
+      PartitionOffsets po{name, md->topics[t].partitions[p].id, 0, 0, -1};
+      if (auto err = rd_kafka_query_watermark_offsets(rk, name.c_str(), po.partition, &po.low, &po.high,
+                                                      static_cast<int>(timeout.count()));
+          err)
+        return unreachable(kafka, err);
+      out.push_back(po);
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition); });
+  return out;
+}
+
+Result<std::vector<PartitionOffsets>> read_committed(const KafkaOptions& kafka, const std::string& group,
+                                                     std::vector<PartitionOffsets> partitions,
+                                                     std::chrono::milliseconds timeout) {
+  if (partitions.empty()) return partitions;
+  auto client = metadata_client(kafka, group);
+  if (!client.ok()) return client.status();
+  auto list = topic_list(static_cast<int>(partitions.size()));
+  for (const auto& p : partitions) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+  if (auto err = rd_kafka_committed(client.value()->rk, list.get(), static_cast<int>(timeout.count())); err)
+    return unreachable(kafka, err);
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    for (auto& p : partitions)
+      if (p.topic == e.topic && p.partition == e.partition) p.committed = e.offset >= 0 ? e.offset : -1;
+  }
+  return partitions;
+}
+
+Result<std::vector<std::string>> list_groups(const KafkaOptions& kafka, std::chrono::milliseconds timeout) {
+  auto client = metadata_client(kafka, "");
+  if (!client.ok()) return client.status();
+  const rd_kafka_group_list* groups = nullptr;
+  if (auto err = rd_kafka_list_groups(client.value()->rk, nullptr, &groups, static_cast<int>(timeout.count())); err)
+    return unreachable(kafka, err);
+  std::vector<std::string> out;
+  for (int i = 0; i < groups->group_cnt; ++i) out.emplace_back(groups->groups[i].group);
+  rd_kafka_group_list_destroy(groups);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 struct MockCluster::Handle {

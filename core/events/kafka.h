@@ -66,13 +66,16 @@ struct ConsumedEvent {
 
 // Reads topics partition by partition (every partition assigned to it: no
 // group rebalancing). With a group, starts at the group's committed offsets
-// (else at the start or the end) and commit() stores where it got to.
+// and commit() stores where it got to. A partition without a committed
+// offset starts at its first message (from_beginning), else at its last
+// `last` messages (last >= 0), else at its end (only new messages).
 class EventReader {
  public:
   struct Options {
     std::vector<std::string> topics;
-    bool from_beginning = false;  // where to start a partition without a committed offset
-    std::string group;            // "" : none
+    bool from_beginning = false;
+    std::string group;  // "" : none
+    int64_t last = -1;
   };
   // BrokerUnavailable when the brokers do not answer within `timeout`;
   // NotFound when a topic does not exist.
@@ -83,6 +86,8 @@ class EventReader {
   std::optional<ConsumedEvent> next(std::chrono::milliseconds timeout);
   // Commits the offsets after the messages returned so far (group only).
   Status commit();
+  // The messages there were to read from the start positions when it opened.
+  int64_t waiting_at_open() const;
 
   struct Handle;
 
@@ -90,6 +95,32 @@ class EventReader {
   EventReader();
   std::unique_ptr<Handle> handle_;
 };
+
+// One partition of a topic: its first and next offsets (high watermark:
+// the offset the next message gets), and a group's committed offset (-1:
+// the group never committed on it).
+struct PartitionOffsets {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t low = 0;
+  int64_t high = 0;
+  int64_t committed = -1;
+};
+
+// The partitions of every topic whose name starts with `topic_prefix`, with
+// their watermarks, by topic and partition. BrokerUnavailable when the
+// brokers do not answer within `timeout`.
+Result<std::vector<PartitionOffsets>> read_partitions(const KafkaOptions& kafka, const std::string& topic_prefix,
+                                                      std::chrono::milliseconds timeout);
+
+// `partitions` with `group`'s committed offsets filled in.
+Result<std::vector<PartitionOffsets>> read_committed(const KafkaOptions& kafka, const std::string& group,
+                                                     std::vector<PartitionOffsets> partitions,
+                                                     std::chrono::milliseconds timeout);
+
+// The consumer groups the brokers know (ListGroups). The embedded broker
+// does not answer it: BrokerUnavailable then, as when unreachable.
+Result<std::vector<std::string>> list_groups(const KafkaOptions& kafka, std::chrono::milliseconds timeout);
 
 // librdkafka's mock cluster in this process: brokers on 127.0.0.1 at ports
 // the kernel picks (Debian's librdkafka 2.0.2 cannot choose them), speaking

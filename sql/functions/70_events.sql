@@ -35,3 +35,43 @@ LANGUAGE sql SET enable_seqscan = off AS $$
   WITH marked AS (UPDATE outbox SET published_at = now() WHERE id = ANY(p_ids) AND published_at IS NULL RETURNING 1)
   SELECT count(*) FROM marked
 $$;
+
+-- What resv events status shows of the outbox, in one row: the backlog and
+-- the age of its oldest row, events published in the last minute, the ids
+-- still kept (replayable), and the relay leader: the session holding the
+-- advisory lock (p_classid, p_objid) of db/advisory_locks.h's
+-- kOutboxRelay, by its application_name ("resv-server:8080 relay").
+CREATE OR REPLACE FUNCTION resv_outbox_status(p_classid bigint, p_objid bigint)
+RETURNS TABLE (unpublished bigint, oldest_age_s float8, published_last_minute bigint, first_id bigint,
+               last_id bigint, leader text, leader_pid int, leader_connected_s float8)
+LANGUAGE sql STABLE SET enable_seqscan = off AS $$
+  SELECT b.unpublished, b.oldest_age_s,
+         (SELECT count(*) FROM outbox WHERE published_at > now() - interval '1 minute'),
+         (SELECT min(id) FROM outbox), (SELECT max(id) FROM outbox),
+         a.application_name, a.pid, extract(epoch FROM now() - a.backend_start)::float8
+    FROM resv_outbox_backlog() b
+    LEFT JOIN LATERAL (
+      SELECT s.application_name, s.pid, s.backend_start FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+         AND l.classid::bigint = p_classid AND l.objid::bigint = p_objid
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       LIMIT 1) a ON true
+$$;
+
+-- resv events replay: the published events p_from..p_to become unpublished
+-- again, so that the relay sends them again (same ids, keys and bodies;
+-- after the events published since, so a consumer sees each of them a
+-- second time). Returns how many; p_dry_run counts without changing.
+CREATE OR REPLACE FUNCTION resv_outbox_replay(p_from bigint, p_to bigint, p_dry_run boolean) RETURNS bigint
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+DECLARE
+  v_n bigint;
+BEGIN
+  IF p_dry_run THEN
+    SELECT count(*) INTO v_n FROM outbox WHERE id BETWEEN p_from AND p_to AND published_at IS NOT NULL;
+  ELSE
+    UPDATE outbox SET published_at = NULL WHERE id BETWEEN p_from AND p_to AND published_at IS NOT NULL;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+  END IF;
+  RETURN v_n;
+END $$;

@@ -89,6 +89,10 @@ TEST(CliDemo, RunsTwiceOnTheEmbeddedDefaultWithoutOverbooking) {
       << "every key is camelCase: " << first.out;
   EXPECT_EQ(j["audit"]["seatsSoldTwice"].get<int>(), 0);
   EXPECT_EQ(j["audit"]["poolUnitsTaken"].get<int>(), 40) << "250 buyers of 1-4 places sell out a pool of 40";
+  // A hold and a payment per buyer served, all relayed through the embedded broker.
+  EXPECT_EQ(j["events"]["written"].get<int>(), 2 * burst["held"].get<int>()) << j["events"].dump();
+  EXPECT_EQ(j["events"]["published"], j["events"]["written"]);
+  EXPECT_NE(first.err.find("started the embedded Kafka broker"), std::string::npos) << first.err;
   EXPECT_NE(first.err.find("4/4"), std::string::npos) << "progress messages go to stderr";
 
   auto second = run_resv(args);

@@ -291,13 +291,15 @@ TEST(CliServer, UnreachableDatabaseFailsTheStartWithTheLogTail) {
   EXPECT_NE(r.err.find("database connection failed"), std::string::npos) << "the log says why: " << r.err;
   EXPECT_EQ(r.err.find("secret-pw"), std::string::npos) << r.err;
 
-  // What it started is gone.
-  auto at = r.err.find("(pid ");
+  // What it started is gone: the server, and the embedded broker it started for it.
+  auto at = r.err.find("(pid ", r.err.find("resv: error:"));
   ASSERT_NE(at, std::string::npos) << r.err;
   long pid = std::stol(r.err.substr(at + 5));
   EXPECT_TRUE(eventually([&] { return !running(pid); }, 10));
   EXPECT_FALSE(answers(cli.admin_port, "/healthz"));
   EXPECT_FALSE(fs::exists(cli.state() / "server" / "instance-1.json"));
+  EXPECT_NE(r.err.find("started the embedded Kafka broker"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(cli.state() / "kafka" / "broker.json")) << "the broker it started for it is stopped";
 }
 
 TEST(CliServer, RestartKeepsThePortsGivesNewPidsAndKeepsServing) {

@@ -14,6 +14,17 @@ namespace {
 using namespace resv::cli;
 using nlohmann::json;
 
+TEST(DurationMs, MillisecondsSecondsWithFractionsOrMinutes) {
+  EXPECT_EQ(parse_duration_ms("250ms"), 250);
+  EXPECT_EQ(parse_duration_ms("1.5s"), 1500);
+  EXPECT_EQ(parse_duration_ms("0.5s"), 500);
+  EXPECT_EQ(parse_duration_ms("2s"), 2000);
+  EXPECT_EQ(parse_duration_ms("1m"), 60000);
+  EXPECT_EQ(parse_duration_ms("0s"), 0);
+  for (const char* bad : {"", "5", "s", "-1s", "1.5", "1 s", "2h", "1e9s", "abc", "1.5xs"})
+    EXPECT_EQ(parse_duration_ms(bad), std::nullopt) << bad;
+}
+
 TEST(QueueArgs, DurationsAreSecondsOrANumberWithSMOrH) {
   EXPECT_EQ(parse_duration_seconds("90"), 90);
   EXPECT_EQ(parse_duration_seconds("90s"), 90);
