@@ -16,18 +16,21 @@
 #     RATE/s for DUR s, each request the payment of a held reservation) while
 #     a consumer reads the payments' topic promptly (resv events tail --group
 #     prompt --follow), while a consumer takes 0.5-1.5 s per event (--delay
-#     0.5s-1.5s), and with the broker down (SIGUSR1); each p95 as a ratio to
-#     the prompt consumer's. Goal: <= 1.1. 0 errors in every condition.
+#     0.5s-1.5s), and with the broker down (SIGUSR1): each condition twice,
+#     in the order prompt, slow, down, prompt, slow, down, after a VACUUM of
+#     what (a) left; the better p95 of each as a ratio to the prompt
+#     consumer's. Goal: <= 1.1. Every payment answered 200 in every run.
 # (c) Commit-to-consumer latency at 1000 payments/s: resv-kafka-bench latency
-#     reads resv.reservations from its end; per event, arrival time minus the
-#     event's occurredAt (its transaction's start, ms precision); p50/p95.
+#     reads resv.reservations from its end; per payment event
+#     (ReservationConfirmed), arrival time minus the event's occurredAt (its
+#     transaction's start, ms precision); p50/p95.
 #   bench/events.sh [--quick]     (--quick: fewer rounds, shorter runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench_name=events
 source bench/common.sh
 
-rounds=7; n=20000; dur=15; rate=500
+rounds=7; n=50000; dur=15; rate=500
 [[ "${1:-}" == "--quick" ]] && { rounds=3; n=5000; dur=6; }
 
 bench_setup resv-server resv resv-broker resv-loadgen resv-kafka-bench
@@ -105,16 +108,20 @@ pay_run() {  # what rate seconds offset -> loadgen json
 }
 
 log "(b) payment p95 at $rate/s for $dur s: prompt consumer, slow consumer, broker down"
-resv_cli() { RESV_KAFKA_BROKERS=$brokers RESV_DATABASE_URL=$db RESV_STATE_DIR=$work/state build-bench/cli/resv "$@"; }
+# The consumers: resv itself in the background ($! its pid, to Ctrl-C it).
+export RESV_KAFKA_BROKERS=$brokers RESV_DATABASE_URL=$db RESV_STATE_DIR=$work/state
 offset=0
 p95_of() { python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["p95_ms"])' <<<"$1"; }
-declare -A p95 runs
-for cond in prompt slow down prompt2; do
+# (a) left 7 x n updated outbox rows: vacuumed now, not by autovacuum during a condition.
+psql -q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+declare -A p95 runs backlog drain_s
+for cond in prompt slow down prompt2 slow2 down2; do
   consumer=""
   case $cond in
-    prompt|prompt2) resv_cli events tail --group "bench-$cond" --follow >/dev/null 2>&1 & consumer=$! ;;
-    slow) resv_cli events tail --group bench-slow --follow --delay 0.5s-1.5s >/dev/null 2>&1 & consumer=$! ;;
-    down) kill -USR1 "$broker_pid" ;;
+    prompt*) build-bench/cli/resv events tail --group "bench-$cond" --follow >/dev/null 2>&1 & consumer=$! ;;
+    slow*) build-bench/cli/resv events tail --group "bench-$cond" --follow --delay 0.5s-1.5s >/dev/null 2>&1 &
+      consumer=$! ;;
+    down*) kill -USR1 "$broker_pid" ;;
   esac
   sleep 1
   count=$(python3 -c "print(int($rate * $dur))")
@@ -123,16 +130,18 @@ for cond in prompt slow down prompt2; do
   expect_run "(b) $cond" "$out" "$count" "$count"
   p95[$cond]=$(p95_of "$out"); runs[$cond]=$out
   [[ -n "$consumer" ]] && { kill -INT "$consumer"; wait "$consumer" || true; }
-  if [[ $cond == down ]]; then
-    backlog=$(unpublished)
+  if [[ $cond == down* ]]; then
+    backlog[$cond]=$(unpublished)
     kill -USR2 "$broker_pid"
-    drain_s=$(wait_drained)
+    drain_s[$cond]=$(wait_drained)
   fi
 done
 prompt_p95=$(python3 -c "print(min(${p95[prompt]}, ${p95[prompt2]}))")
+slow_p95=$(python3 -c "print(min(${p95[slow]}, ${p95[slow2]}))")
+down_p95=$(python3 -c "print(min(${p95[down]}, ${p95[down2]}))")
 
 log "(c) commit-to-consumer latency at 1000 payments/s for 10 s"
-build-bench/bench/resv-kafka-bench latency "$brokers" resv.reservations 13 >"$work/latency.json" &
+build-bench/bench/resv-kafka-bench latency "$brokers" resv.reservations 13 ReservationConfirmed >"$work/latency.json" &
 lat_pid=$!
 sleep 1.5
 out_c=$(pay_run "(c)" 1000 10 "$offset")
@@ -146,11 +155,11 @@ cat <<EOF2
 | measure | resv | ceiling (same run) | ratio | goal |
 |---|---|---|---|---|
 | (a) relay: events/s published and marked, $n per round, median of $rounds | $(printf '%.0f' "$relay") | bare librdkafka producer: $(printf '%.0f' "$bare") | $(ratio "$relay" "$bare") | >= 0.8 |
-| (b) payment p95, consumer 0.5-1.5 s per event ($rate/s, $dur s) | ${p95[slow]} ms | prompt consumer: $prompt_p95 ms | $(ratio "${p95[slow]}" "$prompt_p95") | <= 1.1 |
-| (b) payment p95, broker down ($rate/s, $dur s) | ${p95[down]} ms | prompt consumer: $prompt_p95 ms | $(ratio "${p95[down]}" "$prompt_p95") | <= 1.1 |
+| (b) payment p95, consumer 0.5-1.5 s per event ($rate/s, $dur s, better of 2) | $slow_p95 ms | prompt consumer: $prompt_p95 ms | $(ratio "$slow_p95" "$prompt_p95") | <= 1.1 |
+| (b) payment p95, broker down ($rate/s, $dur s, better of 2) | $down_p95 ms | prompt consumer: $prompt_p95 ms | $(ratio "$down_p95" "$prompt_p95") | <= 1.1 |
 
-- (b) prompt consumer p95: ${p95[prompt]} ms before, ${p95[prompt2]} ms after the other conditions (the ceiling is the lower); every payment answered 200 in every condition.
-- (b) broker down: the backlog was $backlog events when it came back, drained in $drain_s s.
+- (b) p95 of each run, in order (ms): prompt ${p95[prompt]}, slow ${p95[slow]}, down ${p95[down]}, prompt ${p95[prompt2]}, slow ${p95[slow2]}, down ${p95[down2]}; every payment answered 200 in every run.
+- (b) broker down: the backlog was ${backlog[down]} and ${backlog[down2]} events when it came back, drained in ${drain_s[down]} and ${drain_s[down2]} s.
 - (c) commit to consumer at 1000 payments/s: $(python3 -c "import json; r=json.loads('$lat'); print(f\"p50 {r['p50Ms']:.0f} ms, p95 {r['p95Ms']:.0f} ms, max {r['maxMs']:.0f} ms over {r['events']} events\")"); payment p95 $(p95_of "$out_c") ms.
 - Rounds of (a): relay ${relay_rates[*]}; bare ${bare_rates[*]} (events/s).
 EOF2

@@ -3,8 +3,9 @@
 //                                  (idempotent, acks=all, linger.ms 1), sends N messages with three
 //                                  headers and a key out of 1000 to topic bench.bare and waits for every
 //                                  acknowledgement
-//   latency BROKERS TOPIC SECONDS  a consumer from the end of TOPIC for SECONDS: per event, the time
-//                                  from its commit (the body's occurredAt) to its arrival here
+//   latency BROKERS TOPIC SECONDS TYPE  a consumer from the end of TOPIC for SECONDS: per event of
+//                                  TYPE (header event-type), the time from its transaction (the body's
+//                                  occurredAt) to its arrival here
 // Prints one JSON line.
 #include <librdkafka/rdkafka.h>
 
@@ -98,10 +99,24 @@ int64_t epoch_ms(const std::string& iso) {
   return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
-int latency(const std::string& brokers, const std::string& topic, double seconds) {
+// The value of header `name` of `m` ("" when none).
+std::string header(rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  const void* v = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(hdrs, name, &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+    return "";
+  return std::string(static_cast<const char*>(v), size);
+}
+
+int latency(const std::string& brokers, const std::string& topic, double seconds, const std::string& type) {
   rd_kafka_t* rk = client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", brokers},
                                               {"group.id", "resv-kafka-bench"},
-                                              {"enable.auto.commit", "false"}});
+                                              {"enable.auto.commit", "false"},
+                                              // The embedded broker answers a fetch only when this
+                                              // runs out, however much arrived: ask every 10 ms.
+                                              {"fetch.wait.max.ms", "10"}});
   rd_kafka_poll_set_consumer(rk);
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
@@ -121,7 +136,7 @@ int latency(const std::string& brokers, const std::string& topic, double seconds
   while (Clock::now() < until) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
     if (!m) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload && header(m, "event-type") == type) {
       const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
@@ -152,7 +167,7 @@ int latency(const std::string& brokers, const std::string& topic, double seconds
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "produce" && argc == 5) return produce(argv[2], std::atol(argv[3]), std::stoul(argv[4]));
-  if (mode == "latency" && argc == 5) return latency(argv[2], argv[3], std::atof(argv[4]));
-  std::fprintf(stderr, "usage: resv-kafka-bench produce BROKERS N BODY_BYTES | latency BROKERS TOPIC SECONDS\n");
+  if (mode == "latency" && argc == 6) return latency(argv[2], argv[3], std::atof(argv[4]), argv[5]);
+  std::fprintf(stderr, "usage: resv-kafka-bench produce BROKERS N BODY_BYTES | latency BROKERS TOPIC SECONDS TYPE\n");
   return 2;
 }

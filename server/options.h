@@ -41,7 +41,7 @@ struct ServerOptions {
   std::string kafka_brokers;  // "" : an embedded broker in this process (librdkafka's mock cluster)
   std::string kafka_topic_prefix = "resv.";
   bool relay = true;          // false: never publish the outbox (another server does)
-  int relay_batch = 1000;
+  int relay_batch = 5000;
   int kafka_delivery_timeout_ms = 5000;
   bool access_log = false;
   std::string log_level = "info";

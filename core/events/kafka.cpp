@@ -150,16 +150,19 @@ std::vector<Delivery> KafkaProducer::publish(const std::vector<EventMessage>& ba
   std::array<char, 512> fatal{};
   const bool is_fatal = rd_kafka_fatal_error(rk, fatal.data(), fatal.size()) != RD_KAFKA_RESP_ERR_NO_ERROR;
   if (is_fatal) spdlog::warn("msg=\"Kafka producer failed fatally, starting a new one\" error=\"{}\"", fatal.data());
+  bool owed = false;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (i >= sent)
+    if (i >= sent) {
       out[i].error = "not sent: the producer failed fatally (" + std::string(fatal.data()) + ")";
-    else if (!pending[i].reported)
+    } else if (!pending[i].reported) {
       out[i].error = "no delivery report in time";
+      owed = true;
+    }
   }
-  // Reports still owed would point at `pending`: a producer that owes some,
-  // or failed fatally, goes (its destructor purges them) and the next
-  // publish starts a new one.
-  if (is_fatal || rd_kafka_outq_len(rk) > 0) handle_.reset();
+  // A report still owed would point at `pending`: a producer that owes one,
+  // or failed fatally, goes (its destructor purges what it holds) and the
+  // next publish starts a new one. Otherwise it stays, with its connections.
+  if (is_fatal || owed) handle_.reset();
   return out;
 }
 
@@ -214,6 +217,9 @@ Result<std::unique_ptr<EventReader>> EventReader::open(const KafkaOptions& kafka
       {"client.id", kafka.client_id},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
+      // An event is seen within 100 ms of its arrival (the default 500 ms
+      // is how long an embedded broker holds every fetch).
+      {"fetch.wait.max.ms", "100"},
       {"socket.connection.setup.timeout.ms", "3000"}};
   // librdkafka assigns partitions only to a consumer with a group id; a
   // reader without a group never commits under this one.

@@ -28,7 +28,7 @@ namespace resv {
 struct RelayOptions {
   std::string url;  // with the session's application_name (db/pg_text.h)
   std::string topic_prefix = "resv.";
-  int batch = 1000;                                  // rows per round
+  int batch = 5000;                                  // rows per round
   std::chrono::milliseconds idle_poll{10};           // how often an idle leader looks for new rows
   std::chrono::milliseconds retry{1000};             // after a round with failed deliveries
   std::chrono::milliseconds lead_retry{1000};        // how often a follower tries to lead
