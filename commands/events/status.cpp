@@ -120,10 +120,14 @@ Outcome run_status(const Context& ctx, const StatusFlags& f, std::optional<int64
       return Outcome::Problem("the oldest unpublished event has waited " + human_duration(s->oldest_age_s) +
                                   " (limit " + human_duration(static_cast<double>(*older_s)) + ")",
                               "resv events status shows the relay leader and the broker");
-    if (!b.error.empty())
-      return Outcome::Unreachable("the broker cannot be read: " + b.error,
-                                  ctx.settings().embedded_kafka ? "'resv server start' runs the embedded broker"
-                                                                : "check --kafka-brokers (resv config show)");
+    if (!b.error.empty()) {
+      std::string hint = "check --kafka-brokers (resv config show)";
+      if (ctx.settings().embedded_kafka)
+        hint = ctx.state().embedded_broker()
+                   ? "the embedded broker runs but does not answer: see " + ctx.state().broker_log().string()
+                   : "'resv server start' runs the embedded broker";
+      return Outcome::Unreachable("the broker cannot be read: " + b.error, hint);
+    }
     return Outcome::Ok();
   });
 }

@@ -109,11 +109,12 @@ std::vector<Delivery> KafkaProducer::publish(const std::vector<EventMessage>& ba
   }
   rd_kafka_t* rk = handle_->rk;
   std::vector<Pending> pending(batch.size());
+  std::vector<rd_kafka_vu_t> vu;  // one message's fields, reused
   size_t sent = 0;
   for (; sent < batch.size(); ++sent) {
     const auto& m = batch[sent];
     pending[sent].delivery = &out[sent];
-    std::vector<rd_kafka_vu_t> vu(5 + m.headers.size());
+    vu.resize(5 + m.headers.size());
     vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
     vu[0].u.cstr = m.topic.c_str();
     vu[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
