@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "db/migrations.h"
+#include "db/pg_text.h"
 
 namespace resv::test {
 
@@ -66,7 +67,10 @@ TestDatabase::TestDatabase() {
   pqxx::nontransaction tx(c);
   tx.exec("DROP DATABASE IF EXISTS " + name_);
   tx.exec("CREATE DATABASE " + name_ + " TEMPLATE " + template_name());
-  url_ = with_database(admin, name_);
+  // A generous connect timeout: tests open hundreds of sessions at once on a
+  // loaded two-core host, where the servers' 2 s would fail a race test for
+  // the host's sake, not the code's.
+  url_ = with_connect_timeout(with_database(admin, name_), 30);
 }
 
 TestDatabase::~TestDatabase() {
