@@ -164,7 +164,8 @@ Expected<Audit> audit(const std::string& url, const DemoSet& set) {
                                            " WHERE pool_id = $1 AND status IN ('HELD', 'CONFIRMED')",
                                            set.pool_id)[0]
                                .as<int64_t>();
-    auto events = tx.exec_params1("SELECT count(*), count(o.published_at) FROM outbox o JOIN reservations r"
+    auto events = tx.exec_params1("SELECT count(*), count(*) FILTER (WHERE resv_outbox_is_published(o.txid, o.id))"
+                                  " FROM outbox o JOIN reservations r"
                                   " ON o.aggregate_type = 'reservation' AND o.aggregate_id = r.id"
                                   " WHERE r.schedule_id = $1",
                                   set.schedule_id);

@@ -89,27 +89,6 @@ int serve(ServerOptions o) {
   sweep_opts.retention = {std::chrono::seconds(o.idempotency_retention_s),
                           std::chrono::seconds(o.queue_token_retention_s), std::chrono::seconds(o.outbox_retention_s)};
   Sweeper sweeper(sweep_opts, std::make_unique<PgStore>(sweep_store), metrics);
-  AsyncPgOptions write_opts;
-  write_opts.url = session_url(o, "write");
-  write_opts.size = o.db_pool_size;
-  write_opts.queue_limit = o.db_queue_limit;
-  write_opts.max_wait = std::chrono::milliseconds(o.db_max_wait_ms);
-  write_opts.statement_timeout_ms = o.statement_timeout_ms;
-  write_opts.lock_timeout_ms = std::min(o.lock_timeout_ms, o.statement_timeout_ms);
-  write_opts.group_limit = o.pool_hold_concurrency;
-  // With one I/O thread the pool shares its loop: no hand-off between
-  // threads per job. Several I/O threads would run the pool's handlers at
-  // once, so then it keeps a thread of its own.
-  if (o.io_threads == 1) write_opts.loop = &ioc;
-  write_opts.warm_up = warm_up_calls();
-  AsyncPg writes(write_opts, metrics);
-  Bookings bookings(writes, filter,
-                    metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out)."));
-  QueueView queue;
-  QueueService queue_service({session_url(o, "queue"), o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
-                              o.queue_leader},
-                             queue, metrics);
-  QueueIssuer issuer(writes, queue);
   // Events: to the configured brokers, else to a broker embedded in this
   // process (`resv server start` gives its servers one shared broker).
   std::unique_ptr<MockCluster> embedded_broker;
@@ -130,7 +109,31 @@ int serve(ServerOptions o) {
     std::fprintf(stderr, "resv-server: error: %s\n", producer.status().message().c_str());
     return 2;
   }
-  Relay relay({session_url(o, "relay"), o.kafka_topic_prefix, o.relay_batch}, std::move(producer.value()), metrics);
+  Relay relay({session_url(o, "relay"), o.kafka_topic_prefix, o.relay_batch, std::chrono::milliseconds(o.relay_poll_ms)},
+              std::move(producer.value()), metrics);
+  AsyncPgOptions write_opts;
+  write_opts.url = session_url(o, "write");
+  write_opts.size = o.db_pool_size;
+  write_opts.queue_limit = o.db_queue_limit;
+  write_opts.max_wait = std::chrono::milliseconds(o.db_max_wait_ms);
+  write_opts.statement_timeout_ms = o.statement_timeout_ms;
+  write_opts.lock_timeout_ms = std::min(o.lock_timeout_ms, o.statement_timeout_ms);
+  write_opts.group_limit = o.pool_hold_concurrency;
+  // With one I/O thread the pool shares its loop: no hand-off between
+  // threads per job. Several I/O threads would run the pool's handlers at
+  // once, so then it keeps a thread of its own.
+  if (o.io_threads == 1) write_opts.loop = &ioc;
+  write_opts.warm_up = warm_up_calls();
+  // A write may have committed outbox rows: the relay looks at once.
+  write_opts.on_finished = [&relay] { relay.wake(); };
+  AsyncPg writes(write_opts, metrics);
+  Bookings bookings(writes, filter,
+                    metrics.counter("resv_filter_answers_total", "Reservations answered from memory (taken/sold out)."));
+  QueueView queue;
+  QueueService queue_service({session_url(o, "queue"), o.queue_secret, std::chrono::milliseconds(o.queue_interval_ms),
+                              o.queue_leader},
+                             queue, metrics);
+  QueueIssuer issuer(writes, queue);
   App app{o,
           metrics,
           writes,

@@ -54,7 +54,7 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
                  "How long an ended queue token is kept (its user may then queue again)")
       ->envname("RESV_QUEUE_TOKEN_RETENTION_S")->check(CLI::Range(60, 365 * 24 * 3600));
   app.add_option("--outbox-retention-s", o.outbox_retention_s,
-                 "How long a published event stays in the outbox (resv events replay can re-send it until then)")
+                 "How long an event stays in the outbox after it was written, once published (resv events replay can re-send it until then)")
       ->envname("RESV_OUTBOX_RETENTION_S")->check(CLI::Range(60, 365 * 24 * 3600));
   app.add_option("--filter-ttl-ms", o.filter_ttl_ms, "Longest time a 'taken'/'sold out' answer is reused")
       ->envname("RESV_FILTER_TTL_MS")->check(CLI::Range(0, 600000));
@@ -84,6 +84,9 @@ void add_server_options(CLI::App& app, ServerOptions& o) {
       ->envname("RESV_RELAY");
   app.add_option("--relay-batch", o.relay_batch, "Outbox events published per round")
       ->envname("RESV_RELAY_BATCH")->check(CLI::Range(1, 100000));
+  app.add_option("--relay-poll-ms", o.relay_poll_ms,
+                 "How often the relay looks for events other servers wrote (this server's own wake it at once)")
+      ->envname("RESV_RELAY_POLL_MS")->check(CLI::Range(1, 60000));
   app.add_flag("--access-log", o.access_log, "Log every request (errors are always logged)")
       ->envname("RESV_ACCESS_LOG");
   app.add_option("--log-level", o.log_level, "Log level")

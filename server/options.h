@@ -42,6 +42,7 @@ struct ServerOptions {
   std::string kafka_topic_prefix = "resv.";
   bool relay = true;          // false: never publish the outbox (another server does)
   int relay_batch = 5000;
+  int relay_poll_ms = 200;
   int kafka_delivery_timeout_ms = 5000;
   bool access_log = false;
   std::string log_level = "info";

@@ -368,6 +368,7 @@ struct AsyncPg::Impl {
     auto outcome = std::move(*s.outcome);
     s.outcome.reset();
     s.busy = false;
+    if (opts.on_finished) opts.on_finished();
     in_use_gauge.set(--busy);
     const int64_t group = s.job.call.group;
     if (s.riders.empty()) {

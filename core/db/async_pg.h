@@ -49,6 +49,9 @@ struct AsyncPgOptions {
   boost::asio::io_context* loop = nullptr;
   // Run on every new connection before it takes jobs (db/statements.h).
   std::vector<WarmUpCall> warm_up = {};
+  // Called on the loop each time the database finished a statement (a job
+  // or a batch), before its answers: what may have committed outbox rows.
+  std::function<void()> on_finished = {};
 };
 
 class AsyncPg {

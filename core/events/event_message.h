@@ -1,9 +1,8 @@
 #pragma once
 // What the relay sends for one outbox row: the topic of its aggregate, the
 // aggregate id as key (one reservation's events stay in order on one
-// partition), headers naming the event, and the message body, which the
-// database builds (resv_outbox_next in sql/functions/70_events.sql; schema
-// in resv(1), EVENTS). Pure: no broker, no database.
+// partition), headers naming the event, and the message body (schema in
+// resv(1), EVENTS). Pure: no broker, no database.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,9 +17,16 @@ struct OutboxEvent {
   int64_t id = 0;
   std::string aggregate_type;  // "reservation", "user"
   int64_t aggregate_id = 0;
-  std::string event_type;  // "ReservationHeld", ...
-  std::string body;        // the message value (JSON)
+  std::string event_type;   // "ReservationHeld", ...
+  std::string occurred_at;  // "2026-12-02T05:00:00.123Z" (its transaction's start)
+  std::string payload;      // JSON object, as the write path wrote it
 };
+
+// The message value, schema version 1:
+//   {"eventId":42,"type":"ReservationConfirmed","schemaVersion":1,
+//    "aggregateType":"reservation","aggregateId":17,
+//    "occurredAt":"2026-12-02T05:00:00.123Z","data":{...the payload...}}
+std::string event_body(const OutboxEvent& e);
 
 struct EventMessage {
   int64_t id = 0;  // the outbox row's id (header event-id; consumers dedupe by it)
@@ -41,12 +47,12 @@ struct Delivery {
   std::string error;  // why not, when not delivered
 };
 
-// The ids of a batch that may be marked published: delivered, and no
-// earlier event of the same topic and key in the batch failed, so that what
-// is sent again for a key starts at its first failure. (The producer's
-// gapless guarantee fails every later message of a partition with an
-// earlier one; this keeps the rule when a broker answers otherwise.)
-// `deliveries` is in the order of `batch`.
-std::vector<int64_t> publishable_ids(const std::vector<EventMessage>& batch, const std::vector<Delivery>& deliveries);
+// How many events at the front of a batch the broker acknowledged: the
+// relay moves past those only, and sends the rest again, starting at the
+// first failure, so that what is sent again for a key starts there too.
+// (The producer's gapless guarantee fails every later message of a
+// partition with an earlier one; a later event of another key that was
+// delivered is sent twice, which at-least-once allows.)
+size_t delivered_prefix(const std::vector<Delivery>& deliveries);
 
 }  // namespace resv

@@ -1,29 +1,42 @@
 #include "events/relay.h"
 
+#include <algorithm>
+#include <future>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include "db/advisory_locks.h"
 #include "db/listen_loop.h"
-#include "db/pg_text.h"
 
 namespace resv {
 namespace {
 
-std::vector<EventMessage> next_batch(pqxx::connection& conn, int limit, const std::string& topic_prefix) {
+struct Batch {
+  std::vector<EventMessage> messages;  // in the order to publish them
+  int64_t replay = 0;                  // the replay they belong to; 0: the current window
+};
+
+// The next events to publish; with `after`, only the current window's after
+// that id (the page after one still in flight; never a replay's, and the
+// window does not move on).
+Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_prefix, int64_t after = 0) {
   pqxx::nontransaction tx(conn);
-  std::vector<EventMessage> out;
-  for (const auto& r : tx.exec_prepared("relay_next", limit)) {
-    OutboxEvent e{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<int64_t>(), r[3].as<std::string>(),
-                  r[4].as<std::string>()};
-    out.push_back(to_message(e, topic_prefix));
+  Batch out;
+  auto rows = tx.exec_prepared("relay_next", limit, after);
+  out.messages.reserve(rows.size());
+  for (const auto& r : rows) {
+    OutboxEvent e{r[0].as<int64_t>(),     r[1].as<std::string>(), r[2].as<int64_t>(),
+                  r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>()};
+    out.messages.push_back(to_message(e, topic_prefix));
+    out.replay = r[6].as<int64_t>();
   }
   return out;
 }
 
-void mark_published(pqxx::connection& conn, const std::vector<int64_t>& ids) {
+// The broker acknowledged the batch's first `n` events.
+void mark_published(pqxx::connection& conn, const Batch& batch, size_t n) {
   pqxx::nontransaction tx(conn);
-  tx.exec_prepared("relay_mark", pg_int_array(ids));
+  tx.exec_prepared("relay_mark", batch.replay, batch.messages[n - 1].id, static_cast<int64_t>(n));
 }
 
 }  // namespace
@@ -50,9 +63,20 @@ void Relay::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Relay::pause(std::chrono::milliseconds d) {
+void Relay::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Relay::pause(std::chrono::milliseconds d, bool wakeable) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [this] { return stop_.load(); });
+  cv_.wait_for(lock, d, [&] { return stop_.load() || (wakeable && woken_); });
+  if (!wakeable || !woken_) return;
+  cv_.wait_for(lock, opts_.gather, [&] { return stop_.load(); });
+  woken_ = false;
 }
 
 void Relay::run() {
@@ -64,8 +88,9 @@ void Relay::run() {
   run_listening(
       {opts_.url, {}, "outbox relay"}, stop_, {},
       [&](pqxx::connection& conn) {
-        conn.prepare("relay_next", "SELECT * FROM resv_outbox_next($1)");
-        conn.prepare("relay_mark", "SELECT resv_outbox_mark_published($1::bigint[])");
+        conn.prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
+        conn.prepare("relay_mark", "SELECT resv_outbox_mark_published($1, $2, $3)");
+        Batch batch;  // read while the one before was in flight, or empty
         while (!stop_) {
           if (!leader_) {
             leader_ = try_advisory_lock(conn, advisory::kOutboxRelay);
@@ -76,35 +101,41 @@ void Relay::run() {
             }
             spdlog::info("msg=\"this server's relay now publishes the outbox\"");
           }
-          auto batch = next_batch(conn, opts_.batch, opts_.topic_prefix);
-          if (batch.empty()) {
-            pause(opts_.idle_poll);
+          if (batch.messages.empty()) batch = next_batch(conn, opts_.batch, opts_.topic_prefix);
+          if (batch.messages.empty()) {
+            pause(opts_.idle_poll, true);
             continue;
           }
-          auto deliveries = sink_->publish(batch);
-          auto ids = publishable_ids(batch, deliveries);
-          if (!ids.empty()) mark_published(conn, ids);
-          published_.inc(ids.size());
-          const size_t failed = batch.size() - ids.size();
-          if (failed == 0) {
-            if (failing) spdlog::info("msg=\"the relay publishes again\" events={}", ids.size());
+          // While the broker acknowledges a full page of the window, the next
+          // page is read (and its messages built): the two overlap.
+          auto in_flight = std::async(std::launch::async, [&] { return sink_->publish(batch.messages); });
+          Batch next;
+          if (batch.replay == 0 && batch.messages.size() == static_cast<size_t>(opts_.batch))
+            next = next_batch(conn, opts_.batch, opts_.topic_prefix, batch.messages.back().id);
+          auto deliveries = in_flight.get();
+          const size_t published = delivered_prefix(deliveries);
+          if (published > 0) mark_published(conn, batch, published);
+          published_.inc(published);
+          if (published == batch.messages.size()) {
+            if (failing) spdlog::info("msg=\"the relay publishes again\" events={}", published);
             failing = false;
+            batch = std::move(next);
             continue;
           }
+          // A message without a report counts as not delivered.
+          const auto failed = batch.messages.size() - deliveries.size() +
+                              static_cast<size_t>(std::count_if(deliveries.begin(), deliveries.end(),
+                                                                [](const Delivery& d) { return !d.delivered; }));
           delivery_errors_.inc(failed);
           if (!failing) {
-            std::string why;
-            for (const auto& d : deliveries)
-              if (!d.delivered) {
-                why = d.error;
-                break;
-              }
+            const std::string why = published < deliveries.size() ? deliveries[published].error : "no delivery report";
             spdlog::warn(
                 "msg=\"events not acknowledged by the broker; the backlog grows until it answers\" failed={} "
                 "published={} error=\"{}\" hint=\"resv events status\"",
-                failed, ids.size(), why);
+                failed, published, why);
           }
           failing = true;
+          batch = {};  // read again from where the acknowledged part ends
           pause(opts_.retry);
         }
       },

@@ -1,8 +1,10 @@
 #pragma once
 // The outbox relay, on its own thread and connection: publishes the outbox's
-// unpublished rows to Kafka, oldest first, and marks each published only
-// after the broker acknowledged it (at least once: a crash between the two
-// sends it again, with the same event id; consumers dedupe by it).
+// unpublished rows to Kafka in windows of finished transactions, in id order
+// within a window, and moves past them only after the broker acknowledged
+// them: one row of state per batch, no write per event (resv_outbox_next,
+// sql/functions/70_events.sql). At least once: a crash between the two sends
+// the batch again, with the same event ids; consumers dedupe by them.
 //
 // One relay leads among all servers on a database (a session-level advisory
 // lock, db/advisory_locks.h): a single publisher keeps each key's events in
@@ -29,7 +31,12 @@ struct RelayOptions {
   std::string url;  // with the session's application_name (db/pg_text.h)
   std::string topic_prefix = "resv.";
   int batch = 5000;                                  // rows per round
-  std::chrono::milliseconds idle_poll{10};           // how often an idle leader looks for new rows
+  // How often an idle leader looks for new rows; its own server's writes
+  // wake it at once (wake()), so this is how soon other servers' are seen.
+  std::chrono::milliseconds idle_poll{200};
+  // Woken, it waits this long for more: under a stream of writes, a round
+  // per few milliseconds of events rather than one per write.
+  std::chrono::milliseconds gather{5};
   std::chrono::milliseconds retry{1000};             // after a round with failed deliveries
   std::chrono::milliseconds lead_retry{1000};        // how often a follower tries to lead
 };
@@ -43,11 +50,14 @@ class Relay {
   // lead. Idempotent.
   void stop();
   bool leader() const { return leader_.load(); }
+  // New outbox rows may have committed: an idle relay looks now. Cheap, any
+  // thread.
+  void wake();
 
  private:
   void run();
-  // Waits `d`, or less when stopped.
-  void pause(std::chrono::milliseconds d);
+  // Waits `d`, or less when stopped (or, if `wakeable`, woken).
+  void pause(std::chrono::milliseconds d, bool wakeable = false);
   RelayOptions opts_;
   std::unique_ptr<EventSink> sink_;
   Counter& published_;
@@ -55,6 +65,7 @@ class Relay {
   Gauge& is_leader_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> leader_{false};
+  bool woken_ = false;  // under mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;

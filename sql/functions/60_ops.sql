@@ -47,8 +47,8 @@ END $$;
 
 -- Deletes, oldest first, up to p_batch of each: Idempotency-Key answers
 -- older than p_keys_after, ended (EXPIRED) queue tokens that ended longer
--- than p_tokens_after ago, and outbox rows published longer than
--- p_outbox_after ago (never an unpublished one). SKIP LOCKED: a row someone
+-- than p_tokens_after ago, and outbox rows written longer than p_outbox_after
+-- ago once published (never an unpublished one). SKIP LOCKED: a row someone
 -- holds is left for the next round, so neither buyers, the admission
 -- controller nor the relay ever wait for it. A request retried with a pruned
 -- key runs again; a user whose ended token is pruned gets a new place if they
@@ -57,11 +57,12 @@ END $$;
 DROP FUNCTION IF EXISTS resv_prune(interval, interval, int);
 CREATE OR REPLACE FUNCTION resv_prune(p_keys_after interval, p_tokens_after interval, p_outbox_after interval,
                                       p_batch int)
-RETURNS jsonb LANGUAGE plpgsql SET enable_seqscan = off AS $$
+RETURNS jsonb LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
 DECLARE
   v_keys bigint;
   v_tokens bigint;
   v_outbox bigint;
+  v_bound bigint;
 BEGIN
   DELETE FROM idempotency_keys k USING (
     SELECT user_id, key FROM idempotency_keys WHERE created_at < now() - p_keys_after
@@ -73,9 +74,15 @@ BEGIN
      ORDER BY ended_at LIMIT p_batch FOR UPDATE SKIP LOCKED) old
    WHERE t.concert_id = old.concert_id AND t.user_id = old.user_id;
   GET DIAGNOSTICS v_tokens = ROW_COUNT;
+  -- Events older than their retention are those below the first younger
+  -- one (ids follow time); of those, the published ones a replay does not
+  -- still need.
+  v_bound := coalesce((SELECT id FROM outbox WHERE created_at >= now() - p_outbox_after ORDER BY id LIMIT 1),
+                      (SELECT max(id) + 1 FROM outbox));
   DELETE FROM outbox o USING (
-    SELECT id FROM outbox WHERE published_at < now() - p_outbox_after
-     ORDER BY published_at LIMIT p_batch FOR UPDATE SKIP LOCKED) old
+    SELECT x.id FROM outbox x WHERE x.id < v_bound AND resv_outbox_is_published(x.txid, x.id)
+       AND NOT EXISTS (SELECT 1 FROM outbox_replays r WHERE x.id BETWEEN r.next_id AND r.to_id)
+     ORDER BY x.id LIMIT p_batch FOR UPDATE SKIP LOCKED) old
    WHERE o.id = old.id;
   GET DIAGNOSTICS v_outbox = ROW_COUNT;
   RETURN jsonb_build_object('idempotencyKeys', v_keys, 'queueTokens', v_tokens, 'outbox', v_outbox);

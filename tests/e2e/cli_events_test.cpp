@@ -66,7 +66,7 @@ class CliEvents : public ::testing::Test {
     extra.insert(extra.begin(), {"--kafka-brokers", b.bootstrap()});
     return ServerProcess(db.url(), extra);
   }
-  int64_t unpublished() const { return db.count("SELECT count(*) FROM outbox WHERE published_at IS NULL"); }
+  int64_t unpublished() const { return db.count("SELECT unpublished FROM resv_outbox_backlog()"); }
   int64_t user(int i) const { return seeded.first_user_id + i; }
   // Holds seat i for user i and pays for it; the two HTTP statuses.
   std::pair<int, int> hold_and_pay(uint16_t port, int i) const {

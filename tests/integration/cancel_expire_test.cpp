@@ -243,7 +243,7 @@ TEST_F(Expiry, SweepOnceExpiresEveryExpiredHoldAcrossBatchesAndCountsThem) {
   EXPECT_EQ(sweeper.schema_problem(), "") << "the schema is current";
   EXPECT_EQ(metrics.counter("resv_holds_expired_total", "").value(), 5u);
   EXPECT_EQ(metrics.gauge("resv_outbox_backlog", "").value(),
-            db.count("SELECT count(*) FROM outbox WHERE published_at IS NULL"));
+            db.count("SELECT unpublished FROM resv_outbox_backlog()"));
   EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE status = 'EXPIRED'"), 5);
   EXPECT_EQ(status_of(live), "HELD");
 

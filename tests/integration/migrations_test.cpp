@@ -208,6 +208,30 @@ TEST_F(Migrations, ChangedChecksumOfAnAppliedMigrationIsRefused) {
       << "a refused database is left as it was";
 }
 
+TEST_F(Migrations, EventsPublishedBefore0007StayPublishedAndTheOthersWaitForTheRelay) {
+  // Versions 1-6 by hand, as apply_migrations records them.
+  exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+       " applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& m : bundled_migrations()) {
+    if (m.version > 6) break;
+    pqxx::connection c(url);
+    for (const auto& statement : split_sql_statements(m.sql)) pqxx::nontransaction(c).exec(statement);
+    pqxx::nontransaction(c).exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                                        m.version, m.name, m.checksum);
+  }
+  exec("INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, published_at) VALUES"
+       " ('reservation', 1, 'Sent', '{}', now()), ('reservation', 1, 'Waiting', '{}', NULL)");
+
+  auto applied = apply_migrations(url);
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_EQ(scalar("SELECT string_agg(event_type, ',' ORDER BY id) FROM outbox"
+                   " WHERE NOT resv_outbox_is_published(txid, id)"),
+            "Waiting");
+  EXPECT_EQ(count("SELECT unpublished FROM resv_outbox_backlog()"), 1);
+  EXPECT_EQ(scalar("SELECT string_agg(event_type, ',') FROM resv_outbox_next(10, 0)"), "Waiting")
+      << "the relay's next window holds it";
+}
+
 TEST_F(Migrations, PartlyMigratedDatabaseGetsOnlyTheMissingVersions) {
   const auto& all = bundled_migrations();
   if (all.size() < 2) GTEST_SKIP() << "needs at least two bundled migrations";

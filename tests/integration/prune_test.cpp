@@ -38,11 +38,12 @@ struct Prune : ::testing::Test {
             ", '" + status + "', " + (ended ? "'TTL'" : "NULL") + ", " +
             (ended ? "now() - interval '" + age + "'" : "NULL") + ", now() - interval '" + age + "', 1)");
   }
-  // An outbox event written `age` ago, published `published` ago (NULL: not yet).
-  void event(const std::string& type, const std::string& age, const std::string& published) const {
-    db.exec("INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, created_at, published_at)"
-            " VALUES ('reservation', 1, '" + type + "', '{}', now() - interval '" + age + "', " +
-            (published == "NULL" ? "NULL" : "now() - interval '" + published + "'") + ")");
+  // An outbox event written `age` ago; published or not (a published one
+  // stands for those of before migration 0007: no txid).
+  void event(const std::string& type, const std::string& age, bool published) const {
+    db.exec("INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, created_at" +
+            std::string(published ? ", txid" : "") + ") VALUES ('reservation', 1, '" + type +
+            "', '{}', now() - interval '" + age + "'" + (published ? ", NULL" : "") + ")");
   }
   int64_t keys() const { return db.count("SELECT count(*) FROM idempotency_keys"); }
   int64_t tokens() const { return db.count("SELECT count(*) FROM queue_tokens"); }
@@ -56,16 +57,16 @@ TEST_F(Prune, DeletesOnlyWhatIsPastItsRetention) {
   token(3, "EXPIRED", "1 hour");
   token(4, "WAITING", "30 days");  // still in line, however long ago it came
   token(5, "ACTIVE", "30 days");
-  event("Old", "3 days", "2 days");
-  event("Recent", "3 days", "1 hour");
-  event("Unpublished", "30 days", "NULL");  // never pruned, however old
+  event("Unpublished", "30 days", false);  // never pruned, however old
+  event("Old", "2 days", true);
+  event("Recent", "1 hour", true);
 
   auto pruned = store.prune({24h, 7 * 24h, 24h}, 1000);
   ASSERT_TRUE(pruned.ok()) << pruned.status().message();
   EXPECT_EQ(pruned->idempotency_keys, 3);
   EXPECT_EQ(pruned->queue_tokens, 3);
   EXPECT_EQ(pruned->outbox, 1);
-  EXPECT_EQ(db.scalar("SELECT string_agg(event_type, ',' ORDER BY id) FROM outbox"), "Recent,Unpublished");
+  EXPECT_EQ(db.scalar("SELECT string_agg(event_type, ',' ORDER BY id) FROM outbox"), "Unpublished,Recent");
   EXPECT_EQ(db.scalar("SELECT string_agg(key, ',' ORDER BY user_id) FROM idempotency_keys"), "new,new");
   EXPECT_EQ(db.scalar("SELECT string_agg(status, ',' ORDER BY user_id) FROM queue_tokens"), "EXPIRED,WAITING,ACTIVE");
 

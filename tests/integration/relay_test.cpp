@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -66,13 +67,17 @@ struct Relaying : StoreTest {
     o.retry = 100ms;
     return o;
   }
-  std::unique_ptr<Relay> relay(std::unique_ptr<EventSink> sink, MetricsRegistry& m) const {
-    auto r = std::make_unique<Relay>(relay_options(), std::move(sink), m);
+  std::unique_ptr<Relay> relay(std::unique_ptr<EventSink> sink, MetricsRegistry& m, int batch = 5000,
+                               std::chrono::milliseconds idle_poll = 10ms) const {
+    auto o = relay_options();
+    o.batch = batch;
+    o.idle_poll = idle_poll;
+    auto r = std::make_unique<Relay>(o, std::move(sink), m);
     r->start();
     return r;
   }
 
-  int64_t unpublished() const { return db.count("SELECT count(*) FROM outbox WHERE published_at IS NULL"); }
+  int64_t unpublished() const { return db.count("SELECT unpublished FROM resv_outbox_backlog()"); }
   int64_t outbox_rows() const { return db.count("SELECT count(*) FROM outbox"); }
 
   // Every message on `topic` from the start, until `count` arrived (or 30 s).
@@ -168,6 +173,63 @@ TEST_F(Relaying, WithTheBrokerDownTheBacklogGrowsAndDrainsWhenItReturns) {
   std::set<std::string> ids;
   for (const auto& e : got) ids.insert(e.header("event-id"));
   EXPECT_EQ(ids.size(), 6u) << "every event arrived after the outage";
+}
+
+TEST_F(Relaying, AWindowLargerThanABatchGoesOutPageByPageInOrderEachEventOnce) {
+  // Pages of 2: each page after the first is read while the one before is
+  // in flight.
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(hold(i, {static_cast<size_t>(i)}));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(bookings.pay({ids[static_cast<size_t>(i)], user(i), {}, {}}).ok());
+  ASSERT_EQ(outbox_rows(), 10);
+  auto r = relay(producer(), metrics, 2);
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+  EXPECT_EQ(metrics.counter("resv_relay_published_total", "").value(), 10u);
+
+  auto got = consume("resv.reservations", 10);
+  ASSERT_EQ(got.size(), 10u);
+  std::set<std::string> event_ids;
+  for (const auto& e : got) event_ids.insert(e.header("event-id"));
+  EXPECT_EQ(event_ids.size(), 10u) << "each event once";
+  for (const auto& [key, types] : types_by_key(got))
+    EXPECT_EQ(types, (std::vector<std::string>{"ReservationHeld", "ReservationConfirmed"})) << "reservation " << key;
+}
+
+TEST_F(Relaying, AnEventCommittedAfterNewerOnesWerePublishedIsPublishedOnceAndBeforeItsKeysNextEvent) {
+  // A transaction takes an outbox id, then commits only after later ids
+  // were published: the relay's window must not have passed it by.
+  pqxx::connection slow_conn(db.url());
+  pqxx::work slow(slow_conn);
+  slow.exec("SELECT resv_outbox('reservation', 999, 'Late', '{}')");
+  const int64_t late_id = slow.exec1("SELECT currval('outbox_id_seq')")[0].as<int64_t>();
+  auto r = relay(producer(), metrics);
+  for (int i = 0; i < 3; ++i) hold(i, {static_cast<size_t>(i)});
+  ASSERT_TRUE(eventually([&] { return metrics.counter("resv_relay_published_total", "").value() == 3; }));
+  EXPECT_EQ(unpublished(), 0) << "the open transaction's event is not visible yet";
+  slow.commit();
+  db.exec("SELECT resv_outbox('reservation', 999, 'After', '{}')");
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+  EXPECT_EQ(metrics.counter("resv_relay_published_total", "").value(), 5u) << "each published once";
+
+  auto got = consume("resv.reservations", 5);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(types_by_key(got)["999"], (std::vector<std::string>{"Late", "After"}));
+  for (const auto& e : got) {
+    if (e.key != "999") {
+      EXPECT_GT(std::stoll(e.header("event-id")), late_id) << "published before the late one";
+    }
+  }
+}
+
+TEST_F(Relaying, AnIdleRelayWokenByAWriteLooksAtOnceNotAtItsNextPoll) {
+  auto r = relay(producer(), metrics, 5000, std::chrono::hours(1));
+  ASSERT_TRUE(eventually([&] { return r->leader(); }));
+  hold(0, {0});
+  r->wake();  // as the server's write pool does after each statement
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << "still waiting for the hourly poll";
+  hold(1, {1});
+  r->wake();
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << "woken once, not only the first time";
 }
 
 TEST_F(Relaying, OneRelayLeadsAndAnotherTakesOverWhenItStops) {

@@ -1,6 +1,7 @@
-// What the relay sends for an outbox row, and which rows of a round it may
-// mark published.
+// What the relay sends for an outbox row, and how far past a round's events
+// it may move.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -11,49 +12,47 @@ namespace {
 
 using namespace resv;
 
-EventMessage msg(int64_t id, std::string topic, std::string key) {
-  EventMessage m;
-  m.id = id;
-  m.topic = std::move(topic);
-  m.key = std::move(key);
-  return m;
-}
-
 Delivery ok() { return {true, ""}; }
 Delivery failed() { return {false, "Local: Message timed out"}; }
 
+OutboxEvent confirmed() {
+  return {42, "reservation", 17, "ReservationConfirmed", "2026-12-02T05:00:00.123Z",
+          R"({"amount": 1000, "reservationId": 17})"};
+}
+
 TEST(EventMessage, TopicPerAggregateKeyedByTheAggregateIdWithNamingHeaders) {
-  auto m = to_message({42, "reservation", 17, "ReservationConfirmed", R"({"eventId":42})"}, "resv.");
+  auto m = to_message(confirmed(), "resv.");
   EXPECT_EQ(m.id, 42);
   EXPECT_EQ(m.topic, "resv.reservations");
   EXPECT_EQ(m.key, "17");
-  EXPECT_EQ(m.value, R"({"eventId":42})") << "the body as the database built it";
   EXPECT_EQ(m.headers, (std::vector<std::pair<std::string, std::string>>{
                            {"event-id", "42"}, {"event-type", "ReservationConfirmed"}, {"schema-version", "1"}}));
-  EXPECT_EQ(to_message({1, "user", 5, "BalanceToppedUp", "{}"}, "shop.").topic, "shop.users");
+  EXPECT_EQ(to_message({1, "user", 5, "BalanceToppedUp", "", "{}"}, "shop.").topic, "shop.users");
 }
 
-TEST(PublishableIds, EveryDeliveredEventOfAFullyDeliveredRound) {
-  std::vector<EventMessage> batch{msg(1, "t", "a"), msg(2, "t", "b"), msg(3, "t", "a")};
-  EXPECT_EQ(publishable_ids(batch, {ok(), ok(), ok()}), (std::vector<int64_t>{1, 2, 3}));
+TEST(EventMessage, TheBodyIsSchemaVersionOneWithThePayloadAsData) {
+  auto body = nlohmann::json::parse(to_message(confirmed(), "resv.").value);
+  EXPECT_EQ(body, nlohmann::json::parse(R"({"eventId": 42, "type": "ReservationConfirmed", "schemaVersion": 1,
+      "aggregateType": "reservation", "aggregateId": 17, "occurredAt": "2026-12-02T05:00:00.123Z",
+      "data": {"amount": 1000, "reservationId": 17}})"));
 }
 
-TEST(PublishableIds, AKeysEventsAfterItsFirstFailureWaitForTheResend) {
-  std::vector<EventMessage> batch{msg(1, "t", "a"), msg(2, "t", "a"), msg(3, "t", "b"), msg(4, "t", "a")};
-  // 1 failed: 2 and 4 (same key, later) are sent again with it, even though
-  // the broker acknowledged them; key b is not held back.
-  EXPECT_EQ(publishable_ids(batch, {failed(), ok(), ok(), ok()}), (std::vector<int64_t>{3}));
+TEST(EventMessage, NamesAreQuotedAsJsonStrings) {
+  OutboxEvent e = confirmed();
+  e.event_type = "Odd\"Name\\";
+  auto body = nlohmann::json::parse(event_body(e));
+  EXPECT_EQ(body["type"], "Odd\"Name\\");
 }
 
-TEST(PublishableIds, TheSameKeyOnAnotherTopicIsAnotherSeries) {
-  std::vector<EventMessage> batch{msg(1, "resv.reservations", "7"), msg(2, "resv.users", "7")};
-  EXPECT_EQ(publishable_ids(batch, {failed(), ok()}), (std::vector<int64_t>{2}));
+TEST(DeliveredPrefix, AFullyDeliveredRoundMovesPastEveryEvent) {
+  EXPECT_EQ(delivered_prefix({ok(), ok(), ok()}), 3u);
 }
 
-TEST(PublishableIds, AMissingReportCountsAsNotDelivered) {
-  std::vector<EventMessage> batch{msg(1, "t", "a"), msg(2, "t", "b")};
-  EXPECT_EQ(publishable_ids(batch, {ok()}), (std::vector<int64_t>{1}));
-  EXPECT_TRUE(publishable_ids(batch, {}).empty());
+TEST(DeliveredPrefix, StopsAtTheFirstFailureSoThatEverythingAfterItIsSentAgain) {
+  EXPECT_EQ(delivered_prefix({ok(), failed(), ok(), ok()}), 1u);
+  EXPECT_EQ(delivered_prefix({failed(), ok()}), 0u);
 }
+
+TEST(DeliveredPrefix, NoReportsMovesNowhere) { EXPECT_EQ(delivered_prefix({}), 0u); }
 
 }  // namespace
