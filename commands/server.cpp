@@ -173,6 +173,7 @@ struct InstanceStatus {
   bool ready = false;
   std::vector<std::string> reasons;
   std::optional<long long> uptime_s, in_flight, db_pool_in_use, db_pool_size;
+  std::optional<long long> warm_concerts;  // kept warm by resv warmup
   std::optional<std::string> version;
 };
 
@@ -229,6 +230,7 @@ InstanceStatus probe(const ServerInstance& inst, const std::string& host, bool m
   s.in_flight = field<long long>(j, "/inFlight"_json_pointer);
   s.db_pool_in_use = field<long long>(j, "/dbPool/inUse"_json_pointer);
   s.db_pool_size = field<long long>(j, "/dbPool/size"_json_pointer);
+  if (j.contains("warm") && j["warm"].is_array()) s.warm_concerts = static_cast<long long>(j["warm"].size());
   if (!managed) {
     s.inst.pid = field<long long>(j, "/pid"_json_pointer).value_or(0);
     s.inst.port = static_cast<int>(field<long long>(j, "/config/port"_json_pointer).value_or(0));
@@ -261,12 +263,13 @@ Outcome run_status(const Context& ctx) {
       item["inFlight"] = or_null(s.in_flight);
       item["dbPoolInUse"] = or_null(s.db_pool_in_use);
       item["dbPoolSize"] = or_null(s.db_pool_size);
+      item["warmConcerts"] = or_null(s.warm_concerts);
       items.push_back(std::move(item));
     }
     ctx.out().print_json({{"instances", items}});
   } else if (!all.empty()) {
     auto num = [](const std::optional<long long>& v) { return v ? std::to_string(*v) : std::string("-"); };
-    Table t({"INSTANCE", "PID", "PORT", "ADMIN", "STATE", "UPTIME", "VERSION", "IN-FLIGHT", "DB-POOL"});
+    Table t({"INSTANCE", "PID", "PORT", "ADMIN", "STATE", "UPTIME", "VERSION", "IN-FLIGHT", "DB-POOL", "WARM"});
     for (const auto& s : all) {
       std::string state = s.ready ? ctx.out().green("ready") : ctx.out().red(s.running ? "not ready" : "dead");
       std::string pool = s.db_pool_size ? num(s.db_pool_in_use) + "/" + num(s.db_pool_size) : "-";
@@ -274,7 +277,7 @@ Outcome run_status(const Context& ctx) {
              std::to_string(s.inst.admin_port), state,
              !s.uptime_s ? "-" : *s.uptime_s < 1 ? "<1 s" : human_duration(static_cast<double>(*s.uptime_s)),
              s.version.value_or("-"),
-             num(s.in_flight), pool});
+             num(s.in_flight), pool, num(s.warm_concerts)});
     }
     ctx.out().data(t.render());
   }
@@ -491,7 +494,8 @@ void register_server(CLI::App& app, Context& ctx) {
       "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
       "                  \"running\": bool, \"ready\": bool, \"reasons\": [string],\n"
       "                  \"uptimeSeconds\": int|null, \"version\": string|null, \"inFlight\": int|null,\n"
-      "                  \"dbPoolInUse\": int|null, \"dbPoolSize\": int|null}]}\n"
+      "                  \"dbPoolInUse\": int|null, \"dbPoolSize\": int|null,\n"
+      "                  \"warmConcerts\": int|null}]}   (warmConcerts: kept warm by resv warmup)\n"
       "  (null: not known, because the instance is down or the admin token was refused)");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });
 

@@ -9,12 +9,12 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --delay --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --to-id --token-ttl --topic --topic-prefix --user --users --watch -j -n
+            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --delay --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --to-id --token-ttl --topic --topic-prefix --user --users --watch --window -c -j -n
                 set skip 1
                 continue
         end
         switch "$path $w"
-            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
+            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
                 set path "$path $w"
         end
     end
@@ -25,6 +25,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a demo -d 'Run the whole st
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a db -d 'Run the embedded PostgreSQL; inspect, migrate and reset a database'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a server -d 'Start, stop, restart and inspect resv-server instances'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a seed -d 'Load deterministic test data, as fast as PostgreSQL takes it'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a warmup -d 'Warm every running server for the concerts of an opening'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a queue -d 'Watch and drive each concert\'s waiting room, in the database'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a locks -d 'Who blocks whom, on which seat, and the way out'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a events -d 'The outbox, its relay to Kafka, topics and consumer lag'
@@ -92,6 +93,8 @@ complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l force -d 'Even when 
 complete -c resv -n 'test (__resv_path) = \'resv seed\'' -s y -l yes -d 'Do not ask for confirmation (needed without a terminal)'
 complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l dry-run -d 'Print what would be created, write nothing'
 complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l to-files -r -F -d 'Write the rows as COPY files into this directory instead of loading'
+complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -s c -l concert -r -d 'A concert to warm (repeat for several)'
+complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l window -r -d 'How long each server keeps them warm ("90s", "15m", "2h")'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a status -d 'Show each waiting room: who waits, who is in, how fast it moves'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a list -d 'List queue tokens: position, status, times'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a inspect -d 'Show one token: place, people ahead, times; check a token given'

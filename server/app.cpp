@@ -57,6 +57,7 @@ void serve_cached(App& app, const std::string& key, Reply reply, std::function<R
     if (r.status != 200) cache->abandon(key);
     reply(std::move(r));
   };
+  app.renders.inc();
   run_db(app, std::move(finish), [cache, key, fetch = std::move(fetch)](Store& store, Reply& out) {
     auto body = fetch(store);
     if (!body.ok()) return out(error_response(body.status()));

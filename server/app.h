@@ -19,6 +19,7 @@
 #include "server/http.h"
 #include "server/http_server.h"
 #include "server/options.h"
+#include "server/warmer.h"
 
 namespace resv {
 
@@ -41,6 +42,8 @@ struct App {
   Relay& relay;
   std::string kafka_brokers;   // where events go (the embedded broker's address when embedded)
   bool kafka_embedded = false;  // the broker is this process's mock cluster
+  Warmer& warmer;               // concerts kept warm (POST /admin/warmup)
+  Counter& renders;             // catalog reads rendered on a request's behalf
 };
 
 // Answers 500 for a handler that threw (a defect), and logs it.
@@ -60,7 +63,7 @@ Bookings::Done<T> replying(Reply reply, F fn) {
 }
 
 // Serves `key` from the read cache, refreshing it through `fetch` (on a DB
-// worker) when stale or missing.
+// worker) when stale or missing (counted in app.renders).
 void serve_cached(App& app, const std::string& key, Reply reply,
                   std::function<Result<std::string>(Store&)> fetch);
 

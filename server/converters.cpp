@@ -159,6 +159,26 @@ void append_json_string(std::string& out, std::string_view s) {
 // Written out rather than built as a json tree: every error answer passes
 // here, thousands per second at a sell-out, and the tree cost ~45
 // allocations per answer where this needs one.
+Result<WarmRequest> parse_warm_request(std::string_view body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return Status::Invalid("the body must be a JSON object: {\"concertIds\": [1], \"windowSeconds\": 900}");
+  WarmRequest r;
+  const auto ids = j.find("concertIds");
+  if (ids == j.end() || !ids->is_array() || ids->empty() || ids->size() > 1000)
+    return Status::Invalid("concertIds must be an array of 1 to 1000 concert ids");
+  for (const auto& id : *ids) {
+    if (!id.is_number_integer() || id.get<int64_t>() <= 0)
+      return Status::Invalid("concertIds must hold positive integers, not " + id.dump());
+    r.concerts.push_back(id.get<int64_t>());
+  }
+  if (auto w = j.find("windowSeconds"); w != j.end()) {
+    if (!w->is_number_integer() || w->get<int64_t>() < 1 || w->get<int64_t>() > 7 * 86400)
+      return Status::Invalid("windowSeconds must be an integer from 1 to 604800");
+    r.window = std::chrono::seconds(w->get<int64_t>());
+  }
+  return r;
+}
+
 std::string error_json(const Status& s) {
   const std::string& d = s.details_json();
   std::string out;

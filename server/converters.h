@@ -2,6 +2,7 @@
 // JSON <-> domain converters for the public API. Pure functions, unit-tested
 // without sockets. Parsers return InvalidRequest with a message that names
 // the offending field.
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -34,6 +35,14 @@ struct QueueTokenRequest {
   int64_t concert_id = 0;
 };
 Result<QueueTokenRequest> parse_queue_token_request(std::string_view body);
+
+// {"concertIds": [1, 2], "windowSeconds": 900} (POST /admin/warmup): 1 to
+// 1000 positive ids; the window 1 s to 7 days, 900 s when absent.
+struct WarmRequest {
+  std::vector<int64_t> concerts;
+  std::chrono::seconds window{900};
+};
+Result<WarmRequest> parse_warm_request(std::string_view body);
 
 // "2026-11-21T14:02:20.036Z"
 std::string iso_utc(SysTime t);

@@ -89,6 +89,11 @@ int serve(ServerOptions o) {
   sweep_opts.retention = {std::chrono::seconds(o.idempotency_retention_s),
                           std::chrono::seconds(o.queue_token_retention_s), std::chrono::seconds(o.outbox_retention_s)};
   Sweeper sweeper(sweep_opts, std::make_unique<PgStore>(sweep_store), metrics);
+  PgStoreOptions warm_store = store_opts;
+  warm_store.url = session_url(o, "warm");
+  // Each pass at half the cache's lifetime: entries are rendered again
+  // before a buyer could find them stale.
+  Warmer warmer(warm_store, std::chrono::milliseconds(std::max(50, o.read_cache_ms / 2)), cache, filter, metrics);
   // Events: to the configured brokers, else to a broker embedded in this
   // process (`resv server start` gives its servers one shared broker).
   std::unique_ptr<MockCluster> embedded_broker;
@@ -149,7 +154,11 @@ int serve(ServerOptions o) {
           queue_service,
           relay,
           o.kafka_brokers,
-          embedded_broker != nullptr};
+          embedded_broker != nullptr,
+          warmer,
+          metrics.counter("resv_read_renders_total",
+                          "Catalog reads rendered on a request's behalf (cache miss or stale entry); "
+                          "a warm server renders none.")};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
   ReleaseListener listener(session_url(o, "release"), [&](const ReleaseEvent& ev) {
@@ -187,6 +196,7 @@ int serve(ServerOptions o) {
   writes.start();
   listener.start();
   sweeper.start();
+  warmer.start();
   queue_service.start();
   if (o.relay) relay.start();
 
@@ -232,6 +242,7 @@ int serve(ServerOptions o) {
   relay.stop();  // its round in flight is acknowledged and marked first
   queue_service.stop();
   sweeper.stop();
+  warmer.stop();
   listener.stop();
   db.stop();
   spdlog::info("msg=stopped");

@@ -1,11 +1,13 @@
-// Admin listener: health, readiness, Prometheus metrics, status.
+// Admin listener: health, readiness, Prometheus metrics, status, warm-up.
 #include <unistd.h>
+
 
 #include <nlohmann/json.hpp>
 
 #include "db/migrations.h"
 #include "resv/version.h"
 #include "server/app.h"
+#include "server/converters.h"
 #include "server/errors.h"
 #include "server/router.h"
 
@@ -49,6 +51,11 @@ std::vector<std::string> not_ready_reasons(const App& app) {
   return reasons;
 }
 
+nlohmann::json pass_json(const WarmPass& p) {
+  return {{"concertId", p.concert_id}, {"schedules", p.schedules}, {"cacheEntries", p.cache_entries},
+          {"seatsTaken", p.seats_taken}, {"pools", p.pools}, {"ms", p.ms}};
+}
+
 }  // namespace
 
 void register_admin_routes(Router& r, App& app) {
@@ -73,6 +80,18 @@ void register_admin_routes(Router& r, App& app) {
     const auto& o = app.opts;
     auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - app.started);
     auto reasons = not_ready_reasons(app);
+    nlohmann::json warm = nlohmann::json::array();
+    for (const auto& s : app.warmer.states()) {
+      auto w = pass_json(s.last);
+      w.erase("ms");
+      w["lastPassMs"] = s.last.ms;
+      w["since"] = iso_utc(s.since);
+      w["until"] = iso_utc(s.until);
+      w["lastRefresh"] = iso_utc(s.last_refresh);
+      w["refreshes"] = s.refreshes;
+      w["lastError"] = s.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error);
+      warm.push_back(std::move(w));
+    }
     nlohmann::json j{
         {"version", kVersion},
         {"pid", static_cast<int64_t>(::getpid())},
@@ -90,6 +109,7 @@ void register_admin_routes(Router& r, App& app) {
           {"connected", app.writes.connected()}}},
         {"readPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
         {"schemaVersion", app.sweeper.schema_version()},
+        {"warm", warm},
         {"events",
          {{"brokers", app.kafka_brokers},
           {"embeddedBroker", app.kafka_embedded},
@@ -111,6 +131,30 @@ void register_admin_routes(Router& r, App& app) {
           {"sweepIntervalMs", o.sweep_interval_ms},
           {"maxBodyBytes", o.max_body_bytes}}}};
     reply(json_response(200, j.dump()));
+  });
+
+  // Warms this server for the given concerts and keeps them warm for the
+  // window (server/warmer.h); answers what each pass loaded, and how long
+  // it took, once they are all warm.
+  r.add("POST", "/admin/warmup", [&app](const HttpRequest& req, Reply reply) {
+    if (auto s = authorize(app, req); !s.ok()) return reply(error_response(s));
+    auto parsed = parse_warm_request(req.body);
+    if (!parsed.ok()) return reply(error_response(parsed.status()));
+    const auto window = parsed->window;
+    const auto t0 = std::chrono::steady_clock::now();
+    app.warmer.warm(std::move(parsed->concerts), window,
+                    [reply = std::move(reply), window, t0](Result<std::vector<WarmPass>> passes) mutable {
+                      if (!passes.ok()) return reply(error_response(passes.status()));
+                      nlohmann::json list = nlohmann::json::array();
+                      for (const auto& p : passes.value()) list.push_back(pass_json(p));
+                      nlohmann::json j{
+                          {"concerts", list},
+                          {"windowSeconds", window.count()},
+                          {"warmUntil", iso_utc(std::chrono::system_clock::now() + window)},
+                          {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                                     .count()}};
+                      reply(json_response(200, j.dump()));
+                    });
   });
 }
 

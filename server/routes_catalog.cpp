@@ -3,12 +3,13 @@
 #include "server/converters.h"
 #include "server/errors.h"
 #include "server/router.h"
+#include "server/warmer.h"
 
 namespace resv {
 
 void register_catalog_routes(Router& r, App& app) {
   r.add("GET", "/api/concerts", [&app](const HttpRequest&, Reply reply) {
-    serve_cached(app, "concerts", std::move(reply), [](Store& s) -> Result<std::string> {
+    serve_cached(app, catalog_key::concerts(), std::move(reply), [](Store& s) -> Result<std::string> {
       auto c = s.concerts();
       if (!c.ok()) return c.status();
       return concerts_json(c.value());
@@ -18,7 +19,7 @@ void register_catalog_routes(Router& r, App& app) {
   r.add("GET", "/api/concerts/{id}", [&app](const HttpRequest& req, Reply reply) {
     auto id = parse_id(req.params[0], "concert id");
     if (!id.ok()) return reply(error_response(id.status()));
-    serve_cached(app, "concert:" + std::to_string(id.value()), std::move(reply),
+    serve_cached(app, catalog_key::concert(id.value()), std::move(reply),
                  [id = id.value()](Store& s) -> Result<std::string> {
                    auto c = s.concert(id);
                    if (!c.ok()) return c.status();
@@ -29,7 +30,7 @@ void register_catalog_routes(Router& r, App& app) {
   r.add("GET", "/api/concerts/{id}/schedules", [&app](const HttpRequest& req, Reply reply) {
     auto id = parse_id(req.params[0], "concert id");
     if (!id.ok()) return reply(error_response(id.status()));
-    serve_cached(app, "schedules:" + std::to_string(id.value()), std::move(reply),
+    serve_cached(app, catalog_key::schedules(id.value()), std::move(reply),
                  [id = id.value()](Store& s) -> Result<std::string> {
                    auto list = s.schedules(id);
                    if (!list.ok()) return list.status();
@@ -44,7 +45,7 @@ void register_catalog_routes(Router& r, App& app) {
     if (status && *status != "available")
       return reply(error_response(Status::Invalid("status may only be 'available' (or omitted for all seats)")));
     bool available_only = status.has_value();
-    serve_cached(app, "seats:" + std::to_string(id.value()) + (available_only ? ":available" : ":all"),
+    serve_cached(app, catalog_key::seats(id.value(), available_only),
                  std::move(reply), [id = id.value(), available_only](Store& s) -> Result<std::string> {
                    auto seats = s.seats(id, available_only);
                    if (!seats.ok()) return seats.status();

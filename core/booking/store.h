@@ -35,7 +35,7 @@ class Store {
   struct Retention {
     std::chrono::seconds idempotency_keys{24 * 3600};  // since the answer
     std::chrono::seconds queue_tokens{7 * 24 * 3600};  // since the token ended
-    std::chrono::seconds outbox{24 * 3600};            // since the relay published the event
+    std::chrono::seconds outbox{24 * 3600};            // since it was written (never before it is published)
   };
   // Deletes up to `batch` of each past its retention (an outbox row only
   // once published), never waiting for a row someone holds.

@@ -229,4 +229,22 @@ TEST(SchedulesJson, IncludesAvailabilityAndPools) {
   EXPECT_EQ(j["schedules"][0]["pools"][0]["kind"], "COUPON");
 }
 
+TEST(ParseWarmRequest, ConcertIdsWithTheWindowOrItsDefault) {
+  auto r = parse_warm_request(R"({"concertIds": [3, 1], "windowSeconds": 60})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->concerts, (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(r->window, std::chrono::seconds(60));
+  EXPECT_EQ(parse_warm_request(R"({"concertIds": [1]})")->window, std::chrono::seconds(900));
+}
+
+TEST(ParseWarmRequest, RefusesWhatCannotBeAConcertListOrAWindow) {
+  for (const char* body : {"", "[1]", "{}", R"({"concertIds": []})", R"({"concertIds": [0]})",
+                           R"({"concertIds": ["1"]})", R"({"concertIds": [1.5]})", R"({"concertIds": [1], "windowSeconds": 0})",
+                           R"({"concertIds": [1], "windowSeconds": 604801})", R"({"concertIds": [1], "windowSeconds": "1m"})"}) {
+    auto r = parse_warm_request(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), ErrorCode::InvalidRequest) << body;
+  }
+}
+
 }  // namespace

@@ -1,0 +1,119 @@
+// resv warmup against two real resv-server processes started by
+// `resv server start`: what the servers hold afterwards, counted in their
+// metrics (renders on the request path, answers from the filter), not timed.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "cli_run.h"
+#include "e2e_util.h"
+#include "server_cli.h"
+#include "test_db.h"
+#include "test_seed.h"
+
+namespace {
+
+using namespace resv::test;
+using namespace resv::e2e;
+
+struct CliWarmup : ::testing::Test {
+  TestDatabase db;
+  Seeded s = seed(db, {.seats = 20, .users = 20});
+  int64_t pool = add_pool(db, s.schedule_id, 2, 2, 2);
+  ServerCli cli{db.url(), 2};
+
+  std::string token() const {
+    std::string t = read_file(cli.state() / "server" / "admin-token");
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    return t;
+  }
+  double metric(int instance, const std::string& name) const {
+    HttpClient admin("127.0.0.1", static_cast<uint16_t>(cli.admin_port + instance));
+    auto r = admin.get("/metrics", {{"Authorization", "Bearer " + token()}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return metric_sum(r.body, name, {});
+  }
+};
+
+TEST_F(CliWarmup, WarmedServersAnswerTheFirstSeatMapFromTheCacheAndTakenOrSoldOutFromMemory) {
+  // Behind the servers' backs: one seat held, the pool sold out.
+  db.exec("SELECT resv_hold_seats(" + str(s.first_user_id) + ", " + str(s.schedule_id) + ", ARRAY[" +
+          str(s.seat_ids[0]) + "::bigint])");
+  db.exec("SELECT resv_hold_pool(" + str(s.first_user_id + 1) + ", " + str(s.schedule_id) + ", " + str(pool) + ", 2)");
+  ASSERT_EQ(cli.start({"--instances", "2"}).code, 0);
+
+  auto r = cli.resv({"warmup", "--concert", str(s.concert_id), "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  ASSERT_EQ(j["servers"].size(), 2u) << r.out;
+  for (const auto& server : j["servers"]) {
+    EXPECT_EQ(server["warm"], true) << server;
+    ASSERT_EQ(server["concerts"].size(), 1u) << server;
+    const auto& c = server["concerts"][0];
+    EXPECT_EQ(c["concertId"], s.concert_id);
+    EXPECT_EQ(c["schedules"], 1);
+    EXPECT_EQ(c["seatsTaken"], 1) << "the seat held behind its back";
+    EXPECT_EQ(c["pools"], 1);
+    EXPECT_EQ(c["cacheEntries"], 5) << "concerts, the concert, its schedules, its seat map all and available";
+  }
+
+  for (int i = 0; i < 2; ++i) {
+    const double renders = metric(i, "resv_read_renders_total");
+    const double from_memory = metric(i, "resv_filter_answers_total");
+    HttpClient api("127.0.0.1", static_cast<uint16_t>(cli.port + i));
+    for (const char* path : {"/api/concerts", "/api/concerts/{c}/schedules", "/api/schedules/{s}/seats",
+                             "/api/schedules/{s}/seats?status=available"}) {
+      std::string target = path;
+      if (auto at = target.find("{c}"); at != std::string::npos) target.replace(at, 3, str(s.concert_id));
+      if (auto at = target.find("{s}"); at != std::string::npos) target.replace(at, 3, str(s.schedule_id));
+      EXPECT_EQ(api.get(target).status, 200) << target;
+    }
+    EXPECT_EQ(metric(i, "resv_read_renders_total"), renders) << "instance " << i + 1 << " rendered on a request";
+
+    auto sold_out = api.post("/api/reservations", json{{"userId", s.first_user_id + 2},
+                                                       {"scheduleId", s.schedule_id},
+                                                       {"poolId", pool},
+                                                       {"quantity", 1}}
+                                                      .dump());
+    EXPECT_EQ(sold_out.status, 409) << sold_out.body;
+    EXPECT_EQ(error_code(sold_out), "SOLD_OUT");
+    auto taken = api.post("/api/reservations", json{{"userId", s.first_user_id + 3},
+                                                    {"scheduleId", s.schedule_id},
+                                                    {"seatIds", {s.seat_ids[0]}}}
+                                                   .dump());
+    EXPECT_EQ(error_code(taken), "SEAT_TAKEN") << taken.body;
+    EXPECT_EQ(metric(i, "resv_filter_answers_total"), from_memory + 2)
+        << "instance " << i + 1 << ": both answered from memory, the first time";
+  }
+
+  // A release afterwards still reaches the warm filters: no stale sold out.
+  db.exec("UPDATE reservations SET expires_at = now() - interval '1 second' WHERE pool_id = " + str(pool));
+  HttpClient second("127.0.0.1", static_cast<uint16_t>(cli.port + 1));
+  EXPECT_TRUE(eventually([&] {
+    return second.post("/api/reservations", json{{"userId", s.first_user_id + 4},
+                                                  {"scheduleId", s.schedule_id},
+                                                  {"poolId", pool},
+                                                  {"quantity", 1}}
+                                                 .dump())
+               .status == 201;
+  })) << "the pool's units, released by expiry, were never offered again";
+
+  auto status = parse_or_null(cli.resv({"server", "status", "--json"}).out);
+  ASSERT_EQ(status["instances"].size(), 2u) << status;
+  for (const auto& inst : status["instances"]) EXPECT_EQ(inst["warmConcerts"], 1) << inst;
+}
+
+TEST_F(CliWarmup, AnUnknownConcertIsAUsageErrorAndNoServerIsUnreachable) {
+  auto none = cli.resv({"warmup", "--concert", str(s.concert_id)});
+  EXPECT_EQ(none.code, 3) << none.err;
+  EXPECT_TRUE(contains(none.err, "resv server start")) << none.err;
+
+  ASSERT_EQ(cli.start({"--instances", "2"}).code, 0);
+  auto unknown = cli.resv({"warmup", "--concert", "999999"});
+  EXPECT_EQ(unknown.code, 2) << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "999999")) << unknown.err;
+  EXPECT_EQ(cli.resv({"warmup", "--concert", "0"}).code, 2);
+  EXPECT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id), "--window", "soon"}).code, 2);
+}
+
+}  // namespace
