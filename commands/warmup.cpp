@@ -10,7 +10,9 @@
 #include "cli/context.h"
 #include "cli/http_client.h"
 #include "cli/server_control.h"
+#include "cli/db_connect.h"
 #include "cli/servers.h"
+#include "ops/prewarm.h"
 
 namespace resv::cli {
 namespace {
@@ -20,6 +22,7 @@ using nlohmann::json;
 struct WarmupFlags {
   std::vector<int64_t> concerts;
   std::string window = "15m";
+  bool no_database = false;
 };
 
 // One server's answer.
@@ -76,6 +79,20 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   const std::string body =
       json{{"concertIds", f.concerts}, {"windowSeconds", window->value_or(900)}}.dump();
 
+  // The database first: the servers' passes then read from its buffers.
+  std::optional<PrewarmReport> database;
+  if (!f.no_database) {
+    auto url = ctx.database_url();
+    if (!url.ok()) return url.outcome();
+    ctx.out().progress("loading the hot relations into shared buffers...");
+    auto report = prewarm_database(url.value(), true);
+    ctx.out().progress_done();
+    if (!report.ok()) return cannot_connect(ctx, url.value(), report.status().message());
+    database = std::move(report.value());
+    if (!database->loaded) ctx.out().warn("database not loaded: " + database->not_loaded_why);
+    if (auto w = residency_warning(*database)) ctx.out().warn(*w);
+  }
+
   ctx.out().progress("warming " + std::to_string(targets.size()) + " server(s)...");
   std::vector<ServerWarmup> all(targets.size());
   std::vector<std::thread> threads;
@@ -99,8 +116,36 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
                          {"concerts", w.answer.value("concerts", json::array())},
                          {"warmUntil", w.answer.value("warmUntil", json(nullptr))},
                          {"ms", w.answer.value("ms", json(nullptr))}});
-    ctx.out().print_json({{"servers", servers}, {"windowSeconds", window->value_or(900)}});
+    json db = nullptr;
+    if (database) {
+      const auto t = residency_totals(*database);
+      json relations = json::array();
+      for (const auto& r : database->relations)
+        relations.push_back({{"name", r.name}, {"table", r.table}, {"blocks", r.blocks},
+                             {"cachedBefore", r.cached_before}, {"cachedAfter", r.cached_after}});
+      db = {{"loaded", database->loaded},
+            {"notLoadedWhy", database->loaded ? json(nullptr) : json(database->not_loaded_why)},
+            {"blocks", t.blocks},
+            {"cachedBefore", t.before},
+            {"cachedAfter", t.after},
+            {"blockSize", database->block_size},
+            {"sharedBuffersBlocks", database->shared_buffers_blocks},
+            {"warning", residency_warning(*database) ? json(*residency_warning(*database)) : json(nullptr)},
+            {"seconds", database->seconds},
+            {"relations", relations}};
+    }
+    ctx.out().print_json({{"servers", servers}, {"database", db}, {"windowSeconds", window->value_or(900)}});
   } else {
+    if (database) {
+      const auto t = residency_totals(*database);
+      auto pct = [&](int64_t n) { return t.blocks ? std::to_string(n * 100 / t.blocks) + " %" : std::string("-"); };
+      auto mb = [&](int64_t blocks) {
+        return std::to_string(blocks * database->block_size / (1024 * 1024)) + " MB";
+      };
+      ctx.out().data("database: " + std::to_string(database->relations.size()) + " hot relations, " + mb(t.blocks) +
+                     ", in shared buffers " + pct(t.before) + " before, " + pct(t.after) + " after (shared_buffers " +
+                     mb(database->shared_buffers_blocks) + ", " + human_duration(database->seconds) + ")\n");
+    }
     Table t({"SERVER", "RESULT", "CONCERTS", "CACHED", "SEATS-TAKEN", "POOLS", "TIME", "WARM UNTIL"});
     for (const auto& w : all) {
       if (!w.error.empty()) {
@@ -122,8 +167,10 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   for (const auto& w : all) {
     if (w.error.empty()) continue;
     if (w.code == "NOT_FOUND" || w.code == "INVALID_REQUEST")
-      return Outcome::Usage(server_label(w.target) + ": " + w.error, "list the concerts with 'resv seed --dry-run' "
-                                                                      "or GET /api/concerts");
+      return Outcome::Usage(server_label(w.target) + ": " + w.error,
+                            w.target.inst.port ? "the concerts: curl -s http://" + w.target.host + ":" +
+                                                     std::to_string(w.target.inst.port) + "/api/concerts"
+                                               : "the concerts: GET /api/concerts on a server");
     (w.http_status == 0 || w.error.rfind("not running", 0) == 0 ? unreachable : failed) +=
         (unreachable.empty() && failed.empty() ? "" : "; ") + server_label(w.target) + ": " + w.error;
   }
@@ -144,23 +191,33 @@ void register_warmup(CLI::App& app, Context& ctx) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--window", f->window, "How long each server keeps them warm (\"90s\", \"15m\", \"2h\")")
       ->capture_default_str();
+  cmd->add_flag("--no-database", f->no_database, "Leave the database's shared buffers as they are");
   cmd->footer(
-      "Each server renders the concerts' catalog reads (the concert list, the concert, its schedules,\n"
-      "every seat map) into its read cache and loads what is taken and what is left into its\n"
-      "availability filter, then renders and loads them again in the background until the window\n"
-      "ends: the first buyers of the opening are answered from memory. The servers: those recorded in\n"
-      "the state directory ('resv server start'), or the one --admin-url names. Their state:\n"
-      "'resv server status --json' (warm).\n"
+      "First the database: the relations an opening reads and writes (bookings, payments, balances, the\n"
+      "waiting room, the outbox, and their indexes) are loaded into shared buffers with pg_prewarm, and\n"
+      "their residency is read from pg_buffercache before and after (both extensions are created when\n"
+      "the role may; a warning says what to run when it may not, or when they do not fit in\n"
+      "shared_buffers). Then each server renders the concerts' catalog reads (the concert list, the\n"
+      "concert, its schedules, every seat map) into its read cache and loads what is taken and what is\n"
+      "left into its availability filter, then does it again in the background until the window ends:\n"
+      "the first buyers of the opening are answered from memory. The servers: those recorded in the\n"
+      "state directory ('resv server start'), or the one --admin-url names. Their state: the WARM\n"
+      "column of 'resv server status'.\n"
       "\n"
-      "Exit codes: 0 every server warm, 2 a concert does not exist, 3 a server cannot be reached,\n"
-      "1 a server failed.\n"
+      "Exit codes: 0 every server warm, 2 a concert does not exist, 3 the database or a server cannot\n"
+      "be reached, 1 a server failed.\n"
       "\n"
       "Examples:\n"
       "  resv warmup --concert 1\n"
       "  resv warmup -c 1 -c 2 --window 2h --json\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"windowSeconds\": int, \"servers\": [{\"server\": string, \"adminPort\": int, \"warm\": bool,\n"
+      "  {\"windowSeconds\": int,\n"
+      "   \"database\": {\"loaded\": bool, \"notLoadedWhy\": string|null, \"blocks\": int, \"cachedBefore\": int,\n"
+      "     \"cachedAfter\": int, \"blockSize\": int, \"sharedBuffersBlocks\": int, \"warning\": string|null,\n"
+      "     \"seconds\": number, \"relations\": [{\"name\", \"table\", \"blocks\", \"cachedBefore\",\n"
+      "     \"cachedAfter\"}]} | null (--no-database),\n"
+      "   \"servers\": [{\"server\": string, \"adminPort\": int, \"warm\": bool,\n"
       "   \"error\": string|null, \"warmUntil\": string|null, \"ms\": number|null, \"concerts\":\n"
       "   [{\"concertId\": int, \"schedules\": int, \"cacheEntries\": int, \"seatsTaken\": int,\n"
       "     \"pools\": int, \"ms\": number}]}]}");

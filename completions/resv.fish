@@ -95,6 +95,7 @@ complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l dry-run -d 'Print wh
 complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l to-files -r -F -d 'Write the rows as COPY files into this directory instead of loading'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -s c -l concert -r -d 'A concert to warm (repeat for several)'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l window -r -d 'How long each server keeps them warm ("90s", "15m", "2h")'
+complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l no-database -d 'Leave the database\'s shared buffers as they are'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a status -d 'Show each waiting room: who waits, who is in, how fast it moves'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a list -d 'List queue tokens: position, status, times'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a inspect -d 'Show one token: place, people ahead, times; check a token given'

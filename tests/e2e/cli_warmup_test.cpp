@@ -46,6 +46,11 @@ TEST_F(CliWarmup, WarmedServersAnswerTheFirstSeatMapFromTheCacheAndTakenOrSoldOu
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   auto j = parse_or_null(r.out);
   ASSERT_EQ(j["servers"].size(), 2u) << r.out;
+  // The database: the hot relations loaded, every block resident afterwards.
+  EXPECT_EQ(j["database"]["loaded"], true) << j["database"];
+  EXPECT_GT(j["database"]["blocks"].get<int64_t>(), 0);
+  EXPECT_EQ(j["database"]["cachedAfter"], j["database"]["blocks"]);
+  EXPECT_TRUE(j["database"]["warning"].is_null());
   for (const auto& server : j["servers"]) {
     EXPECT_EQ(server["warm"], true) << server;
     ASSERT_EQ(server["concerts"].size(), 1u) << server;
@@ -114,6 +119,9 @@ TEST_F(CliWarmup, AnUnknownConcertIsAUsageErrorAndNoServerIsUnreachable) {
   EXPECT_TRUE(contains(unknown.err, "999999")) << unknown.err;
   EXPECT_EQ(cli.resv({"warmup", "--concert", "0"}).code, 2);
   EXPECT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id), "--window", "soon"}).code, 2);
+  auto servers_only = cli.resv({"warmup", "--concert", str(s.concert_id), "--no-database", "--json"});
+  ASSERT_EQ(servers_only.code, 0) << servers_only.err;
+  EXPECT_TRUE(parse_or_null(servers_only.out)["database"].is_null()) << servers_only.out;
 }
 
 }  // namespace

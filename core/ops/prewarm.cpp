@@ -1,0 +1,147 @@
+#include "ops/prewarm.h"
+
+#include <chrono>
+#include <map>
+#include <pqxx/pqxx>
+
+#include "db/pg_text.h"
+#include "db/statements.h"
+
+namespace resv {
+namespace {
+
+// What an opening touches: the catalog, seats and pools, reservations and
+// payments, balances, Idempotency-Key answers, the outbox and its relay's
+// state, the waiting room.
+const std::vector<std::string>& hot_tables() {
+  static const std::vector<std::string> t{"concerts",     "schedules",      "seats",          "pools",
+                                          "pool_units",   "reservations",   "users",          "payments",
+                                          "balance_ledger", "idempotency_keys", "outbox",     "outbox_relay",
+                                          "queue_concerts", "queue_tokens"};
+  return t;
+}
+
+// {concerts,schedules,...}: the names as a text[] parameter (plain identifiers).
+std::string hot_tables_array() {
+  std::string a = "{";
+  for (const auto& t : hot_tables()) a += (a.size() > 1 ? "," : "") + t;
+  return a + "}";
+}
+
+bool has_extension(pqxx::connection& conn, const std::string& name) {
+  pqxx::nontransaction tx(conn);
+  return !tx.exec_params("SELECT 1 FROM pg_extension WHERE extname = $1", name).empty();
+}
+
+// Creates `name` when missing and allowed; "" on success, else what to run.
+std::string ensure_extension(pqxx::connection& conn, const std::string& name) {
+  if (has_extension(conn, name)) return "";
+  try {
+    pqxx::nontransaction(conn).exec("CREATE EXTENSION IF NOT EXISTS " + name);
+    return "";
+  } catch (const pqxx::sql_error& e) {
+    return "the " + name + " extension is not installed and this role may not create it (" + e.sqlstate() +
+           "): run 'CREATE EXTENSION " + name + "' as a superuser";
+  }
+}
+
+// Blocks of the main fork (what pg_relation_size counts) in shared buffers,
+// per relation file node, for this database.
+std::map<int64_t, int64_t> cached_blocks(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  std::map<int64_t, int64_t> out;
+  for (const auto& r : tx.exec("SELECT relfilenode::bigint, count(*) FROM pg_buffercache"
+                               " WHERE relforknumber = 0 AND reldatabase = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                               " GROUP BY 1"))
+    out[r[0].as<int64_t>()] = r[1].as<int64_t>();
+  return out;
+}
+
+}  // namespace
+
+Result<PrewarmReport> prewarm_database(const std::string& url, bool load) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv warmup"));
+    PrewarmReport r;
+    {
+      pqxx::nontransaction tx(conn);
+      r.block_size = tx.exec1("SELECT current_setting('block_size')::bigint")[0].as<int64_t>();
+      // shared_buffers is counted in blocks (its unit is the block size).
+      r.shared_buffers_blocks = tx.exec1("SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers'")[0]
+                                    .as<int64_t>();
+    }
+    // Only a load changes anything: a residency check creates nothing.
+    std::string why = load ? ensure_extension(conn, "pg_buffercache") : "";
+    const bool can_measure = has_extension(conn, "pg_buffercache");
+    if (load && why.empty()) why = ensure_extension(conn, "pg_prewarm");
+
+    struct Rel {
+      int64_t oid, filenode;
+    };
+    std::vector<Rel> rels;
+    {
+      pqxx::nontransaction tx(conn);
+      // Each table, then its indexes; those the schema does not have are skipped.
+      for (const auto& row : tx.exec_params(
+               "SELECT c.oid::bigint, coalesce(pg_relation_filenode(c.oid), 0)::bigint, c.relname, t.relname,"
+               "       pg_relation_size(c.oid) / current_setting('block_size')::bigint"
+               "  FROM unnest($1::text[]) WITH ORDINALITY AS h(name, n)"
+               "  JOIN pg_class t ON t.oid = to_regclass(h.name)"
+               "  JOIN LATERAL (SELECT t.oid, 0 AS k UNION ALL SELECT indexrelid, 1 FROM pg_index WHERE indrelid = t.oid)"
+               "       x(oid, k) ON true"
+               "  JOIN pg_class c ON c.oid = x.oid"
+               " ORDER BY h.n, x.k, c.relname",
+               hot_tables_array())) {
+        rels.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
+        r.relations.push_back({row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<int64_t>(), 0, 0});
+      }
+    }
+    auto measure = [&](bool after) {
+      if (!can_measure) return;
+      auto cached = cached_blocks(conn);
+      for (size_t i = 0; i < rels.size(); ++i) {
+        auto it = cached.find(rels[i].filenode);
+        (after ? r.relations[i].cached_after : r.relations[i].cached_before) = it == cached.end() ? 0 : it->second;
+      }
+    };
+    measure(false);
+    if (load && why.empty()) {
+      pqxx::nontransaction tx(conn);
+      for (const auto& rel : rels) tx.exec_params("SELECT pg_prewarm($1::bigint::oid::regclass)", rel.oid);
+      r.loaded = true;
+    }
+    r.not_loaded_why = why;
+    if (r.loaded)
+      measure(true);
+    else
+      for (auto& rel : r.relations) rel.cached_after = rel.cached_before;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  } catch (const pqxx::broken_connection& e) {
+    return Status::DbUnavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    return status_from_sql_error(e.sqlstate(), e.what(), true);
+  }
+}
+
+ResidencyTotals residency_totals(const PrewarmReport& r) {
+  ResidencyTotals t;
+  for (const auto& rel : r.relations) {
+    t.blocks += rel.blocks;
+    t.before += rel.cached_before;
+    t.after += rel.cached_after;
+  }
+  return t;
+}
+
+std::optional<std::string> residency_warning(const PrewarmReport& r) {
+  const auto t = residency_totals(r);
+  if (r.shared_buffers_blocks <= 0 || t.blocks <= r.shared_buffers_blocks * 9 / 10) return std::nullopt;
+  auto mb = [&](int64_t blocks) { return std::to_string(blocks * r.block_size / (1024 * 1024)) + " MB"; };
+  return "the hot set (" + mb(t.blocks) + ") does not fit in shared_buffers (" + mb(r.shared_buffers_blocks) +
+         ", of which it may use about 90 %): an opening will read from disk or the page cache; raise shared_buffers "
+         "(ALTER SYSTEM SET shared_buffers = '...'; then restart PostgreSQL) or prune old rows";
+}
+
+}  // namespace resv

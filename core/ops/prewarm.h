@@ -1,0 +1,54 @@
+#pragma once
+// The database side of `resv warmup`: the relations an opening reads and
+// writes (the tables of bookings, payments, the waiting room and the outbox,
+// with their indexes) loaded into shared buffers with pg_prewarm, and their
+// residency read from pg_buffercache before and after.
+//
+// Both extensions ship with PostgreSQL 15 (Debian's postgresql-15), but only
+// a superuser may create them, so they are not created by a migration (that
+// would stop every server of a database whose owner is not one): warm-up
+// creates them when it may (the embedded cluster's role may), and says what
+// to run when it may not.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace resv {
+
+struct RelationResidency {
+  std::string name;   // "seats", "seats_pkey"
+  std::string table;  // the table it belongs to (itself for a table)
+  int64_t blocks = 0;         // its size in blocks
+  int64_t cached_before = 0;  // of those in shared buffers before
+  int64_t cached_after = 0;   // and after (= before when nothing was loaded)
+};
+
+struct PrewarmReport {
+  std::vector<RelationResidency> relations;  // tables first, each followed by its indexes
+  int64_t block_size = 8192;
+  int64_t shared_buffers_blocks = 0;
+  bool loaded = false;  // pg_prewarm ran (false: residency only, or it could not)
+  std::string not_loaded_why;  // when it could not: what to run
+  double seconds = 0;
+};
+
+// Loads the hot relations (load) or only reads their residency (!load).
+// DbUnavailable when the database cannot be reached; a missing extension
+// that cannot be created is not an error: the report says why (and, without
+// pg_buffercache, residency is unknown: cached_* stay 0).
+Result<PrewarmReport> prewarm_database(const std::string& url, bool load);
+
+// Pure. The hot set's blocks, and its blocks in shared buffers before and after.
+struct ResidencyTotals {
+  int64_t blocks = 0, before = 0, after = 0;
+};
+ResidencyTotals residency_totals(const PrewarmReport& r);
+// Pure. The warning when the hot set does not fit in shared_buffers (then
+// warm-up cannot keep it resident, and an opening reads from disk or the
+// page cache), with what to change; nullopt when it fits.
+std::optional<std::string> residency_warning(const PrewarmReport& r);
+
+}  // namespace resv
