@@ -39,20 +39,11 @@ void run_db(App& app, Reply reply, std::function<void(Store&, Reply&)> fn) {
                                                 "after the Retry-After delay")));
 }
 
-}  // namespace
-
-void serve_cached(App& app, const std::string& key, Reply reply, std::function<Result<std::string>(Store&)> fetch) {
-  auto hit = app.cache.get(key);
-  if (hit.body) {
-    HttpResponse r;
-    r.shared_body = hit.body;
-    reply(std::move(r));
-    if (!hit.refresh) return;
-    // Stale: answered already; refresh in the background for the next caller.
-    reply = [](HttpResponse) {};
-  }
+// Renders `key` through `fetch` on a DB worker and answers `reply`; puts the
+// body in the cache, or on any answer but 200 (error, overload, timeout)
+// frees the key for a retry.
+void render(App& app, const std::string& key, Reply reply, std::function<Result<std::string>(Store&)> fetch) {
   ReadCache* cache = &app.cache;
-  // Any answer but 200 (error, overload, timeout) frees the key for a retry.
   Reply finish = [cache, key, reply = std::move(reply)](HttpResponse r) {
     if (r.status != 200) cache->abandon(key);
     reply(std::move(r));
@@ -67,6 +58,32 @@ void serve_cached(App& app, const std::string& key, Reply reply, std::function<R
     r.shared_body = shared;
     out(std::move(r));
   });
+}
+
+}  // namespace
+
+void serve_cached(App& app, const std::string& key, Reply reply, std::function<Result<std::string>(Store&)> fetch) {
+  // Missing while another request renders it: this one waits for that body;
+  // should that render fail, it asks the database itself, for its own answer
+  // (a 404 stays a 404). The reply is in place before the waiter can run.
+  auto waiting = std::make_shared<Reply>(std::move(reply));
+  auto hit = app.cache.get(key, [&app, key, fetch, waiting](ReadCache::Body body) {
+    if (!body) return render(app, key, std::move(*waiting), fetch);
+    HttpResponse r;
+    r.shared_body = std::move(body);
+    (*waiting)(std::move(r));
+  });
+  if (!hit.body && !hit.refresh) return;
+  reply = std::move(*waiting);  // not a waiter: this request answers itself
+  if (hit.body) {
+    HttpResponse r;
+    r.shared_body = hit.body;
+    reply(std::move(r));
+    if (!hit.refresh) return;
+    // Stale: answered already; refresh in the background for the next caller.
+    reply = [](HttpResponse) {};
+  }
+  render(app, key, std::move(reply), std::move(fetch));
 }
 
 }  // namespace resv

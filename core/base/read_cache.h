@@ -1,13 +1,17 @@
 #pragma once
 // Short-lived cache of rendered read responses (seat maps, schedule lists).
 // Serves stale while exactly one caller refreshes, so an expiring entry under
-// load causes one database query, not a stampede.
+// load causes one database query, not a stampede; a missing entry is fetched
+// by one caller while the others wait for its answer (with a waiter), and an
+// invalidated one is served stale while one caller fetches it again.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace resv {
 
@@ -25,13 +29,20 @@ class BasicReadCache {
     Body body;            // null: nothing cached
     bool refresh = false; // this caller must fetch and put()
   };
+  // Called with the fetching caller's body, or null when its fetch failed.
+  using Waiter = std::function<void(Body)>;
   // A fresh body (refresh=false); a stale body, with refresh=true for the one
   // caller that should refresh it; or, on a miss, no body and refresh=true.
-  Lookup get(const std::string& key);
+  // On a miss while another caller fetches, with `waiter`: no body and
+  // refresh=false, and `waiter` gets that caller's answer (called from its
+  // put() or abandon(), outside the cache's lock); without, refresh=true.
+  Lookup get(const std::string& key, Waiter waiter = nullptr);
   void put(const std::string& key, Body body);
-  // Drops the entry after a failed refresh so the next caller retries.
+  // Ends a failed refresh: a stale body stays for the next caller to refresh,
+  // a missing entry is dropped; its waiters get null.
   void abandon(const std::string& key);
-  // Drops every entry whose key starts with `prefix` ("" drops all).
+  // Marks every entry whose key starts with `prefix` ("" all) stale: served
+  // until one caller has fetched it again, never a cold miss for everyone.
   void invalidate_prefix(const std::string& prefix);
   bool enabled() const { return ttl_.count() > 0; }
 
@@ -40,6 +51,7 @@ class BasicReadCache {
     Body body;
     typename Clock::time_point at;
     bool refreshing = false;
+    std::vector<Waiter> waiters;  // of a missing entry being fetched
   };
   std::chrono::milliseconds ttl_;
   std::mutex mu_;
@@ -49,16 +61,20 @@ class BasicReadCache {
 using ReadCache = BasicReadCache<>;
 
 template <class ClockT>
-typename BasicReadCache<ClockT>::Lookup BasicReadCache<ClockT>::get(const std::string& key) {
+typename BasicReadCache<ClockT>::Lookup BasicReadCache<ClockT>::get(const std::string& key, Waiter waiter) {
   if (!enabled()) return {nullptr, true};
   std::lock_guard lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
-    entries_[key] = Entry{nullptr, Clock::now(), true};
+    entries_[key] = Entry{nullptr, Clock::now(), true, {}};
     return {nullptr, true};
   }
   Entry& e = it->second;
-  if (!e.body) return {nullptr, true};  // cold: every caller fetches
+  if (!e.body) {
+    if (!waiter) return {nullptr, true};
+    e.waiters.push_back(std::move(waiter));  // another caller fetches it
+    return {nullptr, false};
+  }
   if (Clock::now() - e.at < ttl_ || e.refreshing) return {e.body, false};
   e.refreshing = true;
   return {e.body, true};
@@ -67,30 +83,37 @@ typename BasicReadCache<ClockT>::Lookup BasicReadCache<ClockT>::get(const std::s
 template <class ClockT>
 void BasicReadCache<ClockT>::put(const std::string& key, Body body) {
   if (!enabled()) return;
-  std::lock_guard lock(mu_);
-  entries_[key] = Entry{std::move(body), Clock::now(), false};
+  std::vector<Waiter> waiters;
+  {
+    std::lock_guard lock(mu_);
+    Entry& e = entries_[key];
+    waiters.swap(e.waiters);
+    e = Entry{body, Clock::now(), false, {}};
+  }
+  for (auto& w : waiters) w(body);
 }
 
 template <class ClockT>
 void BasicReadCache<ClockT>::abandon(const std::string& key) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return;
-  if (it->second.body)
-    it->second.refreshing = false;
-  else
-    entries_.erase(it);
+  std::vector<Waiter> waiters;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    waiters.swap(it->second.waiters);
+    if (it->second.body)
+      it->second.refreshing = false;
+    else
+      entries_.erase(it);
+  }
+  for (auto& w : waiters) w(nullptr);
 }
 
 template <class ClockT>
 void BasicReadCache<ClockT>::invalidate_prefix(const std::string& prefix) {
   std::lock_guard lock(mu_);
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->first.compare(0, prefix.size(), prefix) == 0)
-      it = entries_.erase(it);
-    else
-      ++it;
-  }
+  for (auto& [key, e] : entries_)
+    if (key.compare(0, prefix.size(), prefix) == 0) e.at = Clock::now() - ttl_;
 }
 
 // Compiled once, in read_cache.cpp.

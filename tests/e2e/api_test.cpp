@@ -2,6 +2,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include "e2e_util.h"
 #include "server_process.h"
 #include "test_http.h"
 #include "test_seed.h"
@@ -9,7 +14,7 @@
 namespace {
 
 using namespace resv::test;
-using nlohmann::json;
+using namespace resv::e2e;
 
 TEST(Api, BrowseReservePayCancelThroughTheRealServer) {
   TestDatabase db;
@@ -42,6 +47,31 @@ TEST(Api, BrowseReservePayCancelThroughTheRealServer) {
   EXPECT_EQ(json::parse(cancelled.body)["refunded"], 1000);
   EXPECT_EQ(db.count("SELECT balance FROM users WHERE id = " + std::to_string(s.first_user_id)), 100000);
   EXPECT_EQ(server.terminate(), 0);
+}
+
+TEST(Api, ManyFirstRequestsForOneSeatMapShareOneRenderWithTheSameBody) {
+  TestDatabase db;
+  auto s = seed(db, {.seats = 500});
+  // A cache that outlives the test: no entry goes stale while it runs.
+  ServerProcess server(db.url(), {"--read-cache-ms", "600000"});
+  constexpr int kClients = 16;
+  std::vector<HttpResult> answers(kClients);
+  std::latch go(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      HttpClient http("127.0.0.1", server.port());
+      go.arrive_and_wait();
+      answers[static_cast<size_t>(i)] = http.get("/api/schedules/" + str(s.schedule_id) + "/seats");
+    });
+  for (auto& c : clients) c.join();
+  for (const auto& a : answers) {
+    EXPECT_EQ(a.status, 200) << a.body << a.error;
+    EXPECT_EQ(a.body, answers[0].body);
+  }
+  EXPECT_EQ(json::parse(answers[0].body)["seats"].size(), 500u);
+  EXPECT_EQ(metric_sum(metrics_text(server), "resv_read_renders_total", {}), 1)
+      << "the first request renders; the others wait for its body";
 }
 
 }  // namespace

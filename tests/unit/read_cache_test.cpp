@@ -142,26 +142,68 @@ TEST(ReadCache, AfterARefreshTheNextStaleEntryGetsANewRefresher) {
   EXPECT_EQ(*l.body, "v2");
 }
 
-TEST(ReadCache, InvalidatePrefixDropsMatchingKeysOnly) {
+TEST(ReadCache, InvalidatePrefixMakesMatchingKeysStaleOnly) {
   ReadCache cache(1h);
   for (const char* k : {"seats:1", "seats:12", "schedules:1", "xseats:1"}) cache.put(k, body(k));
   cache.invalidate_prefix("seats:1");
-  EXPECT_EQ(cache.get("seats:1").body, nullptr);
-  EXPECT_EQ(cache.get("seats:12").body, nullptr) << "a prefix match, not an exact match";
+  for (const char* k : {"seats:1", "seats:12"}) {
+    auto first = cache.get(k);
+    ASSERT_NE(first.body, nullptr) << k << ": still served, never a miss for everyone";
+    EXPECT_TRUE(first.refresh) << k << ": one caller fetches it again";
+    EXPECT_FALSE(cache.get(k).refresh) << k << ": only one";
+  }
   auto kept = cache.get("schedules:1");
   ASSERT_NE(kept.body, nullptr);
-  EXPECT_EQ(*kept.body, "schedules:1");
   EXPECT_FALSE(kept.refresh);
-  EXPECT_NE(cache.get("xseats:1").body, nullptr) << "the prefix must be at the start";
+  EXPECT_FALSE(cache.get("xseats:1").refresh) << "the prefix must be at the start";
 }
 
-TEST(ReadCache, EmptyPrefixDropsEverything) {
+TEST(ReadCache, EmptyPrefixMakesEverythingStale) {
   ReadCache cache(1h);
   cache.put("a", body("1"));
   cache.put("b", body("2"));
   cache.invalidate_prefix("");
-  EXPECT_EQ(cache.get("a").body, nullptr);
-  EXPECT_EQ(cache.get("b").body, nullptr);
+  EXPECT_TRUE(cache.get("a").refresh);
+  EXPECT_TRUE(cache.get("b").refresh);
+}
+
+TEST(ReadCache, CallersOfAMissingEntryWaitForTheOneThatFetchesIt) {
+  ReadCache cache(1h);
+  ASSERT_TRUE(cache.get("seats:1", [](ReadCache::Body) { FAIL() << "the fetcher is not a waiter"; }).refresh);
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    auto l = cache.get("seats:1", [&](ReadCache::Body b) { got.push_back(b ? *b : "null"); });
+    EXPECT_EQ(l.body, nullptr);
+    EXPECT_FALSE(l.refresh) << "caller " << i << " waits instead of fetching";
+  }
+  EXPECT_TRUE(got.empty());
+  cache.put("seats:1", body("map"));
+  EXPECT_EQ(got, (std::vector<std::string>{"map", "map", "map"}));
+  EXPECT_FALSE(cache.get("seats:1").refresh);
+}
+
+TEST(ReadCache, AFailedFetchSendsItsWaitersAwayEmptyHandedAndTheNextCallerFetches) {
+  ReadCache cache(1h);
+  ASSERT_TRUE(cache.get("seats:1").refresh);
+  int empty_handed = 0;
+  cache.get("seats:1", [&](ReadCache::Body b) { empty_handed += b == nullptr; });
+  cache.abandon("seats:1");
+  EXPECT_EQ(empty_handed, 1);
+  EXPECT_TRUE(cache.get("seats:1", [](ReadCache::Body) {}).refresh) << "the next caller fetches";
+}
+
+TEST(ReadCache, OfManyConcurrentCallersOfAMissingEntryOneFetches) {
+  ReadCache cache(1h);
+  std::atomic<int> fetchers{0}, answered{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] {
+      if (cache.get("k", [&](ReadCache::Body b) { answered += b != nullptr; }).refresh) ++fetchers;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(fetchers.load(), 1);
+  cache.put("k", body("v"));
+  EXPECT_EQ(answered.load(), 7);
 }
 
 TEST(ReadCache, ZeroTtlDisablesTheCache) {
