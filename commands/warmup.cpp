@@ -3,6 +3,8 @@
 // server/warmer.h), with what each loaded and how long it took.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -12,6 +14,7 @@
 #include "cli/server_control.h"
 #include "cli/db_connect.h"
 #include "cli/servers.h"
+#include "cli/watch.h"
 #include "ops/prewarm.h"
 
 namespace resv::cli {
@@ -23,7 +26,13 @@ struct WarmupFlags {
   std::vector<int64_t> concerts;
   std::string window = "15m";
   bool no_database = false;
+  bool verify = false;
+  int watch = 0;
 };
+
+// A warm entry older than this has missed passes (they repeat every half
+// read-cache lifetime): its server's warm-up is stuck.
+constexpr double kStaleAfterS = 10;
 
 // One server's answer.
 struct ServerWarmup {
@@ -181,6 +190,130 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   return Outcome::Ok();
 }
 
+// What --verify found wrong: where, which concert (0: none), what, and the
+// state word of its row.
+struct Finding {
+  std::string where;
+  int64_t concert = 0;
+  std::string state;  // cold, stale, failing, mismatch
+  std::string what;
+};
+
+// One round of --verify: each server's warm state against the database now.
+Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector<AdminTarget>& targets,
+                     const std::string& url, const WatchFrame& frame) {
+  std::map<int64_t, ConcertCounts> db;
+  for (int64_t c : f.concerts) {
+    auto counts = concert_counts(url, c);
+    if (!counts.ok() && counts.status().code() == ErrorCode::NotFound) return Outcome::Usage(counts.status().message());
+    if (!counts.ok()) return cannot_connect(ctx, url, counts.status().message());
+    db[c] = counts.value();
+  }
+  std::vector<Finding> findings;
+  std::optional<ResidencyTotals> residency;
+  if (!f.no_database) {
+    auto r = prewarm_database(url, false);
+    if (!r.ok()) return cannot_connect(ctx, url, r.status().message());
+    if (r->measured) residency = residency_totals(r.value());
+    if (residency && residency->blocks > 0 && residency->after * 100 < residency->blocks * 95)
+      findings.push_back({"database", 0, "cold",
+                          "the hot relations are " + std::to_string(residency->after * 100 / residency->blocks) +
+                              " % in shared buffers (restarted?)"});
+  }
+  const std::string token = admin_token_for(ctx);
+  std::string unreachable;
+  for (const auto& t : targets) {
+    const std::string where = server_label(t);
+    auto missing = [&](const std::string& why) { unreachable += (unreachable.empty() ? "" : "; ") + where + ": " + why; };
+    if (t.managed && !is_running_server(t.inst.pid)) {
+      missing("not running (its process is gone)");
+      continue;
+    }
+    HttpClient admin(t.host, static_cast<uint16_t>(t.inst.admin_port), std::chrono::seconds(3));
+    auto r = admin.get("/admin/status", {{"Authorization", "Bearer " + token}});
+    auto j = json::parse(r.body, nullptr, false);
+    if (r.status != 200 || !j.is_object()) {
+      missing(r.status == 0 ? r.error : "/admin/status answered " + std::to_string(r.status));
+      continue;
+    }
+    std::map<int64_t, json> warm;
+    for (const auto& w : j.value("warm", json::array())) warm[w.value("concertId", int64_t{0})] = w;
+    for (int64_t c : f.concerts) {
+      auto it = warm.find(c);
+      if (it == warm.end()) {
+        findings.push_back({where, c, "cold", "not warm (started since the warm-up, or its window ended)"});
+        continue;
+      }
+      const json& w = it->second;
+      const double age = w.value("lastRefreshAgeSeconds", 0.0);
+      if (!w.value("lastError", json(nullptr)).is_null())
+        findings.push_back({where, c, "failing", "its last pass failed: " + w["lastError"].get<std::string>()});
+      else if (age > kStaleAfterS)
+        findings.push_back({where, c, "stale", "last refreshed " + human_duration(age) + " ago"});
+      const auto& d = db[c];
+      if (w.value("seatsTaken", int64_t{-1}) != d.seats_taken || w.value("pools", -1) != d.pools)
+        findings.push_back({where, c, "mismatch",
+                            "knows " + std::to_string(w.value("seatsTaken", int64_t{-1})) + " seats taken and " +
+                                std::to_string(w.value("pools", -1)) + " pools; the database " +
+                                std::to_string(d.seats_taken) + " and " + std::to_string(d.pools)});
+    }
+  }
+
+  std::string again = "resv warmup";
+  for (int64_t c : f.concerts) again += " -c " + std::to_string(c);
+  const Output& out = ctx.out();
+  if (out.json()) {
+    json items = json::array();
+    for (const auto& x : findings)
+      items.push_back({{"where", x.where},
+                       {"concertId", x.concert ? json(x.concert) : json(nullptr)},
+                       {"state", x.state},
+                       {"problem", x.what}});
+    json db_json = residency ? json{{"blocks", residency->blocks}, {"cached", residency->after}} : json(nullptr);
+    out.data(frame.start() +
+             json{{"ok", findings.empty() && unreachable.empty()},
+                  {"findings", items},
+                  {"unreachable", unreachable.empty() ? json(nullptr) : json(unreachable)},
+                  {"database", db_json}}
+                 .dump(2) +
+             "\n");
+  } else {
+    std::string text = frame.start() + frame.title("resv warmup --verify");
+    if (findings.empty()) {
+      text += "warm: " + std::to_string(targets.size()) + " server(s) x " + std::to_string(f.concerts.size()) +
+              " concert(s) match the database";
+      if (residency && residency->blocks > 0)
+        text += "; hot relations " + std::to_string(residency->after * 100 / residency->blocks) + " % in shared buffers";
+      text += "\n";
+    } else {
+      Table t({"WHERE", "CONCERT", "STATE", "PROBLEM"});
+      for (const auto& x : findings)
+        t.add({x.where, x.concert ? std::to_string(x.concert) : "-", out.red(x.state), x.what});
+      text += t.render();
+    }
+    out.data(text + (frame.watching() ? "\n" : ""));
+  }
+  if (!unreachable.empty())
+    return Outcome::Unreachable("cannot verify: " + unreachable,
+                                "'resv server status' shows the instances; start them with 'resv server start'");
+  if (!findings.empty())
+    return Outcome::Problem(std::to_string(findings.size()) + " part(s) not warm", "run '" + again + "'");
+  return Outcome::Ok();
+}
+
+Outcome run_verify(const Context& ctx, const WarmupFlags& f) {
+  auto found = admin_targets(ctx);
+  if (!found.ok()) return found.outcome();
+  if (found->empty())
+    return Outcome::Unreachable("no resv-server instance is recorded in " + ctx.state().server_dir().string(),
+                                "start them with 'resv server start', or name one with --admin-url");
+  auto url = ctx.database_url();
+  if (!url.ok()) return url.outcome();
+  return run_watch(ctx.out(), std::chrono::seconds(f.watch), [&](const WatchFrame& frame) {
+    return verify_round(ctx, f, found.value(), url.value(), frame);
+  });
+}
+
 }  // namespace
 
 void register_warmup(CLI::App& app, Context& ctx) {
@@ -191,7 +324,11 @@ void register_warmup(CLI::App& app, Context& ctx) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--window", f->window, "How long each server keeps them warm (\"90s\", \"15m\", \"2h\")")
       ->capture_default_str();
-  cmd->add_flag("--no-database", f->no_database, "Leave the database's shared buffers as they are");
+  cmd->add_flag("--no-database", f->no_database, "Leave the database's shared buffers as they are (and unchecked)");
+  cmd->add_flag("--verify", f->verify, "Change nothing: check that every server and the database are warm");
+  cmd->add_option("--watch", f->watch, "With --verify: check again every SECONDS until Ctrl-C")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 3600));
   cmd->footer(
       "First the database: the relations an opening reads and writes (bookings, payments, balances, the\n"
       "waiting room, the outbox, and their indexes) are loaded into shared buffers with pg_prewarm, and\n"
@@ -204,12 +341,18 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "state directory ('resv server start'), or the one --admin-url names. Their state: the WARM\n"
       "column of 'resv server status'.\n"
       "\n"
+      "--verify changes nothing: it reads each server's warm state (/admin/status) and the database\n"
+      "now, and lists every part that is cold (a server started since, the database's hot relations\n"
+      "below 95 % in shared buffers, when pg_buffercache is installed), stale (no pass for 10 s), failing, or that knows other counts\n"
+      "of held seats and pools than the database; a runbook can gate the opening on it.\n"
+      "\n"
       "Exit codes: 0 every server warm, 2 a concert does not exist, 3 the database or a server cannot\n"
-      "be reached, 1 a server failed.\n"
+      "be reached, 4 (--verify) a part is not warm, 1 a server failed.\n"
       "\n"
       "Examples:\n"
       "  resv warmup --concert 1\n"
       "  resv warmup -c 1 -c 2 --window 2h --json\n"
+      "  resv warmup -c 1 --verify --watch 10\n"
       "\n"
       "JSON (--json):\n"
       "  {\"windowSeconds\": int,\n"
@@ -220,8 +363,14 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "   \"servers\": [{\"server\": string, \"adminPort\": int, \"warm\": bool,\n"
       "   \"error\": string|null, \"warmUntil\": string|null, \"ms\": number|null, \"concerts\":\n"
       "   [{\"concertId\": int, \"schedules\": int, \"cacheEntries\": int, \"seatsTaken\": int,\n"
-      "     \"pools\": int, \"ms\": number}]}]}");
-  ctx.on_run(cmd, [&ctx, f] { return run_warmup(ctx, *f); });
+      "     \"pools\": int, \"ms\": number}]}]}\n"
+      "  --verify: {\"ok\": bool, \"findings\": [{\"where\": string, \"concertId\": int|null, \"state\":\n"
+      "   \"cold\"|\"stale\"|\"failing\"|\"mismatch\", \"problem\": string}], \"unreachable\": string|null,\n"
+      "   \"database\": {\"blocks\": int, \"cached\": int}|null}   (with --watch one document per round)");
+  ctx.on_run(cmd, [&ctx, f] {
+    if (f->watch && !f->verify) return Outcome::Usage("--watch goes with --verify", "resv warmup --verify --watch 10");
+    return f->verify ? run_verify(ctx, *f) : run_warmup(ctx, *f);
+  });
 }
 
 }  // namespace resv::cli

@@ -42,8 +42,8 @@ _resv() {
     --to-files) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -c|--concert) return ;;
     --window) return ;;
-    --concert) return ;;
     --watch) return ;;
+    --concert) return ;;
     --fail-if-stuck) return ;;
     --status) COMPREPLY=($(compgen -W 'WAITING ACTIVE EXPIRED' -- "$cur")); return ;;
     --limit) return ;;
@@ -88,7 +88,7 @@ _resv() {
     "resv server status") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv warmup") words=''; opts='--help -c --concert --window --no-database --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv warmup") words=''; opts='--help -c --concert --window --no-database --verify --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;

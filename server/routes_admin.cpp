@@ -88,6 +88,8 @@ void register_admin_routes(Router& r, App& app) {
       w["since"] = iso_utc(s.since);
       w["until"] = iso_utc(s.until);
       w["lastRefresh"] = iso_utc(s.last_refresh);
+      w["lastRefreshAgeSeconds"] =
+          std::chrono::duration<double>(std::chrono::system_clock::now() - s.last_refresh).count();
       w["refreshes"] = s.refreshes;
       w["lastError"] = s.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error);
       warm.push_back(std::move(w));

@@ -74,6 +74,7 @@ Result<PrewarmReport> prewarm_database(const std::string& url, bool load) {
     // Only a load changes anything: a residency check creates nothing.
     std::string why = load ? ensure_extension(conn, "pg_buffercache") : "";
     const bool can_measure = has_extension(conn, "pg_buffercache");
+    r.measured = can_measure;
     if (load && why.empty()) why = ensure_extension(conn, "pg_prewarm");
 
     struct Rel {
@@ -118,6 +119,25 @@ Result<PrewarmReport> prewarm_database(const std::string& url, bool load) {
       for (auto& rel : r.relations) rel.cached_after = rel.cached_before;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
+  } catch (const pqxx::broken_connection& e) {
+    return Status::DbUnavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    return status_from_sql_error(e.sqlstate(), e.what(), true);
+  }
+}
+
+Result<ConcertCounts> concert_counts(const std::string& url, int64_t concert_id) {
+  try {
+    pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv warmup"));
+    pqxx::read_transaction tx(conn);
+    if (tx.exec_params("SELECT 1 FROM concerts WHERE id = $1", concert_id).empty())
+      return Status::NotFound("concert " + std::to_string(concert_id) + " does not exist");
+    auto r = tx.exec_params1(
+        "SELECT (SELECT count(*) FROM seats s JOIN schedules sc ON sc.id = s.schedule_id"
+        "         WHERE sc.concert_id = $1 AND s.reservation_id IS NOT NULL),"
+        "       (SELECT count(*) FROM pools p JOIN schedules sc ON sc.id = p.schedule_id WHERE sc.concert_id = $1)",
+        concert_id);
+    return ConcertCounts{r[0].as<int64_t>(), r[1].as<int>()};
   } catch (const pqxx::broken_connection& e) {
     return Status::DbUnavailable(e.what());
   } catch (const pqxx::sql_error& e) {

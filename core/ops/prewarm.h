@@ -30,7 +30,8 @@ struct PrewarmReport {
   std::vector<RelationResidency> relations;  // tables first, each followed by its indexes
   int64_t block_size = 8192;
   int64_t shared_buffers_blocks = 0;
-  bool loaded = false;  // pg_prewarm ran (false: residency only, or it could not)
+  bool measured = false;  // residency was read (pg_buffercache is installed)
+  bool loaded = false;    // pg_prewarm ran (false: residency only, or it could not)
   std::string not_loaded_why;  // when it could not: what to run
   double seconds = 0;
 };
@@ -40,6 +41,15 @@ struct PrewarmReport {
 // that cannot be created is not an error: the report says why (and, without
 // pg_buffercache, residency is unknown: cached_* stay 0).
 Result<PrewarmReport> prewarm_database(const std::string& url, bool load);
+
+// What the database says of a concert now, as a warm server's pass reads it
+// (server/warmer.h): its seats held or sold, its pools. NotFound when there
+// is no such concert; DbUnavailable when unreachable.
+struct ConcertCounts {
+  int64_t seats_taken = 0;
+  int pools = 0;
+};
+Result<ConcertCounts> concert_counts(const std::string& url, int64_t concert_id);
 
 // Pure. The hot set's blocks, and its blocks in shared buffers before and after.
 struct ResidencyTotals {

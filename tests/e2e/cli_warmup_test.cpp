@@ -124,4 +124,31 @@ TEST_F(CliWarmup, AnUnknownConcertIsAUsageErrorAndNoServerIsUnreachable) {
   EXPECT_TRUE(parse_or_null(servers_only.out)["database"].is_null()) << servers_only.out;
 }
 
+TEST_F(CliWarmup, VerifyGatesTheOpeningColdBeforeWarmAfterAndAfterARestartThreeWhenStopped) {
+  ASSERT_EQ(cli.start({"--instances", "2"}).code, 0);
+  const std::vector<std::string> verify{"warmup", "--concert", str(s.concert_id), "--verify", "--json"};
+  auto cold = cli.resv(verify);
+  EXPECT_EQ(cold.code, 4) << cold.out << cold.err;
+  auto j = parse_or_null(cold.out);
+  EXPECT_EQ(j["ok"], false);
+  ASSERT_EQ(j["findings"].size(), 2u) << cold.out;
+  for (const auto& f : j["findings"]) EXPECT_EQ(f["state"], "cold") << f;
+  EXPECT_TRUE(contains(cold.err, "resv warmup -c " + str(s.concert_id))) << "the hint names the command: " << cold.err;
+
+  ASSERT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id)}).code, 0);
+  auto warm = cli.resv(verify);
+  EXPECT_EQ(warm.code, 0) << warm.out << warm.err;
+  EXPECT_EQ(parse_or_null(warm.out)["ok"], true) << warm.out;
+  EXPECT_EQ(parse_or_null(warm.out)["database"]["cached"], parse_or_null(warm.out)["database"]["blocks"]);
+
+  ASSERT_EQ(cli.resv({"server", "restart"}).code, 0);
+  auto restarted = cli.resv(verify);
+  EXPECT_EQ(restarted.code, 4) << "a restarted server starts cold: " << restarted.out;
+
+  ASSERT_EQ(cli.resv({"server", "stop"}).code, 0);
+  auto stopped = cli.resv(verify);
+  EXPECT_EQ(stopped.code, 3) << stopped.out << stopped.err;
+  EXPECT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id), "--watch", "5"}).code, 2) << "--watch needs --verify";
+}
+
 }  // namespace

@@ -24,6 +24,7 @@ TEST(Prewarm, LoadsEveryHotTableAndItsIndexesIntoSharedBuffers) {
   auto r = prewarm_database(db.url(), true);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->loaded) << r->not_loaded_why;
+  EXPECT_TRUE(r->measured);
   ASSERT_NE(find(r.value(), "seats"), nullptr);
   ASSERT_NE(find(r.value(), "seats_pkey"), nullptr) << "indexes too";
   EXPECT_EQ(find(r.value(), "seats_pkey")->table, "seats");
