@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -180,6 +181,17 @@ int pick_port(int after = kFirstPort - 1) {
   return 0;
 }
 
+}  // namespace
+
+ClusterSize cluster_size(long long ram_bytes, int cpus) {
+  ClusterSize s;
+  s.shared_buffers_mb = std::clamp(ram_bytes / 4 / (1024 * 1024), 128LL, 2048LL);
+  s.max_connections = 25 * std::max(8, 2 * cpus) + 50;
+  return s;
+}
+
+namespace {
+
 std::string conf_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
@@ -187,14 +199,20 @@ std::string conf_quote(const std::string& s) {
 }
 
 // The settings resv owns live in their own file, rewritten whole, which
-// postgresql.conf includes.
+// postgresql.conf includes; sized for this machine at each 'resv db up'
+// (shared_buffers and max_connections take effect when it starts).
 Status write_resv_conf(const StateDir& st, const Runner& pg, int port) {
   fs::path file = st.pg_data() / "resv.conf";
+  const long long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  const ClusterSize size = cluster_size(pages > 0 && page > 0 ? pages * page : 0, cpus > 0 ? static_cast<int>(cpus) : 1);
   std::string text =
-      "# Written by resv (resv db up): the embedded cluster's network settings.\n"
+      "# Written by resv (resv db up): the embedded cluster's network settings and size.\n"
       "port = " + std::to_string(port) + "\n"
       "listen_addresses = '127.0.0.1'\n"
-      "unix_socket_directories = " + conf_quote(st.pg_run().string()) + "\n";
+      "unix_socket_directories = " + conf_quote(st.pg_run().string()) + "\n"
+      "shared_buffers = '" + std::to_string(size.shared_buffers_mb) + "MB'\n"
+      "max_connections = " + std::to_string(size.max_connections) + "\n";
   if (auto s = write_file_atomic(file, text, 0600); !s.ok()) return s;
   return pg.own(file);
 }

@@ -37,6 +37,19 @@ Expected<DbUp> embedded_up(const Context& ctx);
 // Usage when a database is configured; Failed when it does not stop in time.
 Expected<bool> embedded_down(const Context& ctx, int timeout_seconds);
 
+// What the embedded cluster is sized to on a machine with `ram_bytes` of
+// memory and `cpus` processors (initdb's defaults are 128 MB of shared
+// buffers and 100 connections, while each resv-server opens about 25
+// sessions): shared_buffers a quarter of the memory, 128 MB to 2 GB (it is a
+// development and test cluster beside other programs); max_connections for
+// 25 sessions of as many instances as 2 per processor, at least 8, and 50
+// for the CLI and tools. Pure.
+struct ClusterSize {
+  long long shared_buffers_mb = 128;
+  int max_connections = 100;
+};
+ClusterSize cluster_size(long long ram_bytes, int cpus);
+
 // True when the embedded cluster under `state` exists and its postmaster runs
 // (pg_ctl status: a pidfile naming a live process).
 bool embedded_running(const StateDir& state);

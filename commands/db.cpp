@@ -104,13 +104,15 @@ Outcome run_down(const Context& ctx, int timeout) {
 struct ServerFacts {
   std::string version, data_dir;
   long long size_bytes = 0, connections = 0, max_connections = 0;
+  std::string shared_buffers;
 };
 
 Outcome run_status(const Context& ctx) {
   const Settings& s = ctx.settings();
   nlohmann::json j{{"running", false},      {"embedded", s.embedded_db},   {"url", nullptr},
                    {"dataDir", nullptr},      {"version", nullptr},          {"sizeBytes", nullptr},
-                   {"connections", nullptr},  {"maxConnections", nullptr},   {"schemaVersion", nullptr},
+                   {"connections", nullptr},  {"maxConnections", nullptr},   {"sharedBuffers", nullptr},
+                   {"schemaVersion", nullptr},
                    {"latestVersion", latest_migration_version()},            {"pendingMigrations", nullptr},
                    {"staleFunctions", nullptr}};
   if (s.embedded_db) j["dataDir"] = ctx.state().pg_data().string();
@@ -132,6 +134,7 @@ Outcome run_status(const Context& ctx) {
       rows.push_back({"size", human_bytes(j["sizeBytes"].get<long long>())});
       rows.push_back({"connections", std::to_string(j["connections"].get<long long>()) + " of " +
                                          std::to_string(j["maxConnections"].get<long long>())});
+      rows.push_back({"shared buffers", text("sharedBuffers")});
       if (!j["schemaVersion"].is_null()) {
         const int pending = j["pendingMigrations"].get<int>(), stale = j["staleFunctions"].get<int>();
         std::string behind;
@@ -159,12 +162,14 @@ Outcome run_status(const Context& ctx) {
         "SELECT current_setting('server_version'), pg_database_size(current_database()),"
         " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),"
         " current_setting('max_connections')::bigint,"
-        " CASE WHEN pg_has_role('pg_read_all_settings', 'MEMBER') THEN current_setting('data_directory') END")[0];
+        " CASE WHEN pg_has_role('pg_read_all_settings', 'MEMBER') THEN current_setting('data_directory') END,"
+        " current_setting('shared_buffers')")[0];
     facts.version = row[0].as<std::string>();
     facts.size_bytes = row[1].as<long long>();
     facts.connections = row[2].as<long long>();
     facts.max_connections = row[3].as<long long>();
     if (!row[4].is_null()) facts.data_dir = row[4].as<std::string>();
+    facts.shared_buffers = row[5].as<std::string>();
   } catch (const pqxx::broken_connection& e) {
     print();
     return cannot_connect(ctx, url.value(), e.what());
@@ -173,6 +178,7 @@ Outcome run_status(const Context& ctx) {
   j["version"] = facts.version;
   j["sizeBytes"] = facts.size_bytes;
   j["connections"] = facts.connections;
+  j["sharedBuffers"] = facts.shared_buffers;
   j["maxConnections"] = facts.max_connections;
   if (!facts.data_dir.empty()) j["dataDir"] = facts.data_dir;
   auto state = migration_state(url.value());
@@ -384,7 +390,7 @@ void register_db(CLI::App& app, Context& ctx) {
       "JSON (--json):\n"
       "  {\"running\": bool, \"embedded\": bool, \"url\": string|null (password masked),\n"
       "   \"dataDir\": string|null, \"version\": string|null, \"sizeBytes\": int|null,\n"
-      "   \"connections\": int|null, \"maxConnections\": int|null,\n"
+      "   \"connections\": int|null, \"maxConnections\": int|null, \"sharedBuffers\": string|null,\n"
       "   \"schemaVersion\": int|null, \"latestVersion\": int, \"pendingMigrations\": int|null,\n"
       "   \"staleFunctions\": int|null (function files not applied as this resv has them)}");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });
