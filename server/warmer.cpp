@@ -58,8 +58,6 @@ Result<WarmPass> Warmer::pass(int64_t concert_id) {
     cache_.put(key, std::make_shared<const std::string>(std::move(body)));
     ++p.cache_entries;
   };
-  // Read before each answer, so that a release in between discards it.
-  uint64_t generation = filter_.generation();
   auto concert = store_.concert(concert_id);
   if (!concert.ok()) return concert.status();
   put(catalog_key::concert(concert_id), concert_json(concert.value()));
@@ -67,7 +65,9 @@ Result<WarmPass> Warmer::pass(int64_t concert_id) {
   if (!concerts.ok()) return concerts.status();
   put(catalog_key::concerts(), concerts_json(concerts.value()));
 
-  generation = filter_.generation();
+  // The filter's generation is read before each answer it records, so that
+  // a release in between discards that answer.
+  uint64_t generation = filter_.generation();
   auto schedules = store_.schedules(concert_id);
   if (!schedules.ok()) return schedules.status();
   put(catalog_key::schedules(concert_id), schedules_json(concert_id, schedules.value()));
