@@ -65,16 +65,16 @@ void render(App& app, const std::string& key, Reply reply, std::function<Result<
 void serve_cached(App& app, const std::string& key, Reply reply, std::function<Result<std::string>(Store&)> fetch) {
   // Missing while another request renders it: this one waits for that body;
   // should that render fail, it asks the database itself, for its own answer
-  // (a 404 stays a 404). The reply is in place before the waiter can run.
-  auto waiting = std::make_shared<Reply>(std::move(reply));
-  auto hit = app.cache.get(key, [&app, key, fetch, waiting](ReadCache::Body body) {
-    if (!body) return render(app, key, std::move(*waiting), fetch);
-    HttpResponse r;
-    r.shared_body = std::move(body);
-    (*waiting)(std::move(r));
+  // (a 404 stays a 404). The waiter takes the reply only when it must wait.
+  auto hit = app.cache.get(key, [&] {
+    return [&app, key, fetch, waiting = std::make_shared<Reply>(std::move(reply))](ReadCache::Body body) {
+      if (!body) return render(app, key, std::move(*waiting), fetch);
+      HttpResponse r;
+      r.shared_body = std::move(body);
+      (*waiting)(std::move(r));
+    };
   });
   if (!hit.body && !hit.refresh) return;
-  reply = std::move(*waiting);  // not a waiter: this request answers itself
   if (hit.body) {
     HttpResponse r;
     r.shared_body = hit.body;

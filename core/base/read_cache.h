@@ -33,10 +33,13 @@ class BasicReadCache {
   using Waiter = std::function<void(Body)>;
   // A fresh body (refresh=false); a stale body, with refresh=true for the one
   // caller that should refresh it; or, on a miss, no body and refresh=true.
-  // On a miss while another caller fetches, with `waiter`: no body and
-  // refresh=false, and `waiter` gets that caller's answer (called from its
-  // put() or abandon(), outside the cache's lock); without, refresh=true.
-  Lookup get(const std::string& key, Waiter waiter = nullptr);
+  // On a miss while another caller fetches: no body and refresh=false, and the
+  // Waiter that `make_waiter()` returns (called under the cache's lock, only
+  // then, so a hit builds nothing) gets that caller's answer, from its put()
+  // or abandon(), outside the lock. Without `make_waiter`, refresh=true.
+  template <class MakeWaiter>
+  Lookup get(const std::string& key, MakeWaiter&& make_waiter);
+  Lookup get(const std::string& key) { return get(key, [] { return Waiter(); }); }
   void put(const std::string& key, Body body);
   // Ends a failed refresh: a stale body stays for the next caller to refresh,
   // a missing entry is dropped; its waiters get null.
@@ -61,7 +64,8 @@ class BasicReadCache {
 using ReadCache = BasicReadCache<>;
 
 template <class ClockT>
-typename BasicReadCache<ClockT>::Lookup BasicReadCache<ClockT>::get(const std::string& key, Waiter waiter) {
+template <class MakeWaiter>
+typename BasicReadCache<ClockT>::Lookup BasicReadCache<ClockT>::get(const std::string& key, MakeWaiter&& make_waiter) {
   if (!enabled()) return {nullptr, true};
   std::lock_guard lock(mu_);
   auto it = entries_.find(key);
@@ -71,6 +75,7 @@ typename BasicReadCache<ClockT>::Lookup BasicReadCache<ClockT>::get(const std::s
   }
   Entry& e = it->second;
   if (!e.body) {
+    Waiter waiter = make_waiter();
     if (!waiter) return {nullptr, true};
     e.waiters.push_back(std::move(waiter));  // another caller fetches it
     return {nullptr, false};

@@ -169,27 +169,30 @@ TEST(ReadCache, EmptyPrefixMakesEverythingStale) {
 
 TEST(ReadCache, CallersOfAMissingEntryWaitForTheOneThatFetchesIt) {
   ReadCache cache(1h);
-  ASSERT_TRUE(cache.get("seats:1", [](ReadCache::Body) { FAIL() << "the fetcher is not a waiter"; }).refresh);
+  int factories = 0;
+  ASSERT_TRUE(cache.get("seats:1", [&] { ++factories; return ReadCache::Waiter(); }).refresh);
+  EXPECT_EQ(factories, 0) << "the fetcher builds no waiter";
   std::vector<std::string> got;
   for (int i = 0; i < 3; ++i) {
-    auto l = cache.get("seats:1", [&](ReadCache::Body b) { got.push_back(b ? *b : "null"); });
+    auto l = cache.get("seats:1", [&] { return [&](ReadCache::Body b) { got.push_back(b ? *b : "null"); }; });
     EXPECT_EQ(l.body, nullptr);
     EXPECT_FALSE(l.refresh) << "caller " << i << " waits instead of fetching";
   }
   EXPECT_TRUE(got.empty());
   cache.put("seats:1", body("map"));
   EXPECT_EQ(got, (std::vector<std::string>{"map", "map", "map"}));
-  EXPECT_FALSE(cache.get("seats:1").refresh);
+  EXPECT_FALSE(cache.get("seats:1", [&] { ++factories; return ReadCache::Waiter(); }).refresh);
+  EXPECT_EQ(factories, 0) << "a hit builds no waiter";
 }
 
 TEST(ReadCache, AFailedFetchSendsItsWaitersAwayEmptyHandedAndTheNextCallerFetches) {
   ReadCache cache(1h);
   ASSERT_TRUE(cache.get("seats:1").refresh);
   int empty_handed = 0;
-  cache.get("seats:1", [&](ReadCache::Body b) { empty_handed += b == nullptr; });
+  cache.get("seats:1", [&] { return [&](ReadCache::Body b) { empty_handed += b == nullptr; }; });
   cache.abandon("seats:1");
   EXPECT_EQ(empty_handed, 1);
-  EXPECT_TRUE(cache.get("seats:1", [](ReadCache::Body) {}).refresh) << "the next caller fetches";
+  EXPECT_TRUE(cache.get("seats:1", [] { return [](ReadCache::Body) {}; }).refresh) << "the next caller fetches";
 }
 
 TEST(ReadCache, OfManyConcurrentCallersOfAMissingEntryOneFetches) {
@@ -198,7 +201,7 @@ TEST(ReadCache, OfManyConcurrentCallersOfAMissingEntryOneFetches) {
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i)
     threads.emplace_back([&] {
-      if (cache.get("k", [&](ReadCache::Body b) { answered += b != nullptr; }).refresh) ++fetchers;
+      if (cache.get("k", [&] { return [&](ReadCache::Body b) { answered += b != nullptr; }; }).refresh) ++fetchers;
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(fetchers.load(), 1);
