@@ -108,7 +108,7 @@ void add_global_options(CLI::App& app, GlobalFlags& f) {
   app.add_flag("--json", f.output.json, "Print data as JSON (schemas in resv(1))")->group(g);
   app.add_option("--db", f.settings.db, "PostgreSQL URL (default: the embedded cluster; env RESV_DATABASE_URL)")
       ->group(g);
-  app.add_option("--admin-url", f.settings.admin_url, "resv-server admin API URL (env RESV_ADMIN_URL)")->group(g);
+  app.add_option("--admin-url", f.settings.admin_url, "resv-server admin API URL, or several comma-separated (env RESV_ADMIN_URL)")->group(g);
   app.add_option("--admin-token", f.settings.admin_token, "Admin API bearer token (env RESV_ADMIN_TOKEN)")->group(g);
   app.add_option("--kafka-brokers", f.settings.kafka_brokers,
                  "Kafka bootstrap servers (default: the embedded broker; env RESV_KAFKA_BROKERS)")

@@ -26,15 +26,23 @@ Expected<std::vector<AdminTarget>> admin_targets(const Context& ctx) {
   std::vector<AdminTarget> out;
   const Setting& admin_url = ctx.settings().admin_url;
   if (admin_url.source.rfind("default", 0) != 0) {
-    auto where = parse_admin_url(admin_url.value);
-    if (!where)
-      return Outcome::Usage("the admin URL '" + admin_url.value + "' (" + admin_url.source + ") is not http://HOST:PORT",
-                            "fix it, e.g. --admin-url http://127.0.0.1:9090");
-    AdminTarget t;
-    t.inst.index = 1;
-    t.inst.admin_port = where->second;
-    t.host = where->first;
-    out.push_back(std::move(t));
+    // A list, "http://a:9090,http://b:9090": each is one server.
+    size_t start = 0;
+    for (int index = 1; start <= admin_url.value.size(); ++index) {
+      size_t comma = admin_url.value.find(',', start);
+      if (comma == std::string::npos) comma = admin_url.value.size();
+      const std::string one = admin_url.value.substr(start, comma - start);
+      start = comma + 1;
+      auto where = parse_admin_url(one);
+      if (!where)
+        return Outcome::Usage("the admin URL '" + one + "' (" + admin_url.source + ") is not http://HOST:PORT",
+                              "fix it, e.g. --admin-url http://127.0.0.1:9090 (several: comma-separated)");
+      AdminTarget t;
+      t.inst.index = index;
+      t.inst.admin_port = where->second;
+      t.host = where->first;
+      out.push_back(std::move(t));
+    }
     return out;
   }
   for (const auto& inst : ctx.state().instances()) out.push_back({inst, "127.0.0.1", true});

@@ -11,12 +11,13 @@
 namespace resv::cli {
 
 struct AdminTarget {
-  ServerInstance inst;   // a configured URL: index 1, its admin port, pid and port 0
+  ServerInstance inst;   // a configured URL: its place in the list (1, 2, ...), admin port, pid and port 0
   std::string host;      // where its admin listener is
   bool managed = false;  // recorded by resv: its process can be checked
 };
 
-// Usage when the configured admin URL is not http://HOST:PORT.
+// The servers named by the admin URL setting (comma-separated), else those
+// recorded in the state directory. Usage when a URL is not http://HOST:PORT.
 Expected<std::vector<AdminTarget>> admin_targets(const Context& ctx);
 
 }  // namespace resv::cli

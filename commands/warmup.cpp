@@ -24,7 +24,10 @@ using nlohmann::json;
 
 struct WarmupFlags {
   std::vector<int64_t> concerts;
+  std::vector<int64_t> schedules;
+  std::string opening_within;  // "" none
   std::string window = "15m";
+  bool window_given = false;
   bool no_database = false;
   bool verify = false;
   int watch = 0;
@@ -72,9 +75,44 @@ ServerWarmup warm_one(const AdminTarget& t, const std::string& token, const std:
   return w;
 }
 
+// --concert, and the concerts of --schedule and --opening-within, from the
+// database: the flags with `concerts` complete and, for --opening-within
+// without --window, a window that lasts 15 minutes past the latest opening.
+// An empty list is no error: nothing opens within the time given.
+Expected<WarmupFlags> resolve_concerts(const Context& ctx, WarmupFlags f) {
+  if (f.schedules.empty() && f.opening_within.empty()) return f;
+  std::optional<int64_t> within;
+  if (!f.opening_within.empty()) {
+    auto d = duration_flag(f.opening_within, "--opening-within");
+    if (!d.ok()) return d.outcome();
+    within = d->value_or(0);
+  }
+  auto url = ctx.database_url();
+  if (!url.ok()) return url.outcome();
+  auto found = concerts_to_warm(url.value(), f.schedules, within);
+  if (!found.ok() && found.status().code() == ErrorCode::NotFound)
+    return Outcome::Usage(found.status().message(), "the schedules: resv db psql -c 'SELECT id, concert_id FROM schedules'");
+  if (!found.ok()) return cannot_connect(ctx, url.value(), found.status().message());
+  int64_t latest = 0;
+  for (const auto& c : found.value()) {
+    if (std::find(f.concerts.begin(), f.concerts.end(), c.concert_id) == f.concerts.end())
+      f.concerts.push_back(c.concert_id);
+    latest = std::max(latest, c.opens_in_s);
+  }
+  if (within && !f.window_given) f.window = std::to_string(latest + 15 * 60) + "s";
+  return f;
+}
+
 Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   auto window = duration_flag(f.window, "--window");
   if (!window.ok()) return window.outcome();
+  if (f.concerts.empty()) {
+    // Only --opening-within gets here: a cron job's quiet run.
+    ctx.out().info("nothing to warm: no sales or waiting room open within " + f.opening_within);
+    if (ctx.out().json()) ctx.out().print_json({{"concertIds", json::array()}, {"servers", json::array()},
+                                                 {"database", nullptr}, {"windowSeconds", window->value_or(900)}});
+    return Outcome::Ok();
+  }
   auto found = admin_targets(ctx);
   if (!found.ok()) return found.outcome();
   const std::vector<AdminTarget>& targets = found.value();
@@ -143,7 +181,10 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
             {"seconds", database->seconds},
             {"relations", relations}};
     }
-    ctx.out().print_json({{"servers", servers}, {"database", db}, {"windowSeconds", window->value_or(900)}});
+    ctx.out().print_json({{"concertIds", f.concerts},
+                          {"servers", servers},
+                          {"database", db},
+                          {"windowSeconds", window->value_or(900)}});
   } else {
     if (database) {
       const auto t = residency_totals(*database);
@@ -302,6 +343,12 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
 }
 
 Outcome run_verify(const Context& ctx, const WarmupFlags& f) {
+  if (f.concerts.empty()) {
+    ctx.out().info("nothing to verify: no sales or waiting room open within " + f.opening_within);
+    if (ctx.out().json())
+      ctx.out().print_json({{"ok", true}, {"findings", json::array()}, {"unreachable", nullptr}, {"database", nullptr}});
+    return Outcome::Ok();
+  }
   auto found = admin_targets(ctx);
   if (!found.ok()) return found.outcome();
   if (found->empty())
@@ -319,11 +366,16 @@ Outcome run_verify(const Context& ctx, const WarmupFlags& f) {
 void register_warmup(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<WarmupFlags>();
   auto* cmd = app.add_subcommand("warmup", "Warm every running server for the concerts of an opening");
-  cmd->add_option("-c,--concert", f->concerts, "A concert to warm (repeat for several)")
-      ->required()
+  cmd->add_option("-c,--concert", f->concerts, "A concert to warm (repeat for several)")->check(CLI::PositiveNumber);
+  cmd->add_option("-s,--schedule", f->schedules, "Warm the concert of this schedule (repeat for several)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--window", f->window, "How long each server keeps them warm (\"90s\", \"15m\", \"2h\")")
-      ->capture_default_str();
+  cmd->add_option("--opening-within", f->opening_within,
+                  "Warm the concerts whose sales or waiting room open within this time (\"30m\")")
+      ->type_name("DURATION");
+  auto* window = cmd->add_option("--window", f->window,
+                                 "How long each server keeps them warm (\"90s\", \"15m\", \"2h\"; with "
+                                 "--opening-within: until 15m after the latest opening)")
+                     ->capture_default_str();
   cmd->add_flag("--no-database", f->no_database, "Leave the database's shared buffers as they are (and unchecked)");
   cmd->add_flag("--verify", f->verify, "Change nothing: check that every server and the database are warm");
   cmd->add_option("--watch", f->watch, "With --verify: check again every SECONDS until Ctrl-C")
@@ -341,21 +393,28 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "state directory ('resv server start'), or the one --admin-url names. Their state: the WARM\n"
       "column of 'resv server status'.\n"
       "\n"
+      "What to warm: each --concert; the concert of each --schedule (a concert is warmed whole: its\n"
+      "schedule list is one answer); with --opening-within, every concert with a schedule whose sales\n"
+      "open (schedules.sales_open_at) or whose waiting room opens (resv queue set --opens-at)\n"
+      "from now to that time ahead, kept warm until 15 minutes after the latest of them unless --window\n"
+      "says otherwise. When none opens, it says so and exits 0: a cron job can run it every few minutes.\n"
+      "\n"
       "--verify changes nothing: it reads each server's warm state (/admin/status) and the database\n"
       "now, and lists every part that is cold (a server started since, the database's hot relations\n"
       "below 95 % in shared buffers, when pg_buffercache is installed), stale (no pass for 10 s), failing, or that knows other counts\n"
       "of held seats and pools than the database; a runbook can gate the opening on it.\n"
       "\n"
-      "Exit codes: 0 every server warm, 2 a concert does not exist, 3 the database or a server cannot\n"
+      "Exit codes: 0 every server warm, 2 a concert or schedule does not exist, 3 the database or a server cannot\n"
       "be reached, 4 (--verify) a part is not warm, 1 a server failed.\n"
       "\n"
       "Examples:\n"
       "  resv warmup --concert 1\n"
       "  resv warmup -c 1 -c 2 --window 2h --json\n"
       "  resv warmup -c 1 --verify --watch 10\n"
+      "  resv warmup --opening-within 30m --window 2h\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"windowSeconds\": int,\n"
+      "  {\"concertIds\": [int], \"windowSeconds\": int,\n"
       "   \"database\": {\"loaded\": bool, \"notLoadedWhy\": string|null, \"blocks\": int, \"cachedBefore\": int,\n"
       "     \"cachedAfter\": int, \"blockSize\": int, \"sharedBuffersBlocks\": int, \"warning\": string|null,\n"
       "     \"seconds\": number, \"relations\": [{\"name\", \"table\", \"blocks\", \"cachedBefore\",\n"
@@ -367,9 +426,15 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "  --verify: {\"ok\": bool, \"findings\": [{\"where\": string, \"concertId\": int|null, \"state\":\n"
       "   \"cold\"|\"stale\"|\"failing\"|\"mismatch\", \"problem\": string}], \"unreachable\": string|null,\n"
       "   \"database\": {\"blocks\": int, \"cached\": int}|null}   (with --watch one document per round)");
-  ctx.on_run(cmd, [&ctx, f] {
+  ctx.on_run(cmd, [&ctx, f, window] {
     if (f->watch && !f->verify) return Outcome::Usage("--watch goes with --verify", "resv warmup --verify --watch 10");
-    return f->verify ? run_verify(ctx, *f) : run_warmup(ctx, *f);
+    if (f->concerts.empty() && f->schedules.empty() && f->opening_within.empty())
+      return Outcome::Usage("say what to warm: --concert, --schedule or --opening-within",
+                            "resv warmup --concert 1   (or: resv warmup --opening-within 30m)");
+    f->window_given = window->count() > 0;
+    auto resolved = resolve_concerts(ctx, *f);
+    if (!resolved.ok()) return resolved.outcome();
+    return f->verify ? run_verify(ctx, resolved.value()) : run_warmup(ctx, resolved.value());
   });
 }
 

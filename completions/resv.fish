@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --delay --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opens-at --party --per-user --pid --pools --port --rate --scale --schedules --seats --seed --state-dir --status --timeout --to-files --to-id --token-ttl --topic --topic-prefix --user --users --watch --window -c -j -n
+            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --delay --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --rate --scale --schedule --schedules --seats --seed --state-dir --status --timeout --to-files --to-id --token-ttl --topic --topic-prefix --user --users --watch --window -c -j -n -s
                 set skip 1
                 continue
         end
@@ -34,7 +34,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a completion -d 'Print the 
 complete -c resv -l version -d 'Print the version and exit'
 complete -c resv -l json -d 'Print data as JSON (schemas in resv(1))'
 complete -c resv -l db -r -d 'PostgreSQL URL (default: the embedded cluster; env RESV_DATABASE_URL)'
-complete -c resv -l admin-url -r -d 'resv-server admin API URL (env RESV_ADMIN_URL)'
+complete -c resv -l admin-url -r -d 'resv-server admin API URL, or several comma-separated (env RESV_ADMIN_URL)'
 complete -c resv -l admin-token -r -d 'Admin API bearer token (env RESV_ADMIN_TOKEN)'
 complete -c resv -l kafka-brokers -r -d 'Kafka bootstrap servers (default: the embedded broker; env RESV_KAFKA_BROKERS)'
 complete -c resv -l state-dir -r -F -d 'Where resv keeps its cluster, pidfiles, logs (env RESV_STATE_DIR)'
@@ -94,7 +94,9 @@ complete -c resv -n 'test (__resv_path) = \'resv seed\'' -s y -l yes -d 'Do not 
 complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l dry-run -d 'Print what would be created, write nothing'
 complete -c resv -n 'test (__resv_path) = \'resv seed\'' -l to-files -r -F -d 'Write the rows as COPY files into this directory instead of loading'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -s c -l concert -r -d 'A concert to warm (repeat for several)'
-complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l window -r -d 'How long each server keeps them warm ("90s", "15m", "2h")'
+complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -s s -l schedule -r -d 'Warm the concert of this schedule (repeat for several)'
+complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l opening-within -r -d 'Warm the concerts whose sales or waiting room open within this time ("30m")'
+complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l window -r -d 'How long each server keeps them warm ("90s", "15m", "2h"; with --opening-within: until 15m after the latest opening)'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l no-database -d 'Leave the database\'s shared buffers as they are (and unchecked)'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l verify -d 'Change nothing: check that every server and the database are warm'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l watch -r -d 'With --verify: check again every SECONDS until Ctrl-C'

@@ -145,6 +145,39 @@ Result<ConcertCounts> concert_counts(const std::string& url, int64_t concert_id)
   }
 }
 
+Result<std::vector<ConcertToWarm>> concerts_to_warm(const std::string& url, const std::vector<int64_t>& schedules,
+                                                    std::optional<int64_t> within_s) {
+  try {
+    pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv warmup"));
+    pqxx::read_transaction tx(conn);
+    std::string ids = "{";
+    for (int64_t s : schedules) ids += (ids.size() > 1 ? "," : "") + std::to_string(s);
+    ids += "}";
+    auto missing = tx.exec_params(
+        "SELECT s FROM unnest($1::bigint[]) s WHERE NOT EXISTS (SELECT 1 FROM schedules WHERE id = s) LIMIT 1", ids);
+    if (!missing.empty())
+      return Status::NotFound("schedule " + missing[0][0].as<std::string>() + " does not exist");
+    auto rows = tx.exec_params(
+        "WITH opening AS ("
+        "  SELECT concert_id, 0::float8 AS opens_in FROM schedules WHERE id = ANY($1::bigint[])"
+        "  UNION ALL"
+        "  SELECT concert_id, extract(epoch FROM sales_open_at - now()) FROM schedules"
+        "   WHERE $2::float8 >= 0 AND sales_open_at BETWEEN now() AND now() + make_interval(secs => $2)"
+        "  UNION ALL"
+        "  SELECT concert_id, extract(epoch FROM opens_at - now()) FROM queue_concerts"
+        "   WHERE $2::float8 >= 0 AND opens_at BETWEEN now() AND now() + make_interval(secs => $2))"
+        "SELECT concert_id, ceil(max(opens_in))::bigint FROM opening GROUP BY concert_id ORDER BY concert_id",
+        ids, within_s ? static_cast<double>(*within_s) : -1.0);  // -1: no --opening-within
+    std::vector<ConcertToWarm> out;
+    for (const auto& r : rows) out.push_back({r[0].as<int64_t>(), r[1].as<int64_t>()});
+    return out;
+  } catch (const pqxx::broken_connection& e) {
+    return Status::DbUnavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    return status_from_sql_error(e.sqlstate(), e.what(), true);
+  }
+}
+
 ResidencyTotals residency_totals(const PrewarmReport& r) {
   ResidencyTotals t;
   for (const auto& rel : r.relations) {

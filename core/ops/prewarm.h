@@ -51,6 +51,19 @@ struct ConcertCounts {
 };
 Result<ConcertCounts> concert_counts(const std::string& url, int64_t concert_id);
 
+// The concerts an opening needs warm: those `schedules` belong to (NotFound
+// names the first that does not exist), and, with `within`, those whose
+// sales (a schedule's sales_open_at) or waiting room (opens_at) open from
+// now to `within` seconds from now. `opens_in_s` is the latest such opening
+// of the concert, in seconds from now (0 for one named by schedule only), so
+// that the warm window can reach past it. In concert id order.
+struct ConcertToWarm {
+  int64_t concert_id = 0;
+  int64_t opens_in_s = 0;
+};
+Result<std::vector<ConcertToWarm>> concerts_to_warm(const std::string& url, const std::vector<int64_t>& schedules,
+                                                    std::optional<int64_t> within_s);
+
 // Pure. The hot set's blocks, and its blocks in shared buffers before and after.
 struct ResidencyTotals {
   int64_t blocks = 0, before = 0, after = 0;

@@ -151,4 +151,45 @@ TEST_F(CliWarmup, VerifyGatesTheOpeningColdBeforeWarmAfterAndAfterARestartThreeW
   EXPECT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id), "--watch", "5"}).code, 2) << "--watch needs --verify";
 }
 
+TEST_F(CliWarmup, ASchedulesOrAnOpeningsConcertIsWarmedAndNothingOpeningIsAQuietSuccess) {
+  ASSERT_EQ(cli.start({"--instances", "2"}).code, 0);
+  auto by_schedule = cli.resv({"warmup", "--schedule", str(s.schedule_id), "--no-database", "--json"});
+  ASSERT_EQ(by_schedule.code, 0) << by_schedule.err;
+  auto j = parse_or_null(by_schedule.out);
+  EXPECT_EQ(j["concertIds"], json::array({s.concert_id})) << by_schedule.out;
+  for (const auto& server : j["servers"]) EXPECT_EQ(server["warm"], true) << server;
+
+  auto unknown = cli.resv({"warmup", "--schedule", "999999"});
+  EXPECT_EQ(unknown.code, 2) << unknown.err;
+  EXPECT_TRUE(contains(unknown.err, "schedule 999999 does not exist")) << unknown.err;
+  auto nothing_named = cli.resv({"warmup"});
+  EXPECT_EQ(nothing_named.code, 2);
+  EXPECT_TRUE(contains(nothing_named.err, "--opening-within")) << nothing_named.err;
+
+  // The seed's sales opened when it ran: nothing opens in the next 30 minutes.
+  auto quiet = cli.resv({"warmup", "--opening-within", "30m", "--json"});
+  EXPECT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(parse_or_null(quiet.out)["concertIds"], json::array()) << quiet.out;
+  EXPECT_TRUE(contains(quiet.err, "nothing to warm")) << quiet.err;
+
+  db.exec("UPDATE schedules SET sales_open_at = now() + interval '10 minutes' WHERE id = " + str(s.schedule_id));
+  EXPECT_EQ(parse_or_null(cli.resv({"warmup", "--opening-within", "5m", "--json"}).out)["concertIds"], json::array())
+      << "ten minutes away is not within five";
+  // Both servers named by a list of admin URLs instead of the state directory.
+  const std::string urls = "http://127.0.0.1:" + str(cli.admin_port) + ",http://127.0.0.1:" + str(cli.admin_port + 1);
+  auto opening = cli.resv({"warmup", "--opening-within", "30m", "--admin-url", urls, "--json"});
+  ASSERT_EQ(opening.code, 0) << opening.err;
+  j = parse_or_null(opening.out);
+  EXPECT_EQ(j["concertIds"], json::array({s.concert_id})) << opening.out;
+  EXPECT_EQ(j["servers"].size(), 2u) << opening.out;
+  const int64_t window = j["windowSeconds"].get<int64_t>();
+  EXPECT_GE(window, 10 * 60 + 15 * 60 - 5) << "warm until 15 minutes after the opening";
+  EXPECT_LE(window, 10 * 60 + 15 * 60 + 1);
+  auto verified = cli.resv({"warmup", "--opening-within", "30m", "--verify", "--json"});
+  EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
+  auto bad_url = cli.resv({"warmup", "--concert", str(s.concert_id), "--admin-url", urls + ",localhost"});
+  EXPECT_EQ(bad_url.code, 2);
+  EXPECT_TRUE(contains(bad_url.err, "'localhost'")) << bad_url.err;
+}
+
 }  // namespace
