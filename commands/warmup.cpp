@@ -33,8 +33,9 @@ struct WarmupFlags {
   int watch = 0;
 };
 
-// A warm entry older than this has missed passes (they repeat every half
-// read-cache lifetime): its server's warm-up is stuck.
+// A warm concert whose last pass is older than this, or than three of its
+// intervals between passes (longer for a large concert: server/warmer.h),
+// has missed passes: its server's warm-up is stuck.
 constexpr double kStaleAfterS = 10;
 
 // One server's answer.
@@ -289,7 +290,7 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
       const double age = w.value("lastRefreshAgeSeconds", 0.0);
       if (!w.value("lastError", json(nullptr)).is_null())
         findings.push_back({where, c, "failing", "its last pass failed: " + w["lastError"].get<std::string>()});
-      else if (age > kStaleAfterS)
+      else if (age > std::max(kStaleAfterS, 3 * w.value("refreshIntervalSeconds", 0.0)))
         findings.push_back({where, c, "stale", "last refreshed " + human_duration(age) + " ago"});
       const auto& d = db[c];
       if (w.value("seatsTaken", int64_t{-1}) != d.seats_taken || w.value("pools", -1) != d.pools)
@@ -401,8 +402,12 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "\n"
       "--verify changes nothing: it reads each server's warm state (/admin/status) and the database\n"
       "now, and lists every part that is cold (a server started since, the database's hot relations\n"
-      "below 95 % in shared buffers, when pg_buffercache is installed), stale (no pass for 10 s), failing, or that knows other counts\n"
-      "of held seats and pools than the database; a runbook can gate the opening on it.\n"
+      "below 95 % in shared buffers, when pg_buffercache is installed), stale (no pass for 10 s, or\n"
+      "for three of a large concert's longer intervals), failing, or that knows other counts of held\n"
+      "seats and pools than the database; a runbook can gate the opening on it.\n"
+      "\n"
+      "Keeping warm costs a server at most a tenth of one core: a concert whose pass takes longer than\n"
+      "a tenth of the interval (half of --read-cache-ms) is passed over nine pass-times apart.\n"
       "\n"
       "Exit codes: 0 every server warm, 2 a concert or schedule does not exist, 3 the database or a server cannot\n"
       "be reached, 4 (--verify) a part is not warm, 1 a server failed.\n"

@@ -230,11 +230,31 @@ std::string schedules_json(int64_t concert_id, const std::vector<Schedule>& sche
   return json{{"concertId", concert_id}, {"schedules", arr}}.dump();
 }
 
+// Written out (keys in the order a json tree sorts them): a seat map of
+// 100,000 seats took ~200 ms as a tree, and the warmer renders every seat map
+// of a warm concert again and again.
 std::string seats_json(int64_t schedule_id, const std::vector<Seat>& seats) {
-  json arr = json::array();
-  for (const auto& s : seats)
-    arr.push_back({{"id", s.id}, {"label", s.label}, {"grade", s.grade}, {"price", s.price}, {"status", s.status}});
-  return json{{"scheduleId", schedule_id}, {"seats", arr}}.dump();
+  std::string out;
+  out.reserve(40 + seats.size() * 80);
+  out += R"({"scheduleId":)";
+  out += std::to_string(schedule_id);
+  out += R"(,"seats":[)";
+  for (size_t i = 0; i < seats.size(); ++i) {
+    const Seat& s = seats[i];
+    out += i ? R"(,{"grade":)" : R"({"grade":)";
+    append_json_string(out, s.grade);
+    out += R"(,"id":)";
+    out += std::to_string(s.id);
+    out += R"(,"label":)";
+    append_json_string(out, s.label);
+    out += R"(,"price":)";
+    out += std::to_string(s.price);
+    out += R"(,"status":)";
+    append_json_string(out, s.status);
+    out += '}';
+  }
+  out += "]}";
+  return out;
 }
 
 // Written out (keys in the order a json tree sorts them) for the same

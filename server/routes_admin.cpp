@@ -91,6 +91,7 @@ void register_admin_routes(Router& r, App& app) {
       w["lastRefreshAgeSeconds"] =
           std::chrono::duration<double>(std::chrono::system_clock::now() - s.last_refresh).count();
       w["refreshes"] = s.refreshes;
+      w["refreshIntervalSeconds"] = std::chrono::duration<double>(s.refresh_interval).count();
       w["lastError"] = s.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error);
       warm.push_back(std::move(w));
     }

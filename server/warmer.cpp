@@ -16,6 +16,10 @@ Warmer::Warmer(PgStoreOptions store, std::chrono::milliseconds interval, ReadCac
                               "Passes over a warm concert: its catalog reads rendered, its availability loaded.")),
       warm_concerts_(metrics.gauge("resv_warm_concerts", "Concerts this server keeps warm (resv warmup).")) {}
 
+std::chrono::milliseconds refresh_interval(std::chrono::milliseconds interval, double last_pass_ms) {
+  return std::max(interval, std::chrono::milliseconds(static_cast<int64_t>(last_pass_ms * 9)));
+}
+
 Warmer::~Warmer() { stop(); }
 
 void Warmer::start() { thread_ = std::thread([this] { run(); }); }
@@ -129,6 +133,7 @@ void Warmer::run() {
           it->second.last = p;
           it->second.last_refresh = now;
           it->second.last_error.clear();
+          it->second.refresh_interval = refresh_interval(interval_, p.ms);
         }
         warm_concerts_.set(static_cast<int64_t>(warm_.size()));
       }
@@ -144,8 +149,8 @@ void Warmer::run() {
     int64_t due_id = 0;
     auto due_at = std::chrono::system_clock::time_point::max();
     for (const auto& [id, s] : warm_)
-      if (s.last_refresh + interval_ < due_at) {
-        due_at = s.last_refresh + interval_;
+      if (s.last_refresh + s.refresh_interval < due_at) {
+        due_at = s.last_refresh + s.refresh_interval;
         due_id = id;
       }
     if (due_id == 0 || due_at > now) {
@@ -162,6 +167,7 @@ void Warmer::run() {
     if (p.ok()) {
       it->second.last = p.value();
       it->second.last_error.clear();
+      it->second.refresh_interval = refresh_interval(interval_, p->ms);
     } else {
       if (it->second.last_error.empty())
         spdlog::warn("msg=\"keeping a concert warm failed; tried again at the next pass\" concert={} error=\"{}\"",

@@ -56,12 +56,22 @@ struct WarmState {
   std::chrono::system_clock::time_point since, until, last_refresh;
   int64_t refreshes = 0;   // passes after the first
   std::string last_error;  // of the last pass that failed ("" when it did not)
+  std::chrono::milliseconds refresh_interval{0};  // from this pass to the next
 };
+
+// Pure. The time between two passes over a warm concert: `interval`, or, for
+// a concert whose pass takes longer than a tenth of it, nine times its last
+// pass, so that keeping a large concert warm takes at most a tenth of one
+// core from the buyers (a pass over 300,000 seats every 250 ms took all of
+// one). Entries then age past the read cache's lifetime between passes; a
+// buyer is still answered from the stale copy while one request refreshes it.
+std::chrono::milliseconds refresh_interval(std::chrono::milliseconds interval, double last_pass_ms);
 
 class Warmer {
  public:
-  // `interval`: between two passes over a warm concert (the read cache's
-  // lifetime, so that an entry is rendered again before it goes stale).
+  // `interval`: between two passes over a warm concert (half the read
+  // cache's lifetime, so that an entry is rendered again before it goes
+  // stale), stretched for a large concert by refresh_interval().
   Warmer(PgStoreOptions store, std::chrono::milliseconds interval, ReadCache& cache, AvailabilityFilter& filter,
          MetricsRegistry& metrics);
   ~Warmer();  // stop()

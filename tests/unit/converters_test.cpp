@@ -248,3 +248,14 @@ TEST(ParseWarmRequest, RefusesWhatCannotBeAConcertListOrAWindow) {
 }
 
 }  // namespace
+
+TEST(SeatsJson, IsByteForByteWhatAJsonTreeWritesEvenForQuotesAndNonAsciiLabels) {
+  std::vector<Seat> seats{{1, "A-1", "VIP", 150000, "AVAILABLE"},
+                          {2, "B \"2\"", "R", 0, "HELD"},
+                          {3, "\xEB\xB0\x95-3", "S\\x", 90000, "SOLD"}};
+  json arr = json::array();
+  for (const auto& s : seats)
+    arr.push_back({{"id", s.id}, {"label", s.label}, {"grade", s.grade}, {"price", s.price}, {"status", s.status}});
+  EXPECT_EQ(seats_json(7, seats), json({{"scheduleId", 7}, {"seats", arr}}).dump());
+  EXPECT_EQ(seats_json(7, {}), R"({"scheduleId":7,"seats":[]})");
+}
