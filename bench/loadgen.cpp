@@ -15,8 +15,9 @@
 //   --scenario issue      POST a queue token request for user first_user+i of --concert
 //   --scenario pay        POST the payment of reservation first_reservation+i by user first_user+i
 // --rate R paces the requests at R per second in all (request i leaves at
-// t0 + i/R, or as soon after as a connection is free); a latency starts when
-// the request is sent, not when it was due.
+// t0 + i/R, or as soon after as a connection is free); a latency in the
+// summary starts when the request is sent; the trace also gives when it was
+// due, to count from there.
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -49,7 +50,7 @@ struct Options {
   double duration_s = 0;    // 0: until requests are done
   std::string scenario = "seats";
   std::string path = "/";
-  std::string trace;  // file: "sent_ms latency_ms connection attempt status arrival_ms" per response
+  std::string trace;  // file: "sent_ms latency_ms connection attempt status arrival_ms due_ms" per response
   long schedule = 1, pool = 1, quantity = 1, first_user = 1, first_seat = 1, concert = 1, first_reservation = 1;
   double rate = 0;  // requests per second in all; 0: as fast as the connections go
 };
@@ -116,8 +117,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
       return;
     }
     if (o_.rate > 0) {
-      auto due = s_.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                              static_cast<double>(request_index_) / o_.rate));
+      auto due = s_.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(due_ms()));
       if (Clock::now() < due) {
         pace_.expires_at(due);
         pace_.async_wait([self = shared_from_this()](beast::error_code) { self->write(); });
@@ -125,6 +125,14 @@ class Conn : public std::enable_shared_from_this<Conn> {
       }
     }
     write();
+  }
+
+  // When this request was due, in ms from t0: with --rate, its place in the
+  // schedule (a stalled server delays the sending, and latency counted from
+  // here includes that delay: no coordinated omission); else when it was sent.
+  double due_ms() const {
+    if (o_.rate > 0) return static_cast<double>(request_index_) * 1000.0 / o_.rate;
+    return std::chrono::duration<double, std::milli>(start_ - s_.t0).count();
   }
 
   void write() {
@@ -240,7 +248,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
     if (!o_.trace.empty())
       s_.trace.push_back(std::to_string(std::chrono::duration<double, std::milli>(start_ - s_.t0).count()) + " " +
                          std::to_string(ms) + " " + std::to_string(index_) + " " + std::to_string(sent_) + " " +
-                         std::to_string(status) + " " + std::to_string(s_.arrival_ms.back()));
+                         std::to_string(status) + " " + std::to_string(s_.arrival_ms.back()) + " " +
+                         std::to_string(due_ms()));
     s_.by_status[status]++;
     const auto& body = res_->get().body();
     auto p = body.find("\"code\":\"");

@@ -13,10 +13,13 @@
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <thread>
 
 #include "cli/http_client.h"
+#include "db/pg_text.h"
+#include "db/statements.h"
 
 extern char** environ;
 
@@ -343,6 +346,49 @@ Outcome check_ports(int first, int count, const char* flag) {
 
 }  // namespace
 
+// resv-server's --db-pool-size: among the arguments given to it, else from
+// RESV_DB_POOL_SIZE, else its default.
+int db_pool_size_of(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--db-pool-size" && i + 1 < args.size()) return std::atoi(args[i + 1].c_str());
+    if (args[i].rfind("--db-pool-size=", 0) == 0) return std::atoi(args[i].c_str() + 15);
+  }
+  const char* env = std::getenv("RESV_DB_POOL_SIZE");
+  return env && std::atoi(env) > 0 ? std::atoi(env) : 16;
+}
+
+// Usage when `starting` more servers would take more sessions than the
+// database has free, less a few for operators (resv locks, psql); nothing to
+// say when it cannot be asked (the servers then say why they cannot start).
+Outcome check_session_budget(const std::string& url, int starting, int pool_size) {
+  constexpr int kForOperators = 5;
+  long long max = 0, free = 0, in_use = 0;
+  try {
+    pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv server start"));
+    pqxx::read_transaction tx(conn);
+    auto row = tx.exec1(
+        "SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int,"
+        " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')");
+    max = row[0].as<long long>();
+    in_use = row[2].as<long long>();
+    free = max - row[1].as<long long>() - in_use - kForOperators;
+  } catch (const std::exception&) {
+    return Outcome::Ok();
+  }
+  const int each = server_sessions(pool_size);
+  if (static_cast<long long>(starting) * each <= free) return Outcome::Ok();
+  const long long fit = std::max(0LL, free / each);
+  return Outcome::Usage(
+      "starting " + std::to_string(starting) + " instance(s) needs " + std::to_string(starting * each) +
+          " database sessions (" + std::to_string(each) + " each with --db-pool-size " + std::to_string(pool_size) +
+          "); the database has " + std::to_string(std::max(0LL, free)) + " free (max_connections " +
+          std::to_string(max) + ", " + std::to_string(in_use) + " in use, " + std::to_string(kForOperators) +
+          " kept for operators)",
+      (fit > 0 ? "start " + std::to_string(fit) + " more at most, " : std::string("stop an instance, ")) +
+          "give them fewer sessions ('resv server start -- --db-pool-size 8'), or raise max_connections "
+          "('resv db status' shows it; 'resv db up' sizes the embedded cluster's for the machine)");
+}
+
 Expected<std::vector<StartedInstance>> start_instances(const Context& ctx, const StartOptions& o) {
   if (o.instances < 1 || o.instances > kMaxInstances)
     return Outcome::Usage("--instances must be between 1 and " + std::to_string(kMaxInstances));
@@ -370,6 +416,10 @@ Expected<std::vector<StartedInstance>> start_instances(const Context& ctx, const
   const bool broker_ran = state.embedded_broker().has_value();
   auto l = prepare_launch(ctx);
   if (!l.ok()) return l.outcome();
+  if (auto url = ctx.database_url(); url.ok())
+    if (auto refused = check_session_budget(url.value(), static_cast<int>(plan.size()), db_pool_size_of(o.extra_args));
+        !refused.ok())
+      return refused;
   auto started = launch(ctx, l.value(), plan, o.timeout, o.extra_args);
   if (!started.ok()) {
     // What this call started goes with the servers it started: the broker

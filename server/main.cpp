@@ -11,6 +11,7 @@
 #include "booking/release_listener.h"
 #include "db/migrations.h"
 #include "db/pg_text.h"
+#include "db/statements.h"
 #include "resv/version.h"
 #include "server/app.h"
 #include "server/http_server.h"
@@ -81,7 +82,7 @@ int serve(ServerOptions o) {
   PgStoreOptions sweep_store = store_opts;
   sweep_store.url = session_url(o, "sweeper");
   // Cached catalog reads on a small blocking pool; the hot paths on the async pool.
-  StorePool db({std::max(2, o.db_pool_size / 8), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
+  StorePool db({read_pool_size(o.db_pool_size), o.db_queue_limit, std::chrono::milliseconds(o.db_max_wait_ms)},
             make_store, metrics);
   SweeperOptions sweep_opts;
   sweep_opts.interval = std::chrono::milliseconds(o.sweep_interval_ms);

@@ -18,6 +18,13 @@ struct Statement {
 // Every prepared statement.
 const std::vector<Statement>& statements();
 
+// The database sessions one resv-server opens with --db-pool-size N: N for
+// the writes, read_pool_size(N) for the catalog reads, and one each for the
+// sweeper, warm-up, events relay, waiting room and release listener.
+// `resv server start` checks them against max_connections before it starts.
+inline int read_pool_size(int db_pool_size) { return db_pool_size / 8 > 2 ? db_pool_size / 8 : 2; }
+inline int server_sessions(int db_pool_size) { return db_pool_size + read_pool_size(db_pool_size) + 5; }
+
 // Session settings sent after connecting.
 std::string session_settings(int statement_timeout_ms, int lock_timeout_ms);
 

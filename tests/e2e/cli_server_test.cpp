@@ -292,4 +292,20 @@ TEST(CliServer, LogsPrintsTheLastLinesOfTheLog) {
   for (size_t i = 0; i < n; ++i) EXPECT_EQ(printed[i], log_lines[log_lines.size() - n + i]);
 }
 
+TEST(CliServer, StartRefusesInstancesTheDatabaseHasNoSessionsForAndStartsNone) {
+  TestDatabase db;
+  ServerCli cli(db.url(), 2);
+  // 2 x (200 + 25 + 5) sessions, more than the test cluster's 400 connections.
+  auto r = run_resv({"server", "start", "--instances", "2", "--port", std::to_string(cli.port), "--admin-port",
+                     std::to_string(cli.admin_port), "--state-dir", cli.state().string(), "--db", db.url()},
+                    {{"RESV_DB_POOL_SIZE", "200"}});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "needs 460 database sessions (230 each with --db-pool-size 200)")) << r.err;
+  EXPECT_TRUE(contains(r.err, "max_connections 400")) << r.err;
+  EXPECT_TRUE(contains(r.err, "resv db status")) << "the hint names what to run: " << r.err;
+  EXPECT_FALSE(answers(cli.admin_port, "/readyz")) << "nothing was started";
+  auto status = cli.resv({"server", "status", "--json"});
+  EXPECT_EQ(instances_of(status).size(), 0u) << status.out;
+}
+
 }  // namespace
