@@ -44,7 +44,7 @@ struct ServerWarmup {
   int http_status = 0;  // 0: no answer
   std::string error;    // why it is not warm ("" when it is)
   std::string code;     // the server's error code, when it answered one
-  json answer;          // its JSON answer when warm
+  json answer = json::object();  // its JSON answer when warm
 };
 
 std::string server_label(const AdminTarget& t) {

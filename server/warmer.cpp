@@ -117,6 +117,9 @@ void Warmer::run() {
       Status failed = Status::Ok();
       for (int64_t id : job.concerts) {
         auto p = pass(id);
+        // The session's connection died with a database restart since its
+        // last use: the store connects again on the next call.
+        if (!p.ok() && p.status().code() == ErrorCode::DbUnavailable) p = pass(id);
         if (!p.ok()) {
           failed = p.status();
           break;

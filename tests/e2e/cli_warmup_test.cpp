@@ -2,11 +2,13 @@
 // `resv server start`: what the servers hold afterwards, counted in their
 // metrics (renders on the request path, answers from the filter), not timed.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <string>
 
 #include "cli_run.h"
 #include "e2e_util.h"
+#include "private_cluster.h"
 #include "server_cli.h"
 #include "test_db.h"
 #include "test_seed.h"
@@ -145,6 +147,20 @@ TEST_F(CliWarmup, VerifyGatesTheOpeningColdBeforeWarmAfterAndAfterARestartThreeW
   auto restarted = cli.resv(verify);
   EXPECT_EQ(restarted.code, 4) << "a restarted server starts cold: " << restarted.out;
 
+  // One of the two killed: the other is warmed, the dead one named (exit 3),
+  // and --json still a whole document.
+  auto second = instances_of(cli.resv({"server", "status", "--json"}))[1];
+  const long victim = second["pid"].get<long>();
+  ASSERT_EQ(kill(static_cast<pid_t>(victim), SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !running(victim); }, 10));
+  auto one_dead = cli.resv({"warmup", "--concert", str(s.concert_id), "--json"});
+  EXPECT_EQ(one_dead.code, 3) << one_dead.err;
+  auto dead_json = parse_or_null(one_dead.out);
+  ASSERT_EQ(dead_json["servers"].size(), 2u) << one_dead.out;
+  EXPECT_EQ(dead_json["servers"][0]["warm"], true);
+  EXPECT_EQ(dead_json["servers"][1]["warm"], false);
+  EXPECT_TRUE(contains(dead_json["servers"][1]["error"].get<std::string>(), "not running")) << one_dead.out;
+
   ASSERT_EQ(cli.resv({"server", "stop"}).code, 0);
   auto stopped = cli.resv(verify);
   EXPECT_EQ(stopped.code, 3) << stopped.out << stopped.err;
@@ -190,6 +206,39 @@ TEST_F(CliWarmup, ASchedulesOrAnOpeningsConcertIsWarmedAndNothingOpeningIsAQuiet
   auto bad_url = cli.resv({"warmup", "--concert", str(s.concert_id), "--admin-url", urls + ",localhost"});
   EXPECT_EQ(bad_url.code, 2);
   EXPECT_TRUE(contains(bad_url.err, "'localhost'")) << bad_url.err;
+}
+
+// A database restarted overnight: its shared buffers empty, the servers
+// still warm. --verify names the database as cold; a warm-up loads every
+// block of the hot relations again.
+TEST(CliWarmupDatabase, AfterADatabaseRestartVerifyNamesItColdAndWarmupMakesTheHotRelationsResidentAgain) {
+  PrivateCluster pg;
+  ASSERT_EQ(run_resv({"db", "migrate", "--db", pg.url()}).code, 0);
+  ASSERT_EQ(run_resv({"seed", "concert", "--seats", "20000", "--users", "2000", "--db", pg.url()}).code, 0);
+  ServerCli cli(pg.url(), 1);
+  ASSERT_EQ(cli.start().code, 0);
+  ASSERT_EQ(cli.resv({"warmup", "--concert", "1"}).code, 0);
+  const std::vector<std::string> verify{"warmup", "--concert", "1", "--verify", "--json"};
+  ASSERT_EQ(cli.resv(verify).code, 0);
+
+  pg.pause();
+  pg.resume();
+  auto cold = cli.resv(verify);
+  EXPECT_EQ(cold.code, 4) << cold.out << cold.err;
+  auto j = parse_or_null(cold.out);
+  ASSERT_EQ(j["findings"].size(), 1u) << cold.out;
+  EXPECT_EQ(j["findings"][0]["where"], "database");
+  EXPECT_EQ(j["findings"][0]["state"], "cold");
+
+  auto warm = cli.resv({"warmup", "--concert", "1", "--json"});
+  ASSERT_EQ(warm.code, 0) << warm.err;
+  const auto d = parse_or_null(warm.out)["database"];
+  const int64_t blocks = d["blocks"].get<int64_t>();
+  EXPECT_GT(blocks, 100) << "20,000 seats and their reservations' tables: " << d;
+  EXPECT_LT(d["cachedBefore"].get<int64_t>() * 2, blocks) << "the restart emptied shared buffers: " << d;
+  EXPECT_EQ(d["cachedAfter"].get<int64_t>(), blocks) << "every block resident again";
+  auto again = cli.resv(verify);
+  EXPECT_EQ(again.code, 0) << again.out << again.err;
 }
 
 }  // namespace
