@@ -200,7 +200,10 @@ std::string conf_quote(const std::string& s) {
 
 // The settings resv owns live in their own file, rewritten whole, which
 // postgresql.conf includes; sized for this machine at each 'resv db up'
-// (shared_buffers and max_connections take effect when it starts).
+// (shared_buffers and max_connections take effect when it starts). The WAL
+// and durability settings stay PostgreSQL's: wal_compression measured no
+// gain on the seat-hold benchmark (bench/wal.sh: under 0.1 full-page images
+// per hold), and synchronous_commit stays on.
 Status write_resv_conf(const StateDir& st, const Runner& pg, int port) {
   fs::path file = st.pg_data() / "resv.conf";
   const long long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);

@@ -105,13 +105,14 @@ struct ServerFacts {
   std::string version, data_dir;
   long long size_bytes = 0, connections = 0, max_connections = 0;
   std::string shared_buffers;
+  std::string wal;  // the WAL and durability settings, as one line
 };
 
 Outcome run_status(const Context& ctx) {
   const Settings& s = ctx.settings();
   nlohmann::json j{{"running", false},      {"embedded", s.embedded_db},   {"url", nullptr},
                    {"dataDir", nullptr},      {"version", nullptr},          {"sizeBytes", nullptr},
-                   {"connections", nullptr},  {"maxConnections", nullptr},   {"sharedBuffers", nullptr},
+                   {"connections", nullptr},  {"maxConnections", nullptr},   {"sharedBuffers", nullptr}, {"wal", nullptr},
                    {"schemaVersion", nullptr},
                    {"latestVersion", latest_migration_version()},            {"pendingMigrations", nullptr},
                    {"staleFunctions", nullptr}};
@@ -135,6 +136,7 @@ Outcome run_status(const Context& ctx) {
       rows.push_back({"connections", std::to_string(j["connections"].get<long long>()) + " of " +
                                          std::to_string(j["maxConnections"].get<long long>())});
       rows.push_back({"shared buffers", text("sharedBuffers")});
+      rows.push_back({"wal", text("wal")});
       if (!j["schemaVersion"].is_null()) {
         const int pending = j["pendingMigrations"].get<int>(), stale = j["staleFunctions"].get<int>();
         std::string behind;
@@ -163,13 +165,17 @@ Outcome run_status(const Context& ctx) {
         " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),"
         " current_setting('max_connections')::bigint,"
         " CASE WHEN pg_has_role('pg_read_all_settings', 'MEMBER') THEN current_setting('data_directory') END,"
-        " current_setting('shared_buffers')")[0];
+        " current_setting('shared_buffers'),"
+        " format('synchronous_commit %s, fsync %s, wal_compression %s, max_wal_size %s, checkpoint_timeout %s',"
+        "        current_setting('synchronous_commit'), current_setting('fsync'), current_setting('wal_compression'),"
+        "        current_setting('max_wal_size'), current_setting('checkpoint_timeout'))")[0];
     facts.version = row[0].as<std::string>();
     facts.size_bytes = row[1].as<long long>();
     facts.connections = row[2].as<long long>();
     facts.max_connections = row[3].as<long long>();
     if (!row[4].is_null()) facts.data_dir = row[4].as<std::string>();
     facts.shared_buffers = row[5].as<std::string>();
+    facts.wal = row[6].as<std::string>();
   } catch (const pqxx::broken_connection& e) {
     print();
     return cannot_connect(ctx, url.value(), e.what());
@@ -179,6 +185,7 @@ Outcome run_status(const Context& ctx) {
   j["sizeBytes"] = facts.size_bytes;
   j["connections"] = facts.connections;
   j["sharedBuffers"] = facts.shared_buffers;
+  j["wal"] = facts.wal;
   j["maxConnections"] = facts.max_connections;
   if (!facts.data_dir.empty()) j["dataDir"] = facts.data_dir;
   auto state = migration_state(url.value());
@@ -391,6 +398,7 @@ void register_db(CLI::App& app, Context& ctx) {
       "  {\"running\": bool, \"embedded\": bool, \"url\": string|null (password masked),\n"
       "   \"dataDir\": string|null, \"version\": string|null, \"sizeBytes\": int|null,\n"
       "   \"connections\": int|null, \"maxConnections\": int|null, \"sharedBuffers\": string|null,\n"
+      "   \"wal\": string|null (\"synchronous_commit on, fsync on, wal_compression off, ...\"),\n"
       "   \"schemaVersion\": int|null, \"latestVersion\": int, \"pendingMigrations\": int|null,\n"
       "   \"staleFunctions\": int|null (function files not applied as this resv has them)}");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });

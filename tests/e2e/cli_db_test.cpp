@@ -213,6 +213,7 @@ TEST(CliDb, StatusReportsARunningClusterThenExitsThreeOnceItIsDown) {
   EXPECT_GE(j["connections"].get<long long>(), 0);
   EXPECT_GE(j["maxConnections"].get<long long>(), 250) << "sized for eight servers, not initdb's 100";
   EXPECT_FALSE(j["sharedBuffers"].get<std::string>().empty());
+  EXPECT_TRUE(contains(j["wal"].get<std::string>(), "synchronous_commit on, fsync on")) << "durable: " << j["wal"];
   EXPECT_EQ(j["schemaVersion"], resv::latest_migration_version());
   EXPECT_EQ(j["latestVersion"], resv::latest_migration_version());
   EXPECT_EQ(j["pendingMigrations"], 0);
