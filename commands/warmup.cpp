@@ -92,7 +92,7 @@ Expected<WarmupFlags> resolve_concerts(const Context& ctx, WarmupFlags f) {
   if (!url.ok()) return url.outcome();
   auto found = concerts_to_warm(url.value(), f.schedules, within);
   if (!found.ok() && found.status().code() == ErrorCode::NotFound)
-    return Outcome::Usage(found.status().message(), "the schedules: resv db psql -c 'SELECT id, concert_id FROM schedules'");
+    return Outcome::Usage(found.status().message(), "the schedules: resv db psql -- -c 'SELECT id, concert_id FROM schedules'");
   if (!found.ok()) return cannot_connect(ctx, url.value(), found.status().message());
   int64_t latest = 0;
   for (const auto& c : found.value()) {
@@ -293,11 +293,14 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
       else if (age > std::max(kStaleAfterS, 3 * w.value("refreshIntervalSeconds", 0.0)))
         findings.push_back({where, c, "stale", "last refreshed " + human_duration(age) + " ago"});
       const auto& d = db[c];
-      if (w.value("seatsTaken", int64_t{-1}) != d.seats_taken || w.value("pools", -1) != d.pools)
+      const int64_t taken = w.value("seatsTaken", int64_t{-1}), left = w.value("poolUnitsLeft", int64_t{-1});
+      const int pools = w.value("pools", -1);
+      if (taken != d.seats_taken || pools != d.pools || left != d.pool_units_left)
         findings.push_back({where, c, "mismatch",
-                            "knows " + std::to_string(w.value("seatsTaken", int64_t{-1})) + " seats taken and " +
-                                std::to_string(w.value("pools", -1)) + " pools; the database " +
-                                std::to_string(d.seats_taken) + " and " + std::to_string(d.pools)});
+                            "knows " + std::to_string(taken) + " seats taken, " + std::to_string(pools) + " pools with " +
+                                std::to_string(left) + " units left; the database " + std::to_string(d.seats_taken) +
+                                ", " + std::to_string(d.pools) + " with " +
+                                std::to_string(d.pool_units_left)});
     }
   }
 
@@ -409,8 +412,8 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "Keeping warm costs a server at most a tenth of one core: a concert whose pass takes longer than\n"
       "a tenth of the interval (half of --read-cache-ms) is passed over nine pass-times apart.\n"
       "\n"
-      "Exit codes: 0 every server warm, 2 a concert or schedule does not exist, 3 the database or a server cannot\n"
-      "be reached, 4 (--verify) a part is not warm, 1 a server failed.\n"
+      "Exit codes: 0 every server warm, 2 a concert or schedule does not exist, 3 the database or a\n"
+      "server cannot be reached, 4 (--verify) a part is not warm, 1 a server failed.\n"
       "\n"
       "Examples:\n"
       "  resv warmup --concert 1\n"
@@ -427,7 +430,7 @@ void register_warmup(CLI::App& app, Context& ctx) {
       "   \"servers\": [{\"server\": string, \"adminPort\": int, \"warm\": bool,\n"
       "   \"error\": string|null, \"warmUntil\": string|null, \"ms\": number|null, \"concerts\":\n"
       "   [{\"concertId\": int, \"schedules\": int, \"cacheEntries\": int, \"seatsTaken\": int,\n"
-      "     \"pools\": int, \"ms\": number}]}]}\n"
+      "     \"pools\": int, \"poolUnitsLeft\": int, \"ms\": number}]}]}\n"
       "  --verify: {\"ok\": bool, \"findings\": [{\"where\": string, \"concertId\": int|null, \"state\":\n"
       "   \"cold\"|\"stale\"|\"failing\"|\"mismatch\", \"problem\": string}], \"unreachable\": string|null,\n"
       "   \"database\": {\"blocks\": int, \"cached\": int}|null}   (with --watch one document per round)");

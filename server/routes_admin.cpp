@@ -53,7 +53,7 @@ std::vector<std::string> not_ready_reasons(const App& app) {
 
 nlohmann::json pass_json(const WarmPass& p) {
   return {{"concertId", p.concert_id}, {"schedules", p.schedules}, {"cacheEntries", p.cache_entries},
-          {"seatsTaken", p.seats_taken}, {"pools", p.pools}, {"ms", p.ms}};
+          {"seatsTaken", p.seats_taken}, {"pools", p.pools}, {"poolUnitsLeft", p.pool_units_left}, {"ms", p.ms}};
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ Result<WarmPass> Warmer::pass(int64_t concert_id) {
     for (const auto& pool : s.pools) {
       filter_.record_remaining(pool.id, pool.available, generation);
       ++p.pools;
+      p.pool_units_left += pool.available;
     }
 
   for (const auto& s : schedules.value()) {

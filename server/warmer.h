@@ -47,6 +47,7 @@ struct WarmPass {
   int cache_entries = 0;   // rendered and put in the read cache
   int64_t seats_taken = 0;  // recorded in the filter
   int pools = 0;           // whose units left are recorded in the filter
+  int64_t pool_units_left = 0;  // their units left, in all
   double ms = 0;
 };
 

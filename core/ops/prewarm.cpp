@@ -135,9 +135,10 @@ Result<ConcertCounts> concert_counts(const std::string& url, int64_t concert_id)
     auto r = tx.exec_params1(
         "SELECT (SELECT count(*) FROM seats s JOIN schedules sc ON sc.id = s.schedule_id"
         "         WHERE sc.concert_id = $1 AND s.reservation_id IS NOT NULL),"
-        "       (SELECT count(*) FROM pools p JOIN schedules sc ON sc.id = p.schedule_id WHERE sc.concert_id = $1)",
+        "       (SELECT count(*) FROM pools p JOIN schedules sc ON sc.id = p.schedule_id WHERE sc.concert_id = $1),"
+        "       (SELECT coalesce(sum(available), 0)::bigint FROM resv_concert_pools($1))",
         concert_id);
-    return ConcertCounts{r[0].as<int64_t>(), r[1].as<int>()};
+    return ConcertCounts{r[0].as<int64_t>(), r[1].as<int>(), r[2].as<int64_t>()};
   } catch (const pqxx::broken_connection& e) {
     return Status::DbUnavailable(e.what());
   } catch (const pqxx::sql_error& e) {

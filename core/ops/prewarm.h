@@ -43,11 +43,12 @@ struct PrewarmReport {
 Result<PrewarmReport> prewarm_database(const std::string& url, bool load);
 
 // What the database says of a concert now, as a warm server's pass reads it
-// (server/warmer.h): its seats held or sold, its pools. NotFound when there
-// is no such concert; DbUnavailable when unreachable.
+// (server/warmer.h): its seats held or sold, its pools and their units left.
+// NotFound when there is no such concert; DbUnavailable when unreachable.
 struct ConcertCounts {
   int64_t seats_taken = 0;
   int pools = 0;
+  int64_t pool_units_left = 0;
 };
 Result<ConcertCounts> concert_counts(const std::string& url, int64_t concert_id);
 

@@ -178,6 +178,11 @@ TEST_F(CliWarmup, ASchedulesOrAnOpeningsConcertIsWarmedAndNothingOpeningIsAQuiet
   auto unknown = cli.resv({"warmup", "--schedule", "999999"});
   EXPECT_EQ(unknown.code, 2) << unknown.err;
   EXPECT_TRUE(contains(unknown.err, "schedule 999999 does not exist")) << unknown.err;
+  // The hint's command works as written.
+  auto listed = run_resv({"db", "psql", "--db", db.url(), "--", "-c", "SELECT id, concert_id FROM schedules"});
+  EXPECT_TRUE(contains(unknown.err, "resv db psql -- -c 'SELECT id, concert_id FROM schedules'")) << unknown.err;
+  EXPECT_EQ(listed.code, 0) << listed.err;
+  EXPECT_TRUE(contains(listed.out, "concert_id")) << listed.out;
   auto nothing_named = cli.resv({"warmup"});
   EXPECT_EQ(nothing_named.code, 2);
   EXPECT_TRUE(contains(nothing_named.err, "--opening-within")) << nothing_named.err;
@@ -206,6 +211,34 @@ TEST_F(CliWarmup, ASchedulesOrAnOpeningsConcertIsWarmedAndNothingOpeningIsAQuiet
   auto bad_url = cli.resv({"warmup", "--concert", str(s.concert_id), "--admin-url", urls + ",localhost"});
   EXPECT_EQ(bad_url.code, 2);
   EXPECT_TRUE(contains(bad_url.err, "'localhost'")) << bad_url.err;
+}
+
+TEST_F(CliWarmup, VerifyNamesAHoldMadeBehindTheServersBacksUntilTheyAreWarmedAgain) {
+  // Passes 300 s apart (half the read cache's lifetime): the servers keep
+  // what their warm-up saw.
+  auto started = run_resv({"server", "start", "--instances", "2", "--port", str(cli.port), "--admin-port",
+                           str(cli.admin_port), "--state-dir", cli.state().string(), "--db", db.url(), "--",
+                           "--read-cache-ms", "600000"});
+  ASSERT_EQ(started.code, 0) << started.err;
+  ASSERT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id)}).code, 0);
+  const std::vector<std::string> verify{"warmup", "--concert", str(s.concert_id), "--verify", "--json"};
+  ASSERT_EQ(cli.resv(verify).code, 0);
+
+  db.exec("SELECT resv_hold_seats(" + str(s.first_user_id) + ", " + str(s.schedule_id) + ", ARRAY[" +
+          str(s.seat_ids[0]) + "::bigint])");
+  db.exec("SELECT resv_hold_pool(" + str(s.first_user_id + 1) + ", " + str(s.schedule_id) + ", " + str(pool) + ", 2)");
+  auto behind = cli.resv(verify);
+  EXPECT_EQ(behind.code, 4) << behind.out << behind.err;
+  auto j = parse_or_null(behind.out);
+  ASSERT_EQ(j["findings"].size(), 2u) << behind.out;
+  for (const auto& f : j["findings"]) {
+    EXPECT_EQ(f["state"], "mismatch") << f;
+    EXPECT_EQ(f["problem"], "knows 0 seats taken, 1 pools with 2 units left; the database 1, 1 with 0") << f;
+  }
+
+  ASSERT_EQ(cli.resv({"warmup", "--concert", str(s.concert_id)}).code, 0);
+  auto again = cli.resv(verify);
+  EXPECT_EQ(again.code, 0) << again.out << again.err;
 }
 
 // A database restarted overnight: its shared buffers empty, the servers
