@@ -107,6 +107,14 @@ Result<WarmPass> Warmer::pass(int64_t concert_id) {
   return p;
 }
 
+Result<WarmPass> Warmer::pass_reconnecting(int64_t concert_id) {
+  auto p = pass(concert_id);
+  // The session's connection died with a database restart since its last
+  // use: the store connects again on the next call.
+  if (!p.ok() && p.status().code() == ErrorCode::DbUnavailable) p = pass(concert_id);
+  return p;
+}
+
 void Warmer::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
@@ -117,10 +125,7 @@ void Warmer::run() {
       std::vector<WarmPass> passes;
       Status failed = Status::Ok();
       for (int64_t id : job.concerts) {
-        auto p = pass(id);
-        // The session's connection died with a database restart since its
-        // last use: the store connects again on the next call.
-        if (!p.ok() && p.status().code() == ErrorCode::DbUnavailable) p = pass(id);
+        auto p = pass_reconnecting(id);
         if (!p.ok()) {
           failed = p.status();
           break;
@@ -162,7 +167,7 @@ void Warmer::run() {
       continue;
     }
     lock.unlock();
-    auto p = pass(due_id);
+    auto p = pass_reconnecting(due_id);
     lock.lock();
     auto it = warm_.find(due_id);
     if (it == warm_.end()) continue;

@@ -97,6 +97,7 @@ class Warmer {
   };
   void run();
   Result<WarmPass> pass(int64_t concert_id);
+  Result<WarmPass> pass_reconnecting(int64_t concert_id);  // once more after a lost connection
 
   PgStore store_;  // the warmer thread's session
   ReadCache& cache_;
