@@ -9,6 +9,7 @@ void register_commands(CLI::App& app, Context& ctx) {
   register_server(app, ctx);
   register_seed(app, ctx);
   register_warmup(app, ctx);
+  register_bench(app, ctx);
   register_queue(app, ctx);
   register_locks(app, ctx);
   register_events(app, ctx);

@@ -18,6 +18,7 @@ void register_seed(CLI::App& app, Context& ctx);
 void register_queue(CLI::App& app, Context& ctx);
 void register_locks(CLI::App& app, Context& ctx);
 void register_warmup(CLI::App& app, Context& ctx);
+void register_bench(CLI::App& app, Context& ctx);
 void register_events(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_completion(CLI::App& app, Context& ctx);

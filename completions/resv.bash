@@ -5,10 +5,10 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--db|--delay|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opening-within|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--scale|--schedule|--schedules|--seats|--seed|--state-dir|--status|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--user|--users|--watch|--window|-c|-j|-n|-s) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--attempts|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--connections|--db|--delay|--duration|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--opening-within|--opens-at|--party|--per-user|--pid|--pools|--port|--rate|--requests|--scale|--schedule|--schedules|--seats|--seed|--state-dir|--status|--threads|--threshold|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--url|--user|--users|--watch|--window|-c|-d|-j|-n|-s) ((i++)); continue ;;
     esac
     case "$path $w" in
-      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv warmup"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv events"|"resv events status"|"resv events lag"|"resv events tail"|"resv events replay"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
+      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv warmup"|"resv bench"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv events"|"resv events status"|"resv events lag"|"resv events tail"|"resv events replay"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
     esac
   done
   case "$prev" in
@@ -45,6 +45,14 @@ _resv() {
     --opening-within) return ;;
     --window) return ;;
     --watch) return ;;
+    -c|--connections) return ;;
+    -d|--duration) return ;;
+    -n|--requests) return ;;
+    --rate) return ;;
+    --threads) return ;;
+    --attempts) return ;;
+    --threshold) return ;;
+    --url) return ;;
     --concert) return ;;
     --fail-if-stuck) return ;;
     --status) COMPREPLY=($(compgen -W 'WAITING ACTIVE EXPIRED' -- "$cur")); return ;;
@@ -52,7 +60,6 @@ _resv() {
     --user) return ;;
     --actor) return ;;
     --max-active) return ;;
-    --rate) return ;;
     --token-ttl) return ;;
     --abandon-after) return ;;
     --opens-at) return ;;
@@ -74,7 +81,7 @@ _resv() {
   esac
   local words opts
   case "$path" in
-    "resv") words='demo db server seed warmup queue locks events config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv") words='demo db server seed warmup bench queue locks events config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
@@ -91,6 +98,7 @@ _resv() {
     "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv warmup") words=''; opts='--help -c --concert -s --schedule --opening-within --window --no-database --verify --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv bench") words=''; opts='--help -c --connections -d --duration -n --requests --rate --threads --seats --capacity --party --attempts --users --seed --threshold --url --timeout --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;

@@ -9,12 +9,12 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --balance --blockers-older-than --capacity --clients --concert --concerts --config --db --delay --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --rate --scale --schedule --schedules --seats --seed --state-dir --status --timeout --to-files --to-id --token-ttl --topic --topic-prefix --user --users --watch --window -c -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --url --user --users --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
         switch "$path $w"
-            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
+            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv bench' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
                 set path "$path $w"
         end
     end
@@ -26,6 +26,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a db -d 'Run the embedded P
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a server -d 'Start, stop, restart and inspect resv-server instances'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a seed -d 'Load deterministic test data, as fast as PostgreSQL takes it'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a warmup -d 'Warm every running server for the concerts of an opening'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a bench -d 'Run a field report\'s load test and audit what it sold'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a queue -d 'Watch and drive each concert\'s waiting room, in the database'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a locks -d 'Who blocks whom, on which seat, and the way out'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a events -d 'The outbox, its relay to Kafka, topics and consumer lag'
@@ -100,6 +101,20 @@ complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l window -r -d 'How 
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l no-database -d 'Leave the database\'s shared buffers as they are (and unchecked)'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l verify -d 'Change nothing: check that every server and the database are warm'
 complete -c resv -n 'test (__resv_path) = \'resv warmup\'' -l watch -r -d 'With --verify: check again every SECONDS until Ctrl-C'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -s c -l connections -r -d 'Connections (rush: buyers)'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -s d -l duration -r -d 'How long to run ("30s"; browse and seats: 10s when neither this nor --requests)'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -s n -l requests -r -d 'Requests in all'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l rate -r -d 'Open loop: requests per second in all, latency from when each was due'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l threads -r -d 'Load threads'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seats -r -d 'browse, seats: seats of the scenario\'s schedule'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l capacity -r -d 'rush, coupon: units of the pool (40; coupon 10,000)'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l party -r -d 'rush: units per hold'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l attempts -r -d 'rush: holds per connection'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l users -r -d 'Users to seed (rush: one per connection; coupon: 1.5 x capacity)'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seed -r -d 'Seed of the random seats'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l threshold -r -d 'METRIC OP VALUE, e.g. \'p95<20ms\' (repeat for several)'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l url -r -d 'A resv-server\'s API (http://HOST:PORT); default: the embedded stack'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l timeout -r -d 'Per request; longer is a system error'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a status -d 'Show each waiting room: who waits, who is in, how fast it moves'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a list -d 'List queue tokens: position, status, times'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a inspect -d 'Show one token: place, people ahead, times; check a token given'

@@ -1,0 +1,299 @@
+// resv bench SCENARIO: the field reports' load tests as one command (core/
+// bench/): seeds the scenario's own concert, runs the load against the
+// embedded stack (started when it is not running) or --url, prints a summary
+// in the manner of k6 (per step: rate, latency percentiles, successes,
+// business rejections by code, system errors), audits the scenario's data and
+// checks --threshold expressions. Exit 4 names every crossed threshold and
+// broken invariant.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bench/scenarios.h"
+#include "bench/thresholds.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/db_connect.h"
+#include "cli/embedded_pg.h"
+#include "cli/server_control.h"
+
+namespace resv::cli {
+namespace {
+
+using nlohmann::json;
+
+struct BenchFlags {
+  std::string scenario;
+  int connections = 32;
+  std::string duration;  // "" : scenario's default
+  int64_t requests = 0;
+  double rate = 0;
+  int threads = 1;
+  ScenarioSizes sizes;
+  std::vector<std::string> thresholds;
+  std::string url;  // "" : the embedded stack
+  std::string timeout = "10s";
+};
+
+std::string ms(int64_t micros) {
+  char b[32];
+  std::snprintf(b, sizeof b, micros < 10000 ? "%.2f" : "%.0f", static_cast<double>(micros) / 1000.0);
+  return b;
+}
+
+json latency_json(const LatencyHistogram& h) {
+  auto m = [](int64_t us) { return static_cast<double>(us) / 1000.0; };
+  return {{"min", m(h.min())},           {"p50", m(h.percentile(50))}, {"p90", m(h.percentile(90))},
+          {"p95", m(h.percentile(95))},  {"p99", m(h.percentile(99))}, {"max", m(h.max())},
+          {"mean", h.mean() / 1000.0}};
+}
+
+json step_json(const std::string& name, const StepStats& s, double seconds) {
+  return {{"step", name},
+          {"requests", s.requests},
+          {"rps", seconds > 0 ? static_cast<double>(s.requests) / seconds : 0.0},
+          {"successes", s.successes},
+          {"rejections", s.rejections},
+          {"systemErrors", s.system_errors},
+          {"latencyMs", latency_json(s.latency)}};
+}
+
+// "http://HOST:PORT" -> host and port.
+std::optional<std::pair<std::string, uint16_t>> parse_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) return std::nullopt;
+  std::string rest = url.substr(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  const int port = std::atoi(rest.c_str() + colon + 1);
+  if (port <= 0 || port > 65535) return std::nullopt;
+  return std::make_pair(rest.substr(0, colon), static_cast<uint16_t>(port));
+}
+
+Outcome run_bench(Context& ctx, const BenchFlags& f) {
+  const Output& out = ctx.out();
+  // Bad input first, before anything is started or seeded.
+  const auto& names = bench_scenarios();
+  if (std::find(names.begin(), names.end(), f.scenario) == names.end())
+    return Outcome::Usage("unknown scenario '" + f.scenario + "'", "one of: browse, seats, rush, coupon");
+  std::vector<Threshold> thresholds;
+  for (const auto& t : f.thresholds) {
+    auto parsed = parse_threshold(t);
+    if (!parsed.ok()) return Outcome::Usage(parsed.status().message(), "see 'resv bench --help' for the metrics");
+    thresholds.push_back(parsed.value());
+  }
+  auto duration = duration_flag(f.duration, "--duration");
+  if (!duration.ok()) return duration.outcome();
+  auto timeout = duration_flag(f.timeout, "--timeout");
+  if (!timeout.ok()) return timeout.outcome();
+  const bool endless = f.scenario == "browse" || f.scenario == "seats";
+
+  LoadOptions lo;
+  lo.connections = f.connections;
+  lo.threads = f.threads;
+  lo.requests = f.requests;
+  lo.rate = f.rate;
+  lo.timeout = std::chrono::seconds(timeout->value_or(10));
+  lo.duration_s = static_cast<double>(duration->value_or(endless && f.requests == 0 ? 10 : 0));
+  if (!f.url.empty()) {
+    auto where = parse_url(f.url);
+    if (!where) return Outcome::Usage("--url '" + f.url + "' is not http://HOST:PORT", "e.g. --url http://127.0.0.1:8080");
+    lo.host = where->first;
+    lo.port = where->second;
+  } else {
+    if (ctx.settings().embedded_db) {
+      auto up = embedded_up(ctx);
+      if (!up.ok()) return up.outcome();
+    }
+    auto servers = start_servers(ctx, StartOptions{});
+    if (!servers.ok()) return servers.outcome();
+    lo.port = static_cast<uint16_t>(servers->front().port);
+  }
+  auto url = ctx.database_url();
+  if (!url.ok()) return url.outcome();
+
+  ScenarioSizes sizes = f.sizes;
+  sizes.connections = f.connections;
+  if (sizes.capacity == 0) sizes.capacity = f.scenario == "coupon" ? 10000 : 40;
+  out.progress("seeding the " + f.scenario + " scenario's concert...");
+  auto data = seed_scenario(url.value(), f.scenario, sizes);
+  out.progress_done();
+  if (!data.ok() && data.status().code() == ErrorCode::InvalidRequest) return Outcome::Usage(data.status().message());
+  if (!data.ok()) return cannot_connect(ctx, url.value(), data.status().message());
+
+  const std::string target = "http://" + lo.host + ":" + std::to_string(lo.port);
+  out.info("resv bench " + f.scenario + ": concert " + std::to_string(data->concert_id) + ", schedule " +
+           std::to_string(data->schedule_id) + " against " + target + ", " + std::to_string(f.connections) +
+           " connections, " + (f.rate > 0 ? "open loop at " + std::to_string(static_cast<int64_t>(f.rate)) + "/s" : "closed loop"));
+  LoadProgress progress;
+  std::atomic<bool> done{false};
+  std::thread ticker;
+  if (out.stderr_is_tty() && !out.quiet())
+    ticker = std::thread([&] {
+      while (!done) {
+        out.progress(std::to_string(progress.answered.load()) + " answered, " + std::to_string(progress.failed.load()) +
+                     " system errors");
+        for (int i = 0; i < 5 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  LoadResult r = run_load(lo, scenario_scripts(data.value(), sizes.seed), &progress);
+  done = true;
+  if (ticker.joinable()) ticker.join();
+  out.progress_done();
+
+  StepStats total;
+  for (const auto& [name, s] : r.steps) total.merge(s);
+  const bool exact = total.system_errors.count("timeout") == 0 && total.system_errors.count("connection") == 0;
+  const auto step_ok = [&](const char* name) { return r.steps.count(name) ? r.steps.at(name).successes : 0; };
+  auto audit = audit_scenario(url.value(), data.value(), step_ok("hold"), step_ok("pay"), exact);
+  if (!audit.ok()) return cannot_connect(ctx, url.value(), audit.status().message());
+
+  RunTotals totals{total.requests, total.successes, total.rejected(), total.failed(), r.seconds,
+                   total.latency.min(), total.latency.percentile(50), total.latency.percentile(90),
+                   total.latency.percentile(95), total.latency.percentile(99), total.latency.max()};
+  std::vector<std::string> crossed;
+  for (const auto& t : thresholds)
+    if (!threshold_holds(t, totals)) crossed.push_back(t.text);
+  std::vector<std::string> broken;
+  for (const auto& a : audit.value())
+    if (a.violations > 0) broken.push_back(a.name + " (" + std::to_string(a.violations) + ", " + a.example + ")");
+
+  if (out.json()) {
+    json steps = json::array();
+    for (const auto& [name, s] : r.steps) steps.push_back(step_json(name, s, r.seconds));
+    json audits = json::array();
+    for (const auto& a : audit.value())
+      audits.push_back({{"check", a.name}, {"checked", a.checked}, {"violations", a.violations},
+                        {"example", a.example.empty() ? json(nullptr) : json(a.example)}});
+    json ths = json::array();
+    for (const auto& t : thresholds) {
+      const double v = threshold_metric(totals, t.metric);
+      const bool latency = t.metric.size() == 3 && (t.metric[0] == 'p' || t.metric == "min" || t.metric == "max");
+      ths.push_back({{"threshold", t.text}, {"value", latency ? v / 1000.0 : v}, {"ok", threshold_holds(t, totals)}});
+    }
+    out.print_json({{"scenario", f.scenario},
+                    {"target", target},
+                    {"concertId", data->concert_id},
+                    {"scheduleId", data->schedule_id},
+                    {"poolId", data->pool_id ? json(data->pool_id) : json(nullptr)},
+                    {"connections", f.connections},
+                    {"rate", f.rate > 0 ? json(f.rate) : json(nullptr)},
+                    {"seconds", r.seconds},
+                    {"lateSends", r.late},
+                    {"steps", steps},
+                    {"total", step_json("total", total, r.seconds)},
+                    {"audit", audits},
+                    {"thresholds", ths},
+                    {"ok", crossed.empty() && broken.empty()}});
+  } else {
+    Table t({"STEP", "REQUESTS", "RATE/S", "MIN", "P50", "P90", "P95", "P99", "MAX (ms)", "OK", "REJECTED", "ERRORS"});
+    auto row = [&](const std::string& name, const StepStats& s) {
+      const LatencyHistogram& h = s.latency;
+      t.add({name, std::to_string(s.requests),
+             std::to_string(static_cast<int64_t>(r.seconds > 0 ? static_cast<double>(s.requests) / r.seconds : 0)),
+             ms(h.min()), ms(h.percentile(50)), ms(h.percentile(90)), ms(h.percentile(95)), ms(h.percentile(99)),
+             ms(h.max()), std::to_string(s.successes), std::to_string(s.rejected()),
+             s.failed() ? out.red(std::to_string(s.failed())) : "0"});
+    };
+    for (const auto& [name, s] : r.steps) row(name, s);
+    if (r.steps.size() > 1) row("total", total);
+    std::string text = t.render();
+    auto codes = [](const std::map<std::string, int64_t>& m) {
+      std::string s;
+      for (const auto& [k, n] : m) s += (s.empty() ? "" : ", ") + k + " " + std::to_string(n);
+      return s.empty() ? std::string("none") : s;
+    };
+    text += "rejections: " + codes(total.rejections) + "\nsystem errors: " + codes(total.system_errors) + "\n";
+    text += "audit: " + std::to_string(audit->size()) + " checks, " +
+            (broken.empty() ? out.green("no violation") : out.red(std::to_string(broken.size()) + " broken")) + "\n";
+    for (const auto& b : broken) text += "  " + out.red("broken") + " " + b + "\n";
+    for (const auto& th : thresholds) {
+      const bool ok = threshold_holds(th, totals);
+      text += "threshold " + th.text + ": " + (ok ? out.green("ok") : out.red("crossed")) + "\n";
+    }
+    out.data(text);
+  }
+  if (!broken.empty() || !crossed.empty()) {
+    std::string what;
+    for (const auto& c : crossed) what += (what.empty() ? "" : "; ") + std::string("threshold crossed: ") + c;
+    for (const auto& b : broken) what += (what.empty() ? "" : "; ") + std::string("audit: ") + b;
+    return Outcome::Problem(what, broken.empty() ? "" : "the scenario's data: concert " +
+                                                             std::to_string(data->concert_id) + " (resv db psql)");
+  }
+  return Outcome::Ok();
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<BenchFlags>();
+  auto* cmd = app.add_subcommand("bench", "Run a field report's load test and audit what it sold");
+  cmd->add_option("scenario", f->scenario, "browse, seats, rush or coupon")->required();
+  cmd->add_option("-c,--connections", f->connections, "Connections (rush: buyers)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("-d,--duration", f->duration, "How long to run (\"30s\"; browse and seats: 10s when neither this nor --requests)");
+  cmd->add_option("-n,--requests", f->requests, "Requests in all")->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  cmd->add_option("--rate", f->rate, "Open loop: requests per second in all, latency from when each was due")
+      ->check(CLI::Range(0.001, 1e7));
+  cmd->add_option("--threads", f->threads, "Load threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--seats", f->sizes.seats, "browse, seats: seats of the scenario's schedule")->capture_default_str();
+  cmd->add_option("--capacity", f->sizes.capacity, "rush, coupon: units of the pool (40; coupon 10,000)");
+  cmd->add_option("--party", f->sizes.party, "rush: units per hold")->capture_default_str();
+  cmd->add_option("--attempts", f->sizes.attempts, "rush: holds per connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--users", f->sizes.users, "Users to seed (rush: one per connection; coupon: 1.5 x capacity)");
+  cmd->add_option("--seed", f->sizes.seed, "Seed of the random seats")->capture_default_str();
+  cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
+  cmd->add_option("--url", f->url, "A resv-server's API (http://HOST:PORT); default: the embedded stack");
+  cmd->add_option("--timeout", f->timeout, "Per request; longer is a system error")->capture_default_str();
+  cmd->footer(
+      "Seeds a concert of its own for the scenario (never touching other data), runs the load, then\n"
+      "audits that concert's data and checks the thresholds.\n"
+      "  browse  schedule lists and seat maps, alternately\n"
+      "  seats   a random seat held, then paid when the hold succeeded\n"
+      "  rush    field report 003: each connection one buyer making --attempts holds of --party units\n"
+      "          of one pool of --capacity\n"
+      "  coupon  field report 004: one unit each for 1.5 x --capacity users\n"
+      "Closed loop by default (each connection sends when answered); --rate makes it an open loop at\n"
+      "a fixed arrival rate, latency counted from when each request was due, so a stalled server\n"
+      "cannot hide its stall. Answers: success (2xx), business rejection by error code (4xx: SOLD_OUT,\n"
+      "SEAT_TAKEN, ...), system error (5xx, connection errors, timeouts). Latency percentiles come\n"
+      "from a histogram accurate to 1.6 %.\n"
+      "\n"
+      "The target: --url, else the embedded stack ('resv db up' and 'resv server start' are run when\n"
+      "it is not running; the server stays up). The database for seeding and the audit: the\n"
+      "configured one (--db), else the embedded one.\n"
+      "\n"
+      "Thresholds (--threshold 'METRIC OP VALUE', OP one of < <= > >= ==):\n"
+      "  min p50 p90 p95 p99 max     latency of all steps, with a unit: us, ms, s ('p95<20ms')\n"
+      "  requests successes rejections system_errors            counts ('system_errors==0')\n"
+      "  success_rate rejection_rate system_error_rate          0..1 ('rejection_rate<0.99')\n"
+      "  rps                                                   requests per second\n"
+      "\n"
+      "Exit codes: 0 the audit holds and no threshold is crossed, 4 otherwise (each named), 2 bad\n"
+      "input, 3 the database or server cannot be reached.\n"
+      "\n"
+      "Examples:\n"
+      "  resv bench rush --connections 2000 --attempts 3 --capacity 40 --party 4\n"
+      "  resv bench seats --duration 30s --rate 500 --threshold 'p95<20ms' --threshold 'system_errors==0'\n"
+      "  resv bench browse --url http://10.0.0.5:8080 --db \"$URL\" --threads 2 --json\n"
+      "\n"
+      "JSON (--json):\n"
+      "  {\"scenario\": string, \"target\": string, \"concertId\": int, \"scheduleId\": int, \"poolId\": int|null,\n"
+      "   \"connections\": int, \"rate\": number|null, \"seconds\": number, \"lateSends\": int,\n"
+      "   \"steps\": [STEP], \"total\": STEP, \"audit\": [{\"check\": string, \"checked\": int,\n"
+      "   \"violations\": int, \"example\": string|null}], \"thresholds\": [{\"threshold\": string,\n"
+      "   \"value\": number (latencies in ms), \"ok\": bool}], \"ok\": bool}\n"
+      "  STEP: {\"step\": string, \"requests\": int, \"rps\": number, \"successes\": int,\n"
+      "   \"rejections\": {CODE: int}, \"systemErrors\": {KIND: int}, \"latencyMs\": {\"min\", \"p50\",\n"
+      "   \"p90\", \"p95\", \"p99\", \"max\", \"mean\"}}");
+  ctx.on_run(cmd, [&ctx, f] { return run_bench(ctx, *f); });
+}
+
+}  // namespace resv::cli

@@ -1,0 +1,257 @@
+#include "bench/load.h"
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+
+namespace resv {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// What the threads share: the run's clock, its request slots and its end.
+struct Shared {
+  const LoadOptions& o;
+  Clock::time_point t0, deadline;
+  std::atomic<int64_t> next_slot{0};
+  LoadProgress* progress;
+  bool has_deadline() const { return o.duration_s > 0; }
+};
+
+// Per thread: its stats, merged at the end.
+struct ThreadStats {
+  std::map<std::string, StepStats> steps;
+  int64_t late = 0;
+};
+
+class Conn : public std::enable_shared_from_this<Conn> {
+ public:
+  Conn(net::io_context& ioc, Shared& shared, ThreadStats& stats, std::unique_ptr<ConnectionScript> script,
+       tcp::endpoint ep)
+      : stream_(ioc), pace_(ioc), sh_(shared), stats_(stats), script_(std::move(script)), ep_(ep) {}
+
+  void start() { connect_then([self = shared_from_this()] { self->next(nullptr); }); }
+
+ private:
+  template <class Then>
+  void connect_then(Then then) {
+    stream_.expires_after(sh_.o.timeout);
+    stream_.async_connect(ep_, [self = shared_from_this(), then](beast::error_code ec) {
+      if (ec) return self->fail_connect();
+      self->stream_.socket().set_option(tcp::no_delay(true));
+      then();
+    });
+  }
+
+  // Connecting failed: counted against the request it was for, then tried
+  // again for the next one (a server restarting comes back).
+  void fail_connect() {
+    if (!pending_) {
+      auto r = script_->next(nullptr);
+      if (!r) return;
+      pending_ = std::move(*r);
+    }
+    count_system_error(pending_->step, "connection");
+    pending_.reset();
+    BenchAnswer none;
+    auto r = script_->next(&none);
+    if (!r || over()) return;
+    pending_ = std::move(*r);
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    pace_.expires_after(std::chrono::milliseconds(50));  // no busy loop against a closed port
+    pace_.async_wait([self = shared_from_this()](beast::error_code) {
+      self->connect_then([self] { self->send_pending(); });
+    });
+  }
+
+  bool over() const { return sh_.has_deadline() && Clock::now() >= sh_.deadline; }
+
+  void next(const BenchAnswer* previous) {
+    auto r = script_->next(previous);
+    if (!r || over()) return close();
+    pending_ = std::move(*r);
+    send_pending();
+  }
+
+  void send_pending() {
+    slot_ = sh_.next_slot.fetch_add(1);
+    if (sh_.o.requests > 0 && slot_ >= sh_.o.requests) return close();
+    if (sh_.o.rate > 0) {
+      due_ = sh_.t0 + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(static_cast<double>(slot_) / sh_.o.rate));
+      if (sh_.has_deadline() && due_ >= sh_.deadline) return close();
+      if (Clock::now() < due_) {
+        pace_.expires_at(due_);
+        pace_.async_wait([self = shared_from_this()](beast::error_code) { self->write(); });
+        return;
+      }
+      if (Clock::now() - due_ > std::chrono::milliseconds(1)) ++stats_.late;
+    }
+    write();
+  }
+
+  void write() {
+    sent_ = Clock::now();
+    if (sh_.o.rate <= 0) due_ = sent_;
+    req_ = {};
+    req_.version(11);
+    req_.method(pending_->method == "POST" ? http::verb::post : http::verb::get);
+    req_.target(pending_->target);
+    req_.set(http::field::host, sh_.o.host);
+    for (const auto& [k, v] : pending_->headers) req_.set(k, v);
+    if (!pending_->body.empty()) {
+      req_.set(http::field::content_type, "application/json");
+      req_.body() = pending_->body;
+    }
+    req_.prepare_payload();
+    stream_.expires_after(sh_.o.timeout);
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->answered(ec);
+      self->parser_.emplace();
+      self->parser_->body_limit(boost::none);  // a seat map of 100,000 seats is ~8 MB
+      http::async_read(self->stream_, self->buf_, *self->parser_,
+                       [self](beast::error_code ec2, size_t) { self->answered(ec2); });
+    });
+  }
+
+  void answered(beast::error_code ec) {
+    const std::string step = pending_->step;
+    StepStats& s = stats_.steps[step];
+    ++s.requests;
+    if (sh_.progress) sh_.progress->answered.fetch_add(1, std::memory_order_relaxed);
+    if (ec) {
+      count_system_error(step, ec == beast::error::timeout ? "timeout" : "connection", false);
+      pending_.reset();
+      BenchAnswer none;
+      auto r = script_->next(&none);
+      if (!r || over()) return close();
+      pending_ = std::move(*r);
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+      buf_.clear();
+      return connect_then([self = shared_from_this()] { self->send_pending(); });
+    }
+    const auto& res = parser_->get();
+    const int status = res.result_int();
+    s.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - due_).count());
+    if (status / 100 == 2) {
+      ++s.successes;
+    } else {
+      std::string code = error_code_of(res.body());
+      if (code.empty()) code = "HTTP " + std::to_string(status);
+      if (status / 100 == 4) {
+        ++s.rejections[code];
+      } else {
+        ++s.system_errors[status / 100 == 5 && code.rfind("HTTP", 0) != 0 ? "HTTP " + std::to_string(status) + " " + code
+                                                                           : code];
+        if (sh_.progress) sh_.progress->failed.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    const bool keep = res.keep_alive();
+    BenchAnswer a{status, res.body()};
+    pending_.reset();
+    auto r = script_->next(&a);
+    if (!r || over()) return close();
+    pending_ = std::move(*r);
+    if (keep) return send_pending();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    buf_.clear();
+    connect_then([self = shared_from_this()] { self->send_pending(); });
+  }
+
+  void count_system_error(const std::string& step, const std::string& kind, bool count_request = true) {
+    StepStats& s = stats_.steps[step];
+    if (count_request) {
+      ++s.requests;
+      if (sh_.progress) sh_.progress->answered.fetch_add(1, std::memory_order_relaxed);
+    }
+    ++s.system_errors[kind];
+    if (sh_.progress) sh_.progress->failed.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  net::steady_timer pace_;
+  Shared& sh_;
+  ThreadStats& stats_;
+  std::unique_ptr<ConnectionScript> script_;
+  tcp::endpoint ep_;
+  std::optional<BenchRequest> pending_;
+  int64_t slot_ = 0;
+  Clock::time_point due_, sent_;
+  beast::flat_buffer buf_;
+  http::request<http::string_body> req_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+};
+
+}  // namespace
+
+int64_t StepStats::rejected() const {
+  int64_t n = 0;
+  for (const auto& [code, c] : rejections) n += c;
+  return n;
+}
+
+int64_t StepStats::failed() const {
+  int64_t n = 0;
+  for (const auto& [kind, c] : system_errors) n += c;
+  return n;
+}
+
+void StepStats::merge(const StepStats& other) {
+  latency.merge(other.latency);
+  requests += other.requests;
+  successes += other.successes;
+  for (const auto& [k, n] : other.rejections) rejections[k] += n;
+  for (const auto& [k, n] : other.system_errors) system_errors[k] += n;
+}
+
+std::string error_code_of(std::string_view body) {
+  const std::string_view key = "\"code\":\"";
+  const auto at = body.find(key);
+  if (at == std::string_view::npos) return "";
+  const auto start = at + key.size();
+  const auto end = body.find('"', start);
+  return end == std::string_view::npos ? "" : std::string(body.substr(start, end - start));
+}
+
+LoadResult run_load(const LoadOptions& o, const ScriptFactory& scripts, LoadProgress* progress) {
+  const int threads = std::max(1, o.threads);
+  Shared sh{o, Clock::now(), {}, {}, progress};
+  std::vector<ThreadStats> stats(static_cast<size_t>(threads));
+  std::vector<std::thread> pool;
+  const auto address = net::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
+  const tcp::endpoint ep(address, o.port);
+  sh.t0 = Clock::now();
+  sh.deadline = sh.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      net::io_context ioc{1};
+      for (int c = t; c < o.connections; c += threads)
+        std::make_shared<Conn>(ioc, sh, stats[static_cast<size_t>(t)], scripts(c), ep)->start();
+      ioc.run();
+    });
+  for (auto& th : pool) th.join();
+  LoadResult out;
+  out.seconds = std::chrono::duration<double>(Clock::now() - sh.t0).count();
+  for (const auto& ts : stats) {
+    for (const auto& [step, s] : ts.steps) out.steps[step].merge(s);
+    out.late += ts.late;
+  }
+  return out;
+}
+
+}  // namespace resv

@@ -1,0 +1,243 @@
+#include "bench/scenarios.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <pqxx/pqxx>
+#include <random>
+
+#include "db/pg_text.h"
+#include "db/statements.h"
+
+namespace resv {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+BenchRequest hold_seat(int64_t user, int64_t schedule, int64_t seat) {
+  return {"hold", "POST", "/api/reservations",
+          "{\"userId\":" + str(user) + ",\"scheduleId\":" + str(schedule) + ",\"seatIds\":[" + str(seat) + "]}", {}};
+}
+
+BenchRequest hold_pool(int64_t user, const ScenarioData& d, int quantity) {
+  return {"hold", "POST", "/api/reservations",
+          "{\"userId\":" + str(user) + ",\"scheduleId\":" + str(d.schedule_id) + ",\"poolId\":" + str(d.pool_id) +
+              ",\"quantity\":" + str(quantity) + "}",
+          {}};
+}
+
+class Browse final : public ConnectionScript {
+ public:
+  explicit Browse(const ScenarioData& d) : d_(d) {}
+  std::optional<BenchRequest> next(const BenchAnswer*) override {
+    if (n_++ % 2 == 0) return BenchRequest{"schedules", "GET", "/api/concerts/" + str(d_.concert_id) + "/schedules", "", {}};
+    return BenchRequest{"seat map", "GET", "/api/schedules/" + str(d_.schedule_id) + "/seats", "", {}};
+  }
+
+ private:
+  const ScenarioData& d_;
+  int64_t n_ = 0;
+};
+
+// Holds a random seat; pays for it when the hold succeeded.
+class Seats final : public ConnectionScript {
+ public:
+  Seats(const ScenarioData& d, int conn, uint64_t seed)
+      : d_(d), user_(d.first_user + conn % d.users), rng_(seed * 1000003 + static_cast<uint64_t>(conn)) {}
+  std::optional<BenchRequest> next(const BenchAnswer* previous) override {
+    if (held_ && previous && previous->status == 201) {
+      held_ = false;
+      const auto at = previous->body.find("\"reservationId\":");
+      if (at != std::string_view::npos) {
+        const int64_t id = std::strtoll(previous->body.data() + at + 16, nullptr, 10);
+        return BenchRequest{"pay", "POST", "/api/reservations/" + str(id) + "/payment",
+                            "{\"userId\":" + str(user_) + "}", {}};
+      }
+    }
+    held_ = true;
+    std::uniform_int_distribution<int64_t> seat(d_.first_seat, d_.first_seat + d_.seats - 1);
+    return hold_seat(user_, d_.schedule_id, seat(rng_));
+  }
+
+ private:
+  const ScenarioData& d_;
+  int64_t user_;
+  std::mt19937_64 rng_;
+  bool held_ = false;  // the last request was a hold
+};
+
+class Rush final : public ConnectionScript {
+ public:
+  Rush(const ScenarioData& d, int conn) : d_(d), user_(d.first_user + conn % d.users) {}
+  std::optional<BenchRequest> next(const BenchAnswer*) override {
+    if (sent_++ >= d_.attempts) return std::nullopt;
+    return hold_pool(user_, d_, d_.party);
+  }
+
+ private:
+  const ScenarioData& d_;
+  int64_t user_;
+  int sent_ = 0;
+};
+
+// Connection c takes users c, c + connections, c + 2 * connections, ...
+class Coupon final : public ConnectionScript {
+ public:
+  Coupon(const ScenarioData& d, int conn) : d_(d), next_(conn) {}
+  std::optional<BenchRequest> next(const BenchAnswer*) override {
+    if (next_ >= d_.users) return std::nullopt;
+    const int64_t user = d_.first_user + next_;
+    next_ += d_.connections;
+    return hold_pool(user, d_, 1);
+  }
+
+ private:
+  const ScenarioData& d_;
+  int64_t next_;
+};
+
+// INSERT ... RETURNING id of many rows: their first id, checked contiguous.
+int64_t first_of_range(pqxx::work& tx, const std::string& insert_returning_id, int64_t rows) {
+  auto r = tx.exec1("WITH ins AS (" + insert_returning_id + ") SELECT min(id), max(id), count(*) FROM ins");
+  const int64_t first = r[0].as<int64_t>(), last = r[1].as<int64_t>(), n = r[2].as<int64_t>();
+  if (n != rows || last - first + 1 != rows) throw std::runtime_error("ids not contiguous");
+  return first;
+}
+
+}  // namespace
+
+const std::vector<std::string>& bench_scenarios() {
+  static const std::vector<std::string> s{"browse", "seats", "rush", "coupon"};
+  return s;
+}
+
+Result<ScenarioData> seed_scenario(const std::string& url, const std::string& scenario, ScenarioSizes z) {
+  ScenarioData d;
+  d.scenario = scenario;
+  d.connections = z.connections;
+  const bool pool = scenario == "rush" || scenario == "coupon";
+  if (scenario == "rush") {
+    d.capacity = z.capacity;
+    d.party = z.party;
+    d.attempts = z.attempts;
+    d.users = z.users ? z.users : z.connections;
+  } else if (scenario == "coupon") {
+    d.capacity = z.capacity;
+    d.users = z.users ? z.users : z.capacity * 3 / 2;
+  } else if (scenario == "browse" || scenario == "seats") {
+    d.seats = z.seats;
+    d.users = z.users ? z.users : z.connections;
+  } else {
+    return Status::Invalid("unknown scenario '" + scenario + "'");
+  }
+  if (d.seats < 0 || d.seats > 10'000'000 || d.users < 1 || d.users > 10'000'000 ||
+      (pool && (d.capacity < 1 || d.capacity > 10'000'000 || d.party < 1 || d.party > d.capacity)))
+    return Status::Invalid("sizes out of range: seats 1 to 10,000,000, users 1 to 10,000,000, capacity 1 to "
+                           "10,000,000, party 1 to the capacity");
+  try {
+    pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv bench"));
+    pqxx::work tx(conn);
+    const std::string name = "resv bench " + scenario;
+    d.concert_id = tx.exec_params1("INSERT INTO concerts (name, venue) VALUES ($1, 'resv bench') RETURNING id", name)[0]
+                       .as<int64_t>();
+    d.schedule_id = tx.exec_params1("INSERT INTO schedules (concert_id, starts_at, max_seats_per_user, hold_seconds)"
+                                    " VALUES ($1, now() + interval '30 days', 1000000, 600) RETURNING id",
+                                    d.concert_id)[0]
+                        .as<int64_t>();
+    if (d.seats > 0)
+      d.first_seat = first_of_range(tx,
+                                    "INSERT INTO seats (schedule_id, label, grade, price) SELECT " +
+                                        str(d.schedule_id) + ", 'B' || g, 'S', 1000 FROM generate_series(1, " +
+                                        str(d.seats) + ") g RETURNING id",
+                                    d.seats);
+    if (pool)
+      d.pool_id = tx.exec_params1("INSERT INTO pools (schedule_id, name, kind, capacity, price, max_party, max_per_user)"
+                                  " VALUES ($1, $2, $3, $4, 1000, $5, $5) RETURNING id",
+                                  d.schedule_id, name, scenario == "coupon" ? "COUPON" : "RESTAURANT_SLOT", d.capacity,
+                                  d.party)[0]
+                      .as<int64_t>();
+    d.first_user = first_of_range(tx,
+                                  "INSERT INTO users (name, balance) SELECT 'bench' || g, 1000000000 FROM "
+                                  "generate_series(1, " + str(d.users) + ") g RETURNING id",
+                                  d.users);
+    tx.commit();
+    return d;
+  } catch (const pqxx::broken_connection& e) {
+    return Status::DbUnavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    return status_from_sql_error(e.sqlstate(), e.what(), true);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("seeding the scenario failed: ") + e.what());
+  }
+}
+
+ScriptFactory scenario_scripts(const ScenarioData& data, uint64_t seed) {
+  return [&data, seed](int conn) -> std::unique_ptr<ConnectionScript> {
+    if (data.scenario == "browse") return std::make_unique<Browse>(data);
+    if (data.scenario == "seats") return std::make_unique<Seats>(data, conn, seed);
+    if (data.scenario == "rush") return std::make_unique<Rush>(data, conn);
+    return std::make_unique<Coupon>(data, conn);
+  };
+}
+
+Result<std::vector<AuditCheck>> audit_scenario(const std::string& url, const ScenarioData& d, int64_t holds_ok,
+                                               int64_t payments_ok, bool exact) {
+  // Each: rows checked, rows that break it, the first of them (as text).
+  struct Query {
+    const char* name;
+    std::string sql;  // $1: the schedule
+  };
+  const std::string live = "r.status IN ('HELD', 'CONFIRMED')";
+  const std::vector<Query> queries{
+      {"seats: a live reservation holds exactly its seats, no seat held by another",
+       "SELECT count(*), count(*) FILTER (WHERE bad), min(id::text) FILTER (WHERE bad) FROM ("
+       " SELECT r.id, (" + live + ") <> (n > 0) OR (" + live + " AND n <> r.quantity) AS bad FROM reservations r"
+       " CROSS JOIN LATERAL (SELECT count(*) AS n FROM seats s WHERE s.reservation_id = r.id) c"
+       " WHERE r.schedule_id = $1 AND r.pool_id IS NULL) x"},
+      {"pools: units held = units of live reservations, never over capacity",
+       "SELECT count(*), count(*) FILTER (WHERE bad), min(id::text) FILTER (WHERE bad) FROM ("
+       " SELECT p.id, taken > p.capacity OR taken <> coalesce(live_units, 0) AS bad FROM pools p"
+       " CROSS JOIN LATERAL (SELECT count(*) AS taken FROM pool_units u WHERE u.pool_id = p.id"
+       "                      AND u.reservation_id IS NOT NULL) t"
+       " CROSS JOIN LATERAL (SELECT sum(quantity) AS live_units FROM reservations r WHERE r.pool_id = p.id AND " +
+           live + ") l"
+       " WHERE p.schedule_id = $1) x"},
+      {"payments: a confirmed reservation has one payment of its amount, no other has one",
+       "SELECT count(*), count(*) FILTER (WHERE bad), min(id::text) FILTER (WHERE bad) FROM ("
+       " SELECT r.id, (r.status = 'CONFIRMED') <> (n = 1 AND paid = r.amount) OR n > 1 AS bad FROM reservations r"
+       " CROSS JOIN LATERAL (SELECT count(*) AS n, sum(amount) AS paid FROM payments p WHERE p.reservation_id = r.id"
+       "                      AND p.status = 'PAID') c"
+       " WHERE r.schedule_id = $1) x"},
+  };
+  try {
+    pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv bench"));
+    pqxx::read_transaction tx(conn);
+    std::vector<AuditCheck> out;
+    for (const auto& q : queries) {
+      auto r = tx.exec_params1(q.sql, d.schedule_id);
+      out.push_back({q.name, r[0].as<int64_t>(), r[1].as<int64_t>(),
+                     r[2].is_null() ? "" : "reservation " + r[2].as<std::string>()});
+      if (std::string(q.name).rfind("pools", 0) == 0 && !out.back().example.empty())
+        out.back().example = "pool " + r[2].as<std::string>();
+    }
+    // What the generator was told against what the database has.
+    auto r = tx.exec_params1(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'CONFIRMED') FROM reservations WHERE schedule_id = $1",
+        d.schedule_id);
+    const int64_t made = r[0].as<int64_t>(), confirmed = r[1].as<int64_t>();
+    auto told = [&](const char* name, int64_t ok, int64_t db) {
+      const bool bad = exact ? ok != db : ok > db;
+      out.push_back({name, ok, bad ? std::abs(db - ok) : 0,
+                     bad ? std::to_string(ok) + " answered, " + std::to_string(db) + " in the database" : ""});
+    };
+    told(exact ? "holds answered 201 = reservations made" : "holds answered 201 <= reservations made", holds_ok, made);
+    told(exact ? "payments answered 200 = reservations confirmed" : "payments answered 200 <= reservations confirmed",
+         payments_ok, confirmed);
+    return out;
+  } catch (const pqxx::broken_connection& e) {
+    return Status::DbUnavailable(e.what());
+  } catch (const pqxx::sql_error& e) {
+    return status_from_sql_error(e.sqlstate(), e.what(), true);
+  }
+}
+
+}  // namespace resv

@@ -1,0 +1,116 @@
+// resv bench against a real resv-server: counts that add up, the audit of
+// what the scenario sold, thresholds, the open loop's view of a stall, bad
+// input.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "cli_run.h"
+#include "e2e_util.h"
+#include "server_cli.h"
+#include "test_db.h"
+
+namespace {
+
+using namespace resv::test;
+using namespace resv::e2e;
+
+struct CliBench : ::testing::Test {
+  TestDatabase db;
+  ServerCli cli{db.url(), 1};
+  void SetUp() override { ASSERT_EQ(cli.start().code, 0); }
+  CliRun bench(std::vector<std::string> args) {
+    args.insert(args.begin(), "bench");
+    args.insert(args.end(), {"--url", "http://127.0.0.1:" + std::to_string(cli.port), "--db", db.url(), "--state-dir",
+                             cli.state().string()});
+    return run_resv(args);
+  }
+  static int64_t sum(const json& counts) {
+    int64_t n = 0;
+    for (const auto& [k, v] : counts.items()) n += v.get<int64_t>();
+    return n;
+  }
+};
+
+TEST_F(CliBench, RushSellsThePoolExactlyOnceAndEveryAnswerIsCounted) {
+  auto r = bench({"rush", "--connections", "20", "--attempts", "3", "--capacity", "8", "--party", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  const auto& total = j["total"];
+  EXPECT_EQ(total["requests"], 60);
+  EXPECT_EQ(total["successes"], 4) << "8 units in parties of 2";
+  EXPECT_EQ(total["rejections"]["SOLD_OUT"], 56) << total;
+  EXPECT_EQ(total["successes"].get<int64_t>() + sum(total["rejections"]) + sum(total["systemErrors"]), 60);
+  for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL AND pool_id = " +
+                      std::to_string(j["poolId"].get<int64_t>())),
+            "8");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM concerts WHERE id <> " + std::to_string(j["concertId"].get<int64_t>())),
+            "0")
+      << "one concert of its own, nothing else";
+}
+
+TEST_F(CliBench, SeatsHoldsThenPaysAndTheAuditMatchesTheAnswers) {
+  auto r = bench({"seats", "--requests", "200", "--connections", "8", "--seats", "300", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  EXPECT_EQ(j["total"]["requests"], 200);
+  int64_t holds = 0, pays = 0;
+  for (const auto& s : j["steps"]) {
+    if (s["step"] == "hold") holds = s["successes"].get<int64_t>();
+    if (s["step"] == "pay") pays = s["successes"].get<int64_t>();
+  }
+  EXPECT_GT(holds, 0);
+  EXPECT_GT(pays, 0);
+  const std::string schedule = std::to_string(j["scheduleId"].get<int64_t>());
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE schedule_id = " + schedule), std::to_string(holds));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE status = 'CONFIRMED' AND schedule_id = " + schedule),
+            std::to_string(pays));
+  for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+}
+
+TEST_F(CliBench, ACrossedThresholdExitsFourAndNamesIt) {
+  auto r = bench({"browse", "--requests", "20", "--threshold", "p50<1us", "--threshold", "system_errors==0"});
+  EXPECT_EQ(r.code, 4) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "threshold crossed: p50<1us")) << r.err;
+  EXPECT_FALSE(contains(r.err, "system_errors==0")) << "only what was crossed is named: " << r.err;
+  EXPECT_TRUE(contains(r.out, "threshold p50<1us: crossed")) << r.out;
+}
+
+TEST_F(CliBench, TheOpenLoopCountsAStalledServersSecondFromWhenEachRequestWasDue) {
+  const long pid = instances_of(cli.resv({"server", "status", "--json"}))[0]["pid"].get<long>();
+  CliRun r;
+  std::thread load([&] { r = bench({"browse", "--rate", "50", "--duration", "4s", "--connections", "4", "--json"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  kill(static_cast<pid_t>(pid), SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  kill(static_cast<pid_t>(pid), SIGCONT);
+  load.join();
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  EXPECT_EQ(j["total"]["requests"], 200) << "every due request sent and answered";
+  EXPECT_EQ(j["total"]["successes"], 200);
+  // The request due as the stall began waited the whole second (at least),
+  // though no connection was ever busy for it before it was sent.
+  EXPECT_GE(j["total"]["latencyMs"]["max"].get<double>(), 950) << j["total"];
+  EXPECT_GT(j["lateSends"].get<int64_t>(), 0) << "requests were sent after they were due";
+}
+
+TEST_F(CliBench, BadInputIsAUsageErrorWithAHintAndSeedsNothing) {
+  auto unknown = bench({"stampede"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_TRUE(contains(unknown.err, "browse, seats, rush, coupon")) << unknown.err;
+  auto threshold = bench({"rush", "--threshold", "p95<20"});
+  EXPECT_EQ(threshold.code, 2);
+  EXPECT_TRUE(contains(threshold.err, "a latency needs a unit")) << threshold.err;
+  auto url = run_resv({"bench", "rush", "--url", "localhost:8080", "--db", db.url()});
+  EXPECT_EQ(url.code, 2);
+  EXPECT_TRUE(contains(url.err, "http://HOST:PORT")) << url.err;
+  auto size = bench({"rush", "--party", "50", "--capacity", "8"});
+  EXPECT_EQ(size.code, 2) << size.err;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM concerts"), "0") << "nothing seeded";
+}
+
+}  // namespace
