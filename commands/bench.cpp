@@ -78,8 +78,11 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   const Output& out = ctx.out();
   // Bad input first, before anything is started or seeded.
   const auto& names = bench_scenarios();
-  if (std::find(names.begin(), names.end(), f.scenario) == names.end())
-    return Outcome::Usage("unknown scenario '" + f.scenario + "'", "one of: browse, seats, rush, coupon");
+  if (std::find(names.begin(), names.end(), f.scenario) == names.end()) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    return Outcome::Usage("unknown scenario '" + f.scenario + "'", "one of: " + list);
+  }
   std::vector<Threshold> thresholds;
   for (const auto& t : f.thresholds) {
     auto parsed = parse_threshold(t);
@@ -90,7 +93,7 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   if (!duration.ok()) return duration.outcome();
   auto timeout = duration_flag(f.timeout, "--timeout");
   if (!timeout.ok()) return timeout.outcome();
-  const bool endless = f.scenario == "browse" || f.scenario == "seats";
+  const bool endless = f.scenario == "browse" || f.scenario == "seats";  // the others end by themselves
 
   LoadOptions lo;
   lo.connections = f.connections;
@@ -232,7 +235,7 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
 void register_bench(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<BenchFlags>();
   auto* cmd = app.add_subcommand("bench", "Run a field report's load test and audit what it sold");
-  cmd->add_option("scenario", f->scenario, "browse, seats, rush or coupon")->required();
+  cmd->add_option("scenario", f->scenario, "browse, seats, rush, coupon, journey or duplicates")->required();
   cmd->add_option("-c,--connections", f->connections, "Connections (rush: buyers)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -247,6 +250,9 @@ void register_bench(CLI::App& app, Context& ctx) {
   cmd->add_option("--attempts", f->sizes.attempts, "rush: holds per connection")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--admit-rate", f->sizes.admit_per_s, "journey: buyers the waiting room admits per second")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1e6));
   cmd->add_option("--users", f->sizes.users, "Users to seed (rush: one per connection; coupon: 1.5 x capacity)");
   cmd->add_option("--seed", f->sizes.seed, "Seed of the random seats")->capture_default_str();
   cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
@@ -260,6 +266,10 @@ void register_bench(CLI::App& app, Context& ctx) {
       "  rush    field report 003: each connection one buyer making --attempts holds of --party units\n"
       "          of one pool of --capacity\n"
       "  coupon  field report 004: one unit each for 1.5 x --capacity users\n"
+      "  journey field report 001: each connection one buyer through the waiting room (admitting\n"
+      "          --admit-rate per second): token, status until ACTIVE (polled every 200 ms), schedules,\n"
+      "          available seats, a hold (another seat when taken), the payment\n"
+      "  duplicates  every hold and payment sent 3 times with one Idempotency-Key ('hold (again)')\n"
       "Closed loop by default (each connection sends when answered); --rate makes it an open loop at\n"
       "a fixed arrival rate, latency counted from when each request was due, so a stalled server\n"
       "cannot hide its stall. Answers: success (2xx), business rejection by error code (4xx: SOLD_OUT,\n"

@@ -81,6 +81,14 @@ class Conn : public std::enable_shared_from_this<Conn> {
   }
 
   void send_pending() {
+    if (pending_->wait.count() > 0) {
+      pace_.expires_after(std::exchange(pending_->wait, std::chrono::milliseconds(0)));
+      pace_.async_wait([self = shared_from_this()](beast::error_code) {
+        if (self->over()) return self->close();
+        self->send_pending();
+      });
+      return;
+    }
     slot_ = sh_.next_slot.fetch_add(1);
     if (sh_.o.requests > 0 && slot_ >= sh_.o.requests) return close();
     if (sh_.o.rate > 0) {

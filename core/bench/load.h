@@ -33,6 +33,7 @@ struct BenchRequest {
   std::string target;
   std::string body;    // JSON; "" for none
   std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds wait{0};  // before sending (a buyer polling its place in the queue)
 };
 
 // The answer a script sees: status 0 when there was none (connection

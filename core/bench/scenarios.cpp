@@ -95,6 +95,135 @@ class Coupon final : public ConnectionScript {
   int64_t next_;
 };
 
+int64_t number_after(std::string_view body, std::string_view key) {
+  const auto at = body.find(key);
+  return at == std::string_view::npos ? 0 : std::strtoll(body.data() + at + key.size(), nullptr, 10);
+}
+
+std::string string_after(std::string_view body, std::string_view key) {
+  const auto at = body.find(key);
+  if (at == std::string_view::npos) return "";
+  const auto start = at + key.size(), end = body.find('"', start);
+  return end == std::string_view::npos ? "" : std::string(body.substr(start, end - start));
+}
+
+// Report 001's buyer: one journey through the waiting room, then done.
+class Journey final : public ConnectionScript {
+ public:
+  Journey(const ScenarioData& d, int conn, uint64_t seed)
+      : d_(d), user_(d.first_user + conn % d.users), rng_(seed * 1000003 + static_cast<uint64_t>(conn)) {}
+  std::optional<BenchRequest> next(const BenchAnswer* a) override {
+    const int status = a ? a->status : 0;
+    switch (state_) {
+      case 0:  // nothing sent yet
+        state_ = 1;
+        return BenchRequest{"queue token", "POST", "/api/queue/tokens",
+                            "{\"userId\":" + str(user_) + ",\"concertId\":" + str(d_.concert_id) + "}", {}};
+      case 1:  // the token, or its status
+        if (status != 200 && status != 201) return std::nullopt;
+        if (token_.empty()) token_ = string_after(a->body, "\"token\":\"");
+        if (token_.empty()) return std::nullopt;
+        if (a->body.find("\"status\":\"ACTIVE\"") == std::string_view::npos) {
+          BenchRequest poll{"queue status", "GET", "/api/queue/tokens/" + token_, "", {}};
+          if (polled_++ > 0) poll.wait = std::chrono::milliseconds(200);  // as a browser polls
+          return poll;
+        }
+        state_ = 2;
+        return BenchRequest{"schedules", "GET", "/api/concerts/" + str(d_.concert_id) + "/schedules", "", gate()};
+      case 2:  // the schedules: read the available seats
+        if (status != 200) return std::nullopt;
+        state_ = 3;
+        return seat_list();
+      case 3: {  // the available seats: hold one
+        if (status != 200) return std::nullopt;
+        seats_.clear();
+        for (size_t at = a->body.find("\"id\":"); at != std::string_view::npos; at = a->body.find("\"id\":", at + 5))
+          seats_.push_back(std::strtoll(a->body.data() + at + 5, nullptr, 10));
+        return hold();
+      }
+      case 4:  // the hold: pay, or another seat
+        if (status == 409 && !seats_.empty()) return hold();
+        if (status == 409) {
+          state_ = 3;
+          return seat_list();
+        }
+        if (status != 201) return std::nullopt;
+        state_ = 5;
+        return BenchRequest{"pay", "POST", "/api/reservations/" + str(number_after(a->body, "\"reservationId\":")) +
+                                               "/payment",
+                            "{\"userId\":" + str(user_) + "}", gate()};
+      default:
+        return std::nullopt;  // paid (or not): this buyer is done
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> gate() const { return {{"Queue-Token", token_}}; }
+  BenchRequest seat_list() {
+    return {"seat map", "GET", "/api/schedules/" + str(d_.schedule_id) + "/seats?status=available", "", gate()};
+  }
+  std::optional<BenchRequest> hold() {
+    if (seats_.empty()) return std::nullopt;  // sold out
+    state_ = 4;
+    std::uniform_int_distribution<size_t> pick(0, seats_.size() - 1);
+    const size_t i = pick(rng_);
+    const int64_t seat = seats_[i];
+    seats_[i] = seats_.back();
+    seats_.pop_back();
+    BenchRequest r = hold_seat(user_, d_.schedule_id, seat);
+    r.headers = gate();
+    return r;
+  }
+
+  const ScenarioData& d_;
+  int64_t user_;
+  std::mt19937_64 rng_;
+  int state_ = 0, polled_ = 0;
+  std::string token_;
+  std::vector<int64_t> seats_;
+};
+
+// Each hold and each payment sent three times with one Idempotency-Key: the
+// first is the step "hold" or "pay", its copies "hold (again)", "pay (again)";
+// the first answer decides what comes next.
+class Duplicates final : public ConnectionScript {
+ public:
+  Duplicates(const ScenarioData& d, int conn) : d_(d), conn_(conn), user_(d.first_user + conn % d.users) {}
+  std::optional<BenchRequest> next(const BenchAnswer* a) override {
+    if (a && sent_ == 1) {
+      first_ok_ = a->status / 100 == 2;
+      reservation_ = number_after(a->body, "\"reservationId\":");
+    }
+    if (sent_ > 0 && sent_ < 3) {
+      ++sent_;
+      BenchRequest r = current_;
+      r.step += " (again)";
+      return r;
+    }
+    sent_ = 1;
+    if (current_.step == "hold" && first_ok_) {
+      current_ = BenchRequest{"pay", "POST", "/api/reservations/" + str(reservation_) + "/payment",
+                              "{\"userId\":" + str(user_) + "}",
+                              {{"Idempotency-Key", "bench-" + str(d_.concert_id) + "-pay-" + str(reservation_)}}};
+      return current_;
+    }
+    // A new hold: the next seat of this connection's share.
+    const int64_t i = conn_ + n_++ * d_.connections;
+    if (i >= d_.seats) return std::nullopt;
+    current_ = hold_seat(user_, d_.schedule_id, d_.first_seat + i);
+    current_.headers = {{"Idempotency-Key", "bench-" + str(d_.concert_id) + "-hold-" + str(i)}};
+    return current_;
+  }
+
+ private:
+  const ScenarioData& d_;
+  int conn_;
+  int64_t user_, n_ = 0, reservation_ = 0;
+  int sent_ = 0;  // copies of current_ sent
+  bool first_ok_ = false;
+  BenchRequest current_;
+};
+
 // INSERT ... RETURNING id of many rows: their first id, checked contiguous.
 int64_t first_of_range(pqxx::work& tx, const std::string& insert_returning_id, int64_t rows) {
   auto r = tx.exec1("WITH ins AS (" + insert_returning_id + ") SELECT min(id), max(id), count(*) FROM ins");
@@ -106,7 +235,7 @@ int64_t first_of_range(pqxx::work& tx, const std::string& insert_returning_id, i
 }  // namespace
 
 const std::vector<std::string>& bench_scenarios() {
-  static const std::vector<std::string> s{"browse", "seats", "rush", "coupon"};
+  static const std::vector<std::string> s{"browse", "seats", "rush", "coupon", "journey", "duplicates"};
   return s;
 }
 
@@ -114,6 +243,7 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
   ScenarioData d;
   d.scenario = scenario;
   d.connections = z.connections;
+  d.admit_per_s = z.admit_per_s;
   const bool pool = scenario == "rush" || scenario == "coupon";
   if (scenario == "rush") {
     d.capacity = z.capacity;
@@ -123,7 +253,7 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
   } else if (scenario == "coupon") {
     d.capacity = z.capacity;
     d.users = z.users ? z.users : z.capacity * 3 / 2;
-  } else if (scenario == "browse" || scenario == "seats") {
+  } else if (scenario == "browse" || scenario == "seats" || scenario == "journey" || scenario == "duplicates") {
     d.seats = z.seats;
     d.users = z.users ? z.users : z.connections;
   } else {
@@ -155,6 +285,9 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
                                   d.schedule_id, name, scenario == "coupon" ? "COUPON" : "RESTAURANT_SLOT", d.capacity,
                                   d.party)[0]
                       .as<int64_t>();
+    if (scenario == "journey")
+      tx.exec_params("INSERT INTO queue_concerts (concert_id, enabled, rate_per_s) VALUES ($1, true, $2)", d.concert_id,
+                     z.admit_per_s);
     d.first_user = first_of_range(tx,
                                   "INSERT INTO users (name, balance) SELECT 'bench' || g, 1000000000 FROM "
                                   "generate_series(1, " + str(d.users) + ") g RETURNING id",
@@ -175,6 +308,8 @@ ScriptFactory scenario_scripts(const ScenarioData& data, uint64_t seed) {
     if (data.scenario == "browse") return std::make_unique<Browse>(data);
     if (data.scenario == "seats") return std::make_unique<Seats>(data, conn, seed);
     if (data.scenario == "rush") return std::make_unique<Rush>(data, conn);
+    if (data.scenario == "journey") return std::make_unique<Journey>(data, conn, seed);
+    if (data.scenario == "duplicates") return std::make_unique<Duplicates>(data, conn);
     return std::make_unique<Coupon>(data, conn);
   };
 }

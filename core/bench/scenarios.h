@@ -8,6 +8,11 @@
 //   rush    report 003: each connection one buyer making `attempts` holds of
 //           `party` units of one pool of `capacity`
 //   coupon  report 004: one unit each for many users, from a large pool
+//   journey report 001: each connection one buyer through the waiting room:
+//           queue token, its status until ACTIVE, schedules, available seats,
+//           a hold (another seat on SEAT_TAKEN), the payment
+//   duplicates  every seat hold and payment sent 3 times with one
+//           Idempotency-Key: one reservation, one charge each
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,6 +32,7 @@ struct ScenarioSizes {
   int64_t users = 0;         // 0: what the scenario needs (rush: one per connection)
   int connections = 32;
   uint64_t seed = 1;         // of the random seats
+  double admit_per_s = 100;  // journey
 };
 
 // What a scenario seeded (ids are contiguous ranges).
@@ -38,6 +44,7 @@ struct ScenarioData {
   int64_t capacity = 0;
   int party = 1, attempts = 1;
   int connections = 1;
+  double admit_per_s = 0;  // journey: the waiting room's admission rate
 };
 
 // Seeds the scenario's concert; InvalidRequest for an unknown scenario or a

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
 #include <thread>
 
 #include "cli_run.h"
@@ -68,6 +69,41 @@ TEST_F(CliBench, SeatsHoldsThenPaysAndTheAuditMatchesTheAnswers) {
   EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE schedule_id = " + schedule), std::to_string(holds));
   EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE status = 'CONFIRMED' AND schedule_id = " + schedule),
             std::to_string(pays));
+  for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+}
+
+TEST_F(CliBench, JourneyBuyersPassTheWaitingRoomAndEachPaysForOneSeat) {
+  auto r = bench({"journey", "--connections", "12", "--seats", "40", "--admit-rate", "50", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  std::map<std::string, json> steps;
+  for (const auto& s : j["steps"]) steps[s["step"].get<std::string>()] = s;
+  EXPECT_EQ(steps["queue token"]["successes"], 12);
+  EXPECT_EQ(steps["pay"]["successes"], 12) << "every buyer got through and paid: " << r.out;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE status = 'CONFIRMED' AND schedule_id = " +
+                      std::to_string(j["scheduleId"].get<int64_t>())),
+            "12");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM queue_tokens WHERE concert_id = " +
+                      std::to_string(j["concertId"].get<int64_t>())),
+            "12");
+  for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+}
+
+TEST_F(CliBench, DuplicatesMakeOneReservationAndOneChargePerKey) {
+  auto r = bench({"duplicates", "--connections", "4", "--seats", "20", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  std::map<std::string, json> steps;
+  for (const auto& s : j["steps"]) steps[s["step"].get<std::string>()] = s;
+  EXPECT_EQ(steps["hold"]["successes"], 20);
+  EXPECT_EQ(steps["hold (again)"]["successes"], 40) << "each copy answered as the first";
+  EXPECT_EQ(steps["pay"]["successes"], 20);
+  EXPECT_EQ(steps["pay (again)"]["successes"], 40);
+  const std::string schedule = std::to_string(j["scheduleId"].get<int64_t>());
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE schedule_id = " + schedule), "20");
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM payments p JOIN reservations r ON r.id = p.reservation_id"
+                      " WHERE r.schedule_id = " + schedule),
+            "20");
   for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
 }
 
