@@ -36,6 +36,7 @@ struct BenchFlags {
   std::vector<std::string> thresholds;
   std::string url;  // "" : the embedded stack
   std::string timeout = "10s";
+  std::string trace;  // file
 };
 
 std::string ms(int64_t micros) {
@@ -102,6 +103,12 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   lo.rate = f.rate;
   lo.timeout = std::chrono::seconds(timeout->value_or(10));
   lo.duration_s = static_cast<double>(duration->value_or(endless && f.requests == 0 ? 10 : 0));
+  lo.trace = !f.trace.empty();
+  // Opened before anything is seeded: a path that cannot be written is bad input.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(lo.trace ? std::fopen(f.trace.c_str(), "w") : nullptr,
+                                                              [](std::FILE* file) { return file ? std::fclose(file) : 0; });
+  if (lo.trace && !trace_file)
+    return Outcome::Usage("cannot write the trace file " + f.trace, "give --trace a path in a writable folder");
   if (!f.url.empty()) {
     auto where = parse_url(f.url);
     if (!where) return Outcome::Usage("--url '" + f.url + "' is not http://HOST:PORT", "e.g. --url http://127.0.0.1:8080");
@@ -148,6 +155,11 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   if (ticker.joinable()) ticker.join();
   out.progress_done();
 
+  if (trace_file) {
+    std::fprintf(trace_file.get(), "# resv bench %s: due_ms sent_ms latency_ms status code step\n", f.scenario.c_str());
+    for (const auto& line : r.trace) std::fprintf(trace_file.get(), "%s\n", line.c_str());
+    trace_file.reset();
+  }
   StepStats total;
   for (const auto& [name, s] : r.steps) total.merge(s);
   const bool exact = total.system_errors.count("timeout") == 0 && total.system_errors.count("connection") == 0;
@@ -258,6 +270,8 @@ void register_bench(CLI::App& app, Context& ctx) {
   cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
   cmd->add_option("--url", f->url, "A resv-server's API (http://HOST:PORT); default: the embedded stack");
   cmd->add_option("--timeout", f->timeout, "Per request; longer is a system error")->capture_default_str();
+  cmd->add_option("--trace", f->trace, "Write one line per answer to FILE: due_ms sent_ms latency_ms status code step")
+      ->type_name("FILE");
   cmd->footer(
       "Seeds a concert of its own for the scenario (never touching other data), runs the load, then\n"
       "audits that concert's data and checks the thresholds.\n"

@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --url --user --users --watch --window -c -d -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
@@ -116,6 +116,7 @@ complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seed -r -d 'Seed of
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l threshold -r -d 'METRIC OP VALUE, e.g. \'p95<20ms\' (repeat for several)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l url -r -d 'A resv-server\'s API (http://HOST:PORT); default: the embedded stack'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l timeout -r -d 'Per request; longer is a system error'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l trace -r -d 'Write one line per answer to FILE: due_ms sent_ms latency_ms status code step'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a status -d 'Show each waiting room: who waits, who is in, how fast it moves'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a list -d 'List queue tokens: position, status, times'
 complete -c resv -n 'test (__resv_path) = \'resv queue\'' -a inspect -d 'Show one token: place, people ahead, times; check a token given'

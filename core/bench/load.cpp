@@ -4,6 +4,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
+#include <cstdio>
 #include <thread>
 
 namespace resv {
@@ -28,6 +30,7 @@ struct Shared {
 struct ThreadStats {
   std::map<std::string, StepStats> steps;
   int64_t late = 0;
+  std::vector<std::pair<double, std::string>> trace;  // due ms, line
 };
 
 class Conn : public std::enable_shared_from_this<Conn> {
@@ -135,6 +138,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
     ++s.requests;
     if (sh_.progress) sh_.progress->answered.fetch_add(1, std::memory_order_relaxed);
     if (ec) {
+      trace_line(0, ec == beast::error::timeout ? "timeout" : "connection");
       count_system_error(step, ec == beast::error::timeout ? "timeout" : "connection", false);
       pending_.reset();
       BenchAnswer none;
@@ -148,6 +152,10 @@ class Conn : public std::enable_shared_from_this<Conn> {
     }
     const auto& res = parser_->get();
     const int status = res.result_int();
+    if (sh_.o.trace) {
+      const std::string code = error_code_of(res.body());
+      trace_line(status, code.empty() ? "-" : code);
+    }
     s.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - due_).count());
     if (status / 100 == 2) {
       ++s.successes;
@@ -183,6 +191,15 @@ class Conn : public std::enable_shared_from_this<Conn> {
     }
     ++s.system_errors[kind];
     if (sh_.progress) sh_.progress->failed.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void trace_line(int status, const std::string& code) {
+    if (!sh_.o.trace) return;
+    auto ms = [&](Clock::time_point t) { return std::chrono::duration<double, std::milli>(t - sh_.t0).count(); };
+    char b[96];
+    std::snprintf(b, sizeof b, "%.3f %.3f %.3f %d %s ", ms(due_), ms(sent_),
+                  std::chrono::duration<double, std::milli>(Clock::now() - due_).count(), status, code.c_str());
+    stats_.trace.emplace_back(ms(due_), b + pending_->step);
   }
 
   void close() {
@@ -255,10 +272,15 @@ LoadResult run_load(const LoadOptions& o, const ScriptFactory& scripts, LoadProg
   for (auto& th : pool) th.join();
   LoadResult out;
   out.seconds = std::chrono::duration<double>(Clock::now() - sh.t0).count();
-  for (const auto& ts : stats) {
+  std::vector<std::pair<double, std::string>> trace;
+  for (auto& ts : stats) {
     for (const auto& [step, s] : ts.steps) out.steps[step].merge(s);
     out.late += ts.late;
+    trace.insert(trace.end(), std::make_move_iterator(ts.trace.begin()), std::make_move_iterator(ts.trace.end()));
   }
+  std::stable_sort(trace.begin(), trace.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.trace.reserve(trace.size());
+  for (auto& [due, line] : trace) out.trace.push_back(std::move(line));
   return out;
 }
 

@@ -63,6 +63,7 @@ struct LoadOptions {
   double duration_s = 0;   // 0: until the requests are sent or every script is done
   double rate = 0;         // requests per second in all; 0: closed loop
   std::chrono::milliseconds timeout{10000};  // per request
+  bool trace = false;  // LoadResult::trace: one line per answer
 };
 
 struct StepStats {
@@ -79,6 +80,11 @@ struct LoadResult {
   std::map<std::string, StepStats> steps;
   double seconds = 0;
   int64_t late = 0;  // open loop: requests sent more than 1 ms after they were due
+  // With LoadOptions::trace, per answer in the order of their due times:
+  // "DUE_MS SENT_MS LATENCY_MS STATUS CODE STEP" (times from the start; STATUS
+  // 0 and CODE "timeout" or "connection" when there was no answer; CODE "-"
+  // when the body has none).
+  std::vector<std::string> trace;
 };
 
 // Answers so far, for a progress line (read from another thread).

@@ -35,8 +35,20 @@ struct CliBench : ::testing::Test {
 };
 
 TEST_F(CliBench, RushSellsThePoolExactlyOnceAndEveryAnswerIsCounted) {
-  auto r = bench({"rush", "--connections", "20", "--attempts", "3", "--capacity", "8", "--party", "2", "--json"});
+  const std::string trace = cli.state().string() + "/rush.trace";
+  auto r = bench({"rush", "--connections", "20", "--attempts", "3", "--capacity", "8", "--party", "2", "--json",
+                  "--trace", trace});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
+  // The trace: a header, then one line per answer, in due order.
+  auto lines = lines_of(read_file(trace));
+  ASSERT_EQ(lines.size(), 61u);
+  EXPECT_EQ(lines[0], "# resv bench rush: due_ms sent_ms latency_ms status code step");
+  int sold_out = 0;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_TRUE(contains(lines[i], " 201 - hold") || contains(lines[i], " 409 SOLD_OUT hold")) << lines[i];
+    sold_out += contains(lines[i], "SOLD_OUT");
+  }
+  EXPECT_EQ(sold_out, 56);
   auto j = parse_or_null(r.out);
   const auto& total = j["total"];
   EXPECT_EQ(total["requests"], 60);
@@ -144,6 +156,9 @@ TEST_F(CliBench, BadInputIsAUsageErrorWithAHintAndSeedsNothing) {
   auto url = run_resv({"bench", "rush", "--url", "localhost:8080", "--db", db.url()});
   EXPECT_EQ(url.code, 2);
   EXPECT_TRUE(contains(url.err, "http://HOST:PORT")) << url.err;
+  auto trace = bench({"rush", "--trace", "/nonexistent/dir/trace"});
+  EXPECT_EQ(trace.code, 2);
+  EXPECT_TRUE(contains(trace.err, "cannot write the trace file")) << trace.err;
   auto size = bench({"rush", "--party", "50", "--capacity", "8"});
   EXPECT_EQ(size.code, 2) << size.err;
   EXPECT_EQ(db.scalar("SELECT count(*) FROM concerts"), "0") << "nothing seeded";
