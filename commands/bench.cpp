@@ -37,6 +37,7 @@ struct BenchFlags {
   std::string url;  // "" : the embedded stack
   std::string timeout = "10s";
   std::string trace;  // file
+  std::string ramp;   // stages
 };
 
 std::string ms(int64_t micros) {
@@ -104,6 +105,16 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   lo.timeout = std::chrono::seconds(timeout->value_or(10));
   lo.duration_s = static_cast<double>(duration->value_or(endless && f.requests == 0 ? 10 : 0));
   lo.trace = !f.trace.empty();
+  std::optional<Ramp> ramp;
+  if (!f.ramp.empty()) {
+    auto parsed = Ramp::parse(f.ramp, f.rate);
+    if (!parsed.ok()) return Outcome::Usage(parsed.status().message(), "e.g. --ramp 10s:100,30s:1000,10s:0");
+    if (f.requests > 0 || duration->has_value())
+      return Outcome::Usage("--ramp sets the run's length", "drop --duration and --requests, or --ramp");
+    ramp = parsed.value();
+    lo.ramp = &*ramp;
+    lo.duration_s = ramp->seconds();
+  }
   // Opened before anything is seeded: a path that cannot be written is bad input.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(lo.trace ? std::fopen(f.trace.c_str(), "w") : nullptr,
                                                               [](std::FILE* file) { return file ? std::fclose(file) : 0; });
@@ -138,7 +149,9 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   const std::string target = "http://" + lo.host + ":" + std::to_string(lo.port);
   out.info("resv bench " + f.scenario + ": concert " + std::to_string(data->concert_id) + ", schedule " +
            std::to_string(data->schedule_id) + " against " + target + ", " + std::to_string(f.connections) +
-           " connections, " + (f.rate > 0 ? "open loop at " + std::to_string(static_cast<int64_t>(f.rate)) + "/s" : "closed loop"));
+           " connections, " +
+           (ramp ? "open loop in stages " + f.ramp
+                 : f.rate > 0 ? "open loop at " + std::to_string(static_cast<int64_t>(f.rate)) + "/s" : "closed loop"));
   LoadProgress progress;
   std::atomic<bool> done{false};
   std::thread ticker;
@@ -255,6 +268,8 @@ void register_bench(CLI::App& app, Context& ctx) {
   cmd->add_option("-n,--requests", f->requests, "Requests in all")->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--rate", f->rate, "Open loop: requests per second in all, latency from when each was due")
       ->check(CLI::Range(0.001, 1e7));
+  cmd->add_option("--ramp", f->ramp, "Open loop in stages DURATION:RATE,... from --rate (or 0), linear within each")
+      ->type_name("STAGES");
   cmd->add_option("--threads", f->threads, "Load threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--seats", f->sizes.seats, "browse, seats: seats of the scenario's schedule")->capture_default_str();
   cmd->add_option("--capacity", f->sizes.capacity, "rush, coupon: units of the pool (40; coupon 10,000)");
@@ -286,9 +301,10 @@ void register_bench(CLI::App& app, Context& ctx) {
       "  duplicates  every hold and payment sent 3 times with one Idempotency-Key ('hold (again)')\n"
       "Closed loop by default (each connection sends when answered); --rate makes it an open loop at\n"
       "a fixed arrival rate, latency counted from when each request was due, so a stalled server\n"
-      "cannot hide its stall. Answers: success (2xx), business rejection by error code (4xx: SOLD_OUT,\n"
-      "SEAT_TAKEN, ...), system error (5xx, connection errors, timeouts). Latency percentiles come\n"
-      "from a histogram accurate to 1.6 %.\n"
+      "cannot hide its stall; --ramp 10s:100,30s:1000 changes that rate by stages, as k6's ramping\n"
+      "arrival rate (from --rate, or 0). Answers: success (2xx), business rejection by error code\n"
+      "(4xx: SOLD_OUT, SEAT_TAKEN, ...), system error (5xx, connection errors, timeouts). Latency\n"
+      "percentiles come from a histogram accurate to 1.6 %.\n"
       "\n"
       "The target: --url, else the embedded stack ('resv db up' and 'resv server start' are run when\n"
       "it is not running; the server stays up). The database for seeding and the audit: the\n"

@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
@@ -105,6 +105,7 @@ complete -c resv -n 'test (__resv_path) = \'resv bench\'' -s c -l connections -r
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -s d -l duration -r -d 'How long to run ("30s"; browse and seats: 10s when neither this nor --requests)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -s n -l requests -r -d 'Requests in all'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l rate -r -d 'Open loop: requests per second in all, latency from when each was due'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l ramp -r -d 'Open loop in stages DURATION:RATE,... from --rate (or 0), linear within each'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l threads -r -d 'Load threads'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seats -r -d 'browse, seats: seats of the scenario\'s schedule'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l capacity -r -d 'rush, coupon: units of the pool (40; coupon 10,000)'

@@ -24,6 +24,7 @@ struct Shared {
   std::atomic<int64_t> next_slot{0};
   LoadProgress* progress;
   bool has_deadline() const { return o.duration_s > 0; }
+  bool open_loop() const { return o.rate > 0 || o.ramp; }
 };
 
 // Per thread: its stats, merged at the end.
@@ -94,9 +95,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
     }
     slot_ = sh_.next_slot.fetch_add(1);
     if (sh_.o.requests > 0 && slot_ >= sh_.o.requests) return close();
-    if (sh_.o.rate > 0) {
-      due_ = sh_.t0 + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(static_cast<double>(slot_) / sh_.o.rate));
+    if (sh_.open_loop()) {
+      const double at = sh_.o.ramp ? sh_.o.ramp->due(static_cast<double>(slot_))
+                                   : static_cast<double>(slot_) / sh_.o.rate;
+      if (at < 0) return close();  // after the ramp's last stage
+      due_ = sh_.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(at));
       if (sh_.has_deadline() && due_ >= sh_.deadline) return close();
       if (Clock::now() < due_) {
         pace_.expires_at(due_);
@@ -110,7 +113,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
 
   void write() {
     sent_ = Clock::now();
-    if (sh_.o.rate <= 0) due_ = sent_;
+    if (!sh_.open_loop()) due_ = sent_;
     req_ = {};
     req_.version(11);
     req_.method(pending_->method == "POST" ? http::verb::post : http::verb::get);

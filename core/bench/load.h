@@ -8,7 +8,7 @@
 // (rate > 0): request i of the run is due at start + i / rate, and its
 // latency runs from when it was due, so a server that stalls cannot hide
 // the stall by holding the connections (coordinated omission, corrected as
-// wrk2 does). Answers are counted per step as success (2xx), business
+// wrk2 does); with a ramp, at rates that change by stages. Answers are counted per step as success (2xx), business
 // rejection by the error code of the body (4xx) or system error (5xx by
 // code, connection errors, timeouts).
 #include <atomic>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bench/histogram.h"
+#include "bench/ramp.h"
 
 namespace resv {
 
@@ -64,6 +65,7 @@ struct LoadOptions {
   double rate = 0;         // requests per second in all; 0: closed loop
   std::chrono::milliseconds timeout{10000};  // per request
   bool trace = false;  // LoadResult::trace: one line per answer
+  const Ramp* ramp = nullptr;  // open loop in stages (then `rate` is where it starts)
 };
 
 struct StepStats {

@@ -146,6 +146,17 @@ TEST_F(CliBench, TheOpenLoopCountsAStalledServersSecondFromWhenEachRequestWasDue
   EXPECT_GT(j["lateSends"].get<int64_t>(), 0) << "requests were sent after they were due";
 }
 
+TEST_F(CliBench, ARampSendsExactlyTheRequestsItsStagesAddUpTo) {
+  // 0 -> 100/s over 1 s (50 requests), then 100/s for 1 s (100).
+  auto r = bench({"browse", "--ramp", "1s:100,1s:100", "--connections", "8", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(parse_or_null(r.out)["total"]["requests"], 150) << r.out;
+  auto bad = bench({"browse", "--ramp", "1s:100,fast"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(contains(bad.err, "'fast' is not DURATION:RATE")) << bad.err;
+  EXPECT_EQ(bench({"browse", "--ramp", "1s:100", "--duration", "5s"}).code, 2) << "the ramp sets the length";
+}
+
 TEST_F(CliBench, BadInputIsAUsageErrorWithAHintAndSeedsNothing) {
   auto unknown = bench({"stampede"});
   EXPECT_EQ(unknown.code, 2);

@@ -6,6 +6,7 @@
 
 #include "bench/histogram.h"
 #include "bench/load.h"
+#include "bench/ramp.h"
 #include "bench/thresholds.h"
 
 namespace {
@@ -88,6 +89,34 @@ TEST(ErrorCodeOf, ReadsTheCodeOfAnErrorBody) {
   EXPECT_EQ(error_code_of(R"({"error":{"code":"SOLD_OUT","message":"gone"}})"), "SOLD_OUT");
   EXPECT_EQ(error_code_of("<html>bad gateway</html>"), "");
   EXPECT_EQ(error_code_of(R"({"error":{"code":"UNTERMINATED)"), "");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Ramp, RequestsAreDueAsTheRateRisesAndFallsLinearly) {
+  auto r = resv::Ramp::parse("10s:100,10s:100,10s:0", 0);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->seconds(), 30);
+  // Rising 0 -> 100/s over 10 s: 500 requests, the n-th due at sqrt(n / 5) s.
+  EXPECT_NEAR(r->due(0), 0, 1e-9);
+  EXPECT_NEAR(r->due(125), 5, 1e-9);
+  EXPECT_NEAR(r->due(500), 10, 1e-9);
+  // Flat at 100/s: 1,000 more.
+  EXPECT_NEAR(r->due(1000), 15, 1e-9);
+  // Falling 100 -> 0 over 10 s: 500 more, the last ones ever sparser.
+  EXPECT_NEAR(r->due(1500 + 375), 25, 1e-9);
+  EXPECT_LT(r->due(2000), 0) << "after the last stage";
+  EXPECT_NEAR(resv::Ramp::parse("1m:60", 60)->due(30), 0.5, 1e-9) << "from --rate, in minutes";
+}
+
+TEST(Ramp, AStageThatIsNotDurationColonRateIsNamed) {
+  for (const char* bad : {"10s", "10s:", "x:100", "10h:100", "10s:-1", "10s:100,", "0s:5"}) {
+    auto r = resv::Ramp::parse(bad, 0);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+  EXPECT_NE(resv::Ramp::parse("10s:100,oops", 0).status().message().find("'oops'"), std::string::npos);
 }
 
 }  // namespace
