@@ -27,14 +27,13 @@ BenchRequest hold_pool(int64_t user, const ScenarioData& d, int quantity) {
 
 class Browse final : public ConnectionScript {
  public:
-  explicit Browse(const ScenarioData& d) : d_(d) {}
-  std::optional<BenchRequest> next(const BenchAnswer*) override {
-    if (n_++ % 2 == 0) return BenchRequest{"schedules", "GET", "/api/concerts/" + str(d_.concert_id) + "/schedules", "", {}};
-    return BenchRequest{"seat map", "GET", "/api/schedules/" + str(d_.schedule_id) + "/seats", "", {}};
-  }
+  explicit Browse(const ScenarioData& d)
+      : reads_{BenchRequest{"schedules", "GET", "/api/concerts/" + str(d.concert_id) + "/schedules", "", {}},
+               BenchRequest{"seat map", "GET", "/api/schedules/" + str(d.schedule_id) + "/seats", "", {}}} {}
+  std::optional<BenchRequest> next(const BenchAnswer*) override { return reads_[n_++ % 2]; }
 
  private:
-  const ScenarioData& d_;
+  const BenchRequest reads_[2];
   int64_t n_ = 0;
 };
 
