@@ -55,6 +55,7 @@ row() {  # name json report
 row "rush (003)" "$rush" "rejections 1-2 s, p95 1.66 s"
 row "journey (001)" "$journey" "p95 1.24 s, 2.47 % errors, max 13.7 s"
 echo
+echo "Rejections: rush $(field "$rush" "d['total']['rejections']"), journey $(field "$journey" "d['total']['rejections']")."
 echo "Journey per step (p95): $(field "$journey" "', '.join('%s %.1f ms' % (s['step'], s['latencyMs']['p95']) for s in d['steps'])")."
 echo "Audits: rush $(field "$rush" "'ok' if all(a['violations'] == 0 for a in d['audit']) else 'VIOLATED'"),"\
 " journey $(field "$journey" "'ok' if all(a['violations'] == 0 for a in d['audit']) else 'VIOLATED'")."

@@ -91,11 +91,14 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
     if (!parsed.ok()) return Outcome::Usage(parsed.status().message(), "see 'resv bench --help' for the metrics");
     thresholds.push_back(parsed.value());
   }
+  if (f.scenario == "mixed")
+    if (auto mix = parse_mix(f.sizes.mix); !mix.ok()) return Outcome::Usage(mix.status().message());
   auto duration = duration_flag(f.duration, "--duration");
   if (!duration.ok()) return duration.outcome();
   auto timeout = duration_flag(f.timeout, "--timeout");
   if (!timeout.ok()) return timeout.outcome();
-  const bool endless = f.scenario == "browse" || f.scenario == "seats";  // the others end by themselves
+  // The others end by themselves.
+  const bool endless = f.scenario == "browse" || f.scenario == "seats" || f.scenario == "mixed";
 
   LoadOptions lo;
   lo.connections = f.connections;
@@ -260,7 +263,7 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
 void register_bench(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<BenchFlags>();
   auto* cmd = app.add_subcommand("bench", "Run a field report's load test and audit what it sold");
-  cmd->add_option("scenario", f->scenario, "browse, seats, rush, coupon, journey or duplicates")->required();
+  cmd->add_option("scenario", f->scenario, "browse, seats, rush, coupon, journey, duplicates or mixed")->required();
   cmd->add_option("-c,--connections", f->connections, "Connections (rush: buyers)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -277,6 +280,8 @@ void register_bench(CLI::App& app, Context& ctx) {
   cmd->add_option("--attempts", f->sizes.attempts, "rush: holds per connection")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--mix", f->sizes.mix, "mixed: SCENARIO:WEIGHT,... of browse, seats and rush")
+      ->capture_default_str();
   cmd->add_option("--admit-rate", f->sizes.admit_per_s, "journey: buyers the waiting room admits per second")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 1e6));
@@ -299,6 +304,8 @@ void register_bench(CLI::App& app, Context& ctx) {
       "          --admit-rate per second): token, status until ACTIVE (polled every 200 ms), schedules,\n"
       "          available seats, a hold (another seat when taken), the payment\n"
       "  duplicates  every hold and payment sent 3 times with one Idempotency-Key ('hold (again)')\n"
+      "  mixed   the connections split by --mix weights between browse, seats and rush, on one\n"
+      "          schedule with --seats seats and a pool of --capacity\n"
       "Closed loop by default (each connection sends when answered); --rate makes it an open loop at\n"
       "a fixed arrival rate, latency counted from when each request was due, so a stalled server\n"
       "cannot hide its stall; --ramp 10s:100,30s:1000 changes that rate by stages, as k6's ramping\n"

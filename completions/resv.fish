@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
@@ -111,6 +111,7 @@ complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seats -r -d 'browse
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l capacity -r -d 'rush, coupon: units of the pool (40; coupon 10,000)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l party -r -d 'rush: units per hold'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l attempts -r -d 'rush: holds per connection'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l mix -r -d 'mixed: SCENARIO:WEIGHT,... of browse, seats and rush'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l admit-rate -r -d 'journey: buyers the waiting room admits per second'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l users -r -d 'Users to seed (rush: one per connection; coupon: 1.5 x capacity)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seed -r -d 'Seed of the random seats'

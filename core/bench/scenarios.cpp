@@ -234,8 +234,28 @@ int64_t first_of_range(pqxx::work& tx, const std::string& insert_returning_id, i
 }  // namespace
 
 const std::vector<std::string>& bench_scenarios() {
-  static const std::vector<std::string> s{"browse", "seats", "rush", "coupon", "journey", "duplicates"};
+  static const std::vector<std::string> s{"browse", "seats", "rush", "coupon", "journey", "duplicates", "mixed"};
   return s;
+}
+
+Result<std::vector<std::pair<std::string, double>>> parse_mix(const std::string& text) {
+  std::vector<std::pair<std::string, double>> mix;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string part = text.substr(at, comma - at);
+    at = comma + 1;
+    const auto colon = part.find(':');
+    const std::string name = part.substr(0, colon);
+    char* end = nullptr;
+    const double w = colon == std::string::npos ? -1 : std::strtod(part.c_str() + colon + 1, &end);
+    if ((name != "browse" && name != "seats" && name != "rush") || w <= 0 || *end != '\0')
+      return Status::Invalid("--mix part '" + part + "' is not SCENARIO:WEIGHT with SCENARIO browse, seats or rush " +
+                             "and a positive weight (e.g. browse:70,seats:20,rush:10)");
+    mix.emplace_back(name, w);
+  }
+  return mix;
 }
 
 Result<ScenarioData> seed_scenario(const std::string& url, const std::string& scenario, ScenarioSizes z) {
@@ -243,7 +263,7 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
   d.scenario = scenario;
   d.connections = z.connections;
   d.admit_per_s = z.admit_per_s;
-  const bool pool = scenario == "rush" || scenario == "coupon";
+  const bool pool = scenario == "rush" || scenario == "coupon" || scenario == "mixed";
   if (scenario == "rush") {
     d.capacity = z.capacity;
     d.party = z.party;
@@ -252,6 +272,15 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
   } else if (scenario == "coupon") {
     d.capacity = z.capacity;
     d.users = z.users ? z.users : z.capacity * 3 / 2;
+  } else if (scenario == "mixed") {
+    auto mix = parse_mix(z.mix);
+    if (!mix.ok()) return mix.status();
+    d.mix = mix.value();
+    d.seats = z.seats;
+    d.capacity = z.capacity;
+    d.party = z.party;
+    d.attempts = z.attempts;
+    d.users = z.users ? z.users : z.connections;
   } else if (scenario == "browse" || scenario == "seats" || scenario == "journey" || scenario == "duplicates") {
     d.seats = z.seats;
     d.users = z.users ? z.users : z.connections;
@@ -304,11 +333,22 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
 
 ScriptFactory scenario_scripts(const ScenarioData& data, uint64_t seed) {
   return [&data, seed](int conn) -> std::unique_ptr<ConnectionScript> {
-    if (data.scenario == "browse") return std::make_unique<Browse>(data);
-    if (data.scenario == "seats") return std::make_unique<Seats>(data, conn, seed);
-    if (data.scenario == "rush") return std::make_unique<Rush>(data, conn);
-    if (data.scenario == "journey") return std::make_unique<Journey>(data, conn, seed);
-    if (data.scenario == "duplicates") return std::make_unique<Duplicates>(data, conn);
+    std::string scenario = data.scenario;
+    if (scenario == "mixed") {
+      // Connection c takes the part its place (c + 1/2) / connections falls in.
+      double total = 0, seen = 0;
+      for (const auto& [name, w] : data.mix) total += w;
+      const double place = (conn + 0.5) / data.connections * total;
+      for (const auto& [name, w] : data.mix) {
+        scenario = name;
+        if (place < (seen += w)) break;
+      }
+    }
+    if (scenario == "browse") return std::make_unique<Browse>(data);
+    if (scenario == "seats") return std::make_unique<Seats>(data, conn, seed);
+    if (scenario == "rush") return std::make_unique<Rush>(data, conn);
+    if (scenario == "journey") return std::make_unique<Journey>(data, conn, seed);
+    if (scenario == "duplicates") return std::make_unique<Duplicates>(data, conn);
     return std::make_unique<Coupon>(data, conn);
   };
 }

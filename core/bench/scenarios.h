@@ -13,6 +13,8 @@
 //           a hold (another seat on SEAT_TAKEN), the payment
 //   duplicates  every seat hold and payment sent 3 times with one
 //           Idempotency-Key: one reservation, one charge each
+//   mixed   connections split by weight between browse, seats and rush on one
+//           schedule with both seats and a pool ("browse:70,seats:20,rush:10")
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +35,7 @@ struct ScenarioSizes {
   int connections = 32;
   uint64_t seed = 1;         // of the random seats
   double admit_per_s = 100;  // journey
+  std::string mix = "browse:70,seats:20,rush:10";  // mixed
 };
 
 // What a scenario seeded (ids are contiguous ranges).
@@ -45,7 +48,11 @@ struct ScenarioData {
   int party = 1, attempts = 1;
   int connections = 1;
   double admit_per_s = 0;  // journey: the waiting room's admission rate
+  std::vector<std::pair<std::string, double>> mix;  // mixed: scenario and weight
 };
+
+// "browse:70,seats:20,rush:10" -> the mix; InvalidRequest naming what is wrong.
+Result<std::vector<std::pair<std::string, double>>> parse_mix(const std::string& text);
 
 // Seeds the scenario's concert; InvalidRequest for an unknown scenario or a
 // size out of range, DbUnavailable when the database cannot be reached.

@@ -119,6 +119,25 @@ TEST_F(CliBench, DuplicatesMakeOneReservationAndOneChargePerKey) {
   for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
 }
 
+TEST_F(CliBench, MixedSplitsTheConnectionsByWeightOnOneScheduleAndTheAuditHolds) {
+  auto r = bench({"mixed", "--mix", "browse:50,seats:30,rush:20", "--connections", "10", "--requests", "300",
+                  "--seats", "100", "--capacity", "8", "--party", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  std::map<std::string, json> steps;
+  for (const auto& s : j["steps"]) steps[s["step"].get<std::string>()] = s;
+  EXPECT_EQ(j["total"]["requests"], 300);
+  EXPECT_TRUE(steps.count("seat map") && steps.count("schedules")) << "browse: 5 connections";
+  EXPECT_TRUE(steps.count("hold")) << "seats: 3 connections, rush: 2";
+  EXPECT_LE(std::stoi(db.scalar("SELECT count(*) FROM pool_units WHERE reservation_id IS NOT NULL AND pool_id = " +
+                                std::to_string(j["poolId"].get<int64_t>()))),
+            8);
+  for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+  auto bad = bench({"mixed", "--mix", "browse:70,coupon:30"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(contains(bad.err, "'coupon:30'")) << bad.err;
+}
+
 TEST_F(CliBench, ACrossedThresholdExitsFourAndNamesIt) {
   auto r = bench({"browse", "--requests", "20", "--threshold", "p50<1us", "--threshold", "system_errors==0"});
   EXPECT_EQ(r.code, 4) << r.out << r.err;
