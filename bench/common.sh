@@ -4,6 +4,8 @@
 # resv-server and nginx as ceiling, cleaned up on exit.
 #   bench_build TARGET...       deps (wrk, nginx), then build-bench/ (Release) and TARGETs in it
 #   bench_setup TARGET...       bench_build, $work, cleanup trap, $db (database "bench", migrated)
+#   embedded_setup TARGET...    bench_build, $work, `resv` on a state directory in it, the embedded
+#                               cluster up ($db), and on exit its servers stopped and the cluster down
 #   start_server ARGS...        resv-server on $port/$admin_port (one I/O thread), waits until ready
 #   launch_server BIN DB ARGS...  the same with another binary and database
 #   wait_ready ADMIN_PORT LOG   fails unless /readyz answers within 10 s (LOG shown if not)
@@ -96,6 +98,24 @@ bench_setup() {
   psql -q "$admin_url" -c "CREATE DATABASE bench"
   db=${admin_url%/postgres}/bench
   build-bench/server/resv-server --database-url "$db" --migrate >/dev/null
+}
+
+# The product's own stack: `resv db up` (the embedded cluster, durable
+# defaults) in a state directory of the run's own. $db is not exported:
+# resv manages the embedded cluster only while no URL is configured.
+embedded_setup() {
+  bench_build "$@"
+  ulimit -n "$(ulimit -Hn)"
+  work=$(mktemp -d /tmp/resv-bench.XXXXXX)
+  chmod 755 "$work"  # the postgres user reaches the embedded cluster under it
+  trap embedded_cleanup EXIT
+  db=$(eval "$(resv db up -q)" && echo "$RESV_DATABASE_URL")
+}
+resv() { build-bench/cli/resv --state-dir "$work/state" "$@"; }
+embedded_cleanup() {
+  resv server stop >/dev/null 2>&1 || true
+  resv db down >/dev/null 2>&1 || true
+  rm -rf "$work"
 }
 
 start_server() { launch_server build-bench/server/resv-server "$db" "$@"; }

@@ -26,21 +26,9 @@ secs=30; rounds=2
 [[ "${1:-}" == "--quick" ]] && { secs=12; rounds=1; }
 bench_name=opening
 source bench/common.sh
-bench_build resv resv-server resv-loadgen
-ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d /tmp/resv-bench.XXXXXX)
-chmod 755 "$work"  # the postgres user reaches the embedded cluster under it
-resv() { build-bench/cli/resv --state-dir "$work/state" "$@"; }
-opening_cleanup() {
-  resv server stop >/dev/null 2>&1 || true
-  resv db down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap opening_cleanup EXIT
+embedded_setup resv resv-server resv-loadgen
 
 log "embedded cluster, seed"
-# Not exported: resv manages the embedded cluster only while no URL is configured.
-db=$(eval "$(resv db up -q)" && echo "$RESV_DATABASE_URL")
 psql -q "$db" -f bench/seed.sql >/dev/null
 psql -q "$db" -c "VACUUM ANALYZE" >/dev/null
 port=$(free_port); admin_port=$(free_port)
@@ -56,8 +44,7 @@ one_round() {  # n warm|cold -> "first_p95 steady_p95 answers" on stdout
   log "round $n ($kind): restart of PostgreSQL and both servers"
   resv server stop >/dev/null 2>&1 || true
   resv db down >/dev/null
-  resv db up -q >/dev/null
-  resv server start --instances 2 --port "$port" --admin-port "$admin_port" >/dev/null
+    resv server start --instances 2 --port "$port" --admin-port "$admin_port" >/dev/null
   if [[ $kind == warm ]]; then
     log "round $n: resv warmup --concert 1"
     resv warmup --concert 1 --window 10m >"$dir/warmup.txt"

@@ -14,18 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bench_name=reports
 source bench/common.sh
-bench_build resv resv-server
-ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d /tmp/resv-bench.XXXXXX)
-chmod 755 "$work"  # the postgres user reaches the embedded cluster under it
-resv() { build-bench/cli/resv --state-dir "$work/state" "$@"; }
-reports_cleanup() {
-  resv server stop >/dev/null 2>&1 || true
-  resv db down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap reports_cleanup EXIT
-resv db up -q >/dev/null
+embedded_setup resv resv-server
 port=$(free_port)
 resv server start --port "$port" --admin-port "$(free_port)" >/dev/null
 run() {  # scenario args... -> its JSON summary; fails on an audit violation or a system error

@@ -18,7 +18,8 @@ rounds=5; dur=8
 bench_name=tool
 source bench/common.sh
 bench_setup resv
-resv() { build-bench/cli/resv "$@" --state-dir "$work/state" --db "$db"; }
+# resv on the throwaway database (common.sh's `resv` is for the embedded one).
+resv_db() { build-bench/cli/resv "$@" --state-dir "$work/state" --db "$db"; }
 json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$1" "$2"; }
 
 # The browse scenario seeds concert N and schedule N on this fresh database
@@ -33,7 +34,7 @@ start_nginx
 tool_runs=(); wrk_runs=()
 for ((r = 1; r <= rounds; r++)); do
   log "(a) round $r"
-  out=$(resv bench browse --url "http://127.0.0.1:$nginx_port" --connections 64 --threads 1 --duration "${dur}s" --json)
+  out=$(resv_db bench browse --url "http://127.0.0.1:$nginx_port" --connections 64 --threads 1 --duration "${dur}s" --json)
   [[ $(json "$out" "d['total']['successes'] == d['total']['requests'] > 0") == True ]] || fail "(a): not every answer a 2xx: $out"
   tool_runs+=("$(json "$out" "round(d['total']['rps'])")")
   wrk_runs+=("$(wrk_rps "http://127.0.0.1:$nginx_port/api/schedules/1/seats")")
@@ -65,7 +66,7 @@ PY
 stall_pid=$!
 trap 'kill $stall_pid 2>/dev/null || true; bench_cleanup' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$stall_port/x" >/dev/null && break; sleep 0.1; done
-out=$(resv bench browse --url "http://127.0.0.1:$stall_port" --connections 8 --duration "$((dur / 2 + 2))s" --json)
+out=$(resv_db bench browse --url "http://127.0.0.1:$stall_port" --connections 8 --duration "$((dur / 2 + 2))s" --json)
 p50=$(json "$out" "d['total']['latencyMs']['p50']"); p99=$(json "$out" "d['total']['latencyMs']['p99']")
 n=$(json "$out" "d['total']['requests']")
 

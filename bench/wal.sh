@@ -15,20 +15,9 @@ per_phase=10000; rounds=3
 [[ "${1:-}" == "--quick" ]] && { per_phase=2000; rounds=1; }
 bench_name=wal
 source bench/common.sh
-bench_build resv resv-server resv-loadgen
-work=$(mktemp -d /tmp/resv-bench.XXXXXX)
-chmod 755 "$work"  # the postgres user reaches the embedded cluster under it
-resv() { build-bench/cli/resv --state-dir "$work/state" "$@"; }
-wal_cleanup() {
-  resv server stop >/dev/null 2>&1 || true
-  resv db down >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap wal_cleanup EXIT
+embedded_setup resv resv-server resv-loadgen
 
 log "embedded cluster, seed"
-# Not exported: resv manages the embedded cluster only while no URL is configured.
-db=$(eval "$(resv db up -q)" && echo "$RESV_DATABASE_URL")
 psql -q "$db" -f bench/seed.sql >/dev/null
 psql -q "$db" -c "VACUUM ANALYZE" >/dev/null
 port=$(free_port)
