@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "bench/scenarios.h"
@@ -19,6 +20,7 @@
 #include "cli/db_connect.h"
 #include "cli/embedded_pg.h"
 #include "cli/server_control.h"
+#include "commands/events/events.h"
 
 namespace resv::cli {
 namespace {
@@ -63,6 +65,54 @@ json step_json(const std::string& name, const StepStats& s, double seconds) {
           {"latencyMs", latency_json(s.latency)}};
 }
 
+// Report 000's lagging consumer, beside the load of slow-consumer: a
+// consumer group reading every resv.* topic that takes 0.5-1.5 s per event
+// (it waits for the topics to appear: the load's first events create them).
+class SlowConsumer {
+ public:
+  SlowConsumer(KafkaOptions kafka, std::string group)
+      : thread_([this, kafka = std::move(kafka), group = std::move(group)] { run(kafka, group); }) {}
+  ~SlowConsumer() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t read() const { return read_; }
+
+ private:
+  void run(const KafkaOptions& kafka, const std::string& group) {
+    std::mt19937 rng(std::random_device{}());
+    std::unique_ptr<EventReader> reader;
+    while (!stop_) {
+      if (!reader) {
+        auto parts = read_partitions(kafka, "resv.", events_cmd::kBrokerTimeout);
+        std::vector<std::string> topics;
+        if (parts.ok())
+          for (const auto& p : parts.value())
+            if (topics.empty() || topics.back() != p.topic) topics.push_back(p.topic);
+        auto opened = topics.empty() ? Result<std::unique_ptr<EventReader>>(Status::NotFound("no topic yet"))
+                                     : EventReader::open(kafka, {topics, false, group, -1}, events_cmd::kBrokerTimeout);
+        if (!opened.ok()) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          continue;
+        }
+        reader = std::move(opened.value());
+      }
+      if (!reader->next(std::chrono::milliseconds(200))) continue;
+      ++read_;
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(std::uniform_int_distribution<int>(500, 1500)(rng));
+      while (!stop_ && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      (void)reader->commit();  // as a slow consumer does, event by event
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> read_{0};
+  std::thread thread_;
+};
+
 // "http://HOST:PORT" -> host and port.
 std::optional<std::pair<std::string, uint16_t>> parse_url(const std::string& url) {
   const std::string scheme = "http://";
@@ -98,7 +148,8 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   auto timeout = duration_flag(f.timeout, "--timeout");
   if (!timeout.ok()) return timeout.outcome();
   // The others end by themselves.
-  const bool endless = f.scenario == "browse" || f.scenario == "seats" || f.scenario == "mixed";
+  const bool endless =
+      f.scenario == "browse" || f.scenario == "seats" || f.scenario == "mixed" || f.scenario == "slow-consumer";
 
   LoadOptions lo;
   lo.connections = f.connections;
@@ -155,6 +206,12 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
            " connections, " +
            (ramp ? "open loop in stages " + f.ramp
                  : f.rate > 0 ? "open loop at " + std::to_string(static_cast<int64_t>(f.rate)) + "/s" : "closed loop"));
+  std::unique_ptr<SlowConsumer> slow;
+  if (f.scenario == "slow-consumer") {
+    auto kafka = events_cmd::kafka_options(ctx);
+    if (!kafka.ok()) return kafka.outcome();
+    slow = std::make_unique<SlowConsumer>(kafka.value(), "resv-bench-slow-" + std::to_string(data->concert_id));
+  }
   LoadProgress progress;
   std::atomic<bool> done{false};
   std::thread ticker;
@@ -169,6 +226,7 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   LoadResult r = run_load(lo, scenario_scripts(data.value(), sizes.seed), &progress);
   done = true;
   if (ticker.joinable()) ticker.join();
+  if (slow) slow->stop();
   out.progress_done();
 
   if (trace_file) {
@@ -215,6 +273,7 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
                     {"rate", f.rate > 0 ? json(f.rate) : json(nullptr)},
                     {"seconds", r.seconds},
                     {"lateSends", r.late},
+                    {"slowConsumerRead", slow ? json(slow->read()) : json(nullptr)},
                     {"steps", steps},
                     {"total", step_json("total", total, r.seconds)},
                     {"audit", audits},
@@ -238,6 +297,8 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
       for (const auto& [k, n] : m) s += (s.empty() ? "" : ", ") + k + " " + std::to_string(n);
       return s.empty() ? std::string("none") : s;
     };
+    if (slow)
+      text += "slow consumer: read " + std::to_string(slow->read()) + " events at 0.5-1.5 s each during the run\n";
     text += "rejections: " + codes(total.rejections) + "\nsystem errors: " + codes(total.system_errors) + "\n";
     text += "audit: " + std::to_string(audit->size()) + " checks, " +
             (broken.empty() ? out.green("no violation") : out.red(std::to_string(broken.size()) + " broken")) + "\n";
@@ -263,7 +324,8 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
 void register_bench(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<BenchFlags>();
   auto* cmd = app.add_subcommand("bench", "Run a field report's load test and audit what it sold");
-  cmd->add_option("scenario", f->scenario, "browse, seats, rush, coupon, journey, duplicates or mixed")->required();
+  cmd->add_option("scenario", f->scenario, "browse, seats, rush, coupon, journey, duplicates, slow-consumer or mixed")
+      ->required();
   cmd->add_option("-c,--connections", f->connections, "Connections (rush: buyers)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -304,6 +366,8 @@ void register_bench(CLI::App& app, Context& ctx) {
       "          --admit-rate per second): token, status until ACTIVE (polled every 200 ms), schedules,\n"
       "          available seats, a hold (another seat when taken), the payment\n"
       "  duplicates  every hold and payment sent 3 times with one Idempotency-Key ('hold (again)')\n"
+      "  slow-consumer  field report 000: seats (hold, then pay) while a consumer group reads every\n"
+      "          resv.* topic at 0.5-1.5 s an event (the brokers: as for 'resv events')\n"
       "  mixed   the connections split by --mix weights between browse, seats and rush, on one\n"
       "          schedule with --seats seats and a pool of --capacity\n"
       "Closed loop by default (each connection sends when answered); --rate makes it an open loop at\n"
@@ -334,6 +398,7 @@ void register_bench(CLI::App& app, Context& ctx) {
       "JSON (--json):\n"
       "  {\"scenario\": string, \"target\": string, \"concertId\": int, \"scheduleId\": int, \"poolId\": int|null,\n"
       "   \"connections\": int, \"rate\": number|null, \"seconds\": number, \"lateSends\": int,\n"
+      "   \"slowConsumerRead\": int|null (slow-consumer: events the slow consumer read),\n"
       "   \"steps\": [STEP], \"total\": STEP, \"audit\": [{\"check\": string, \"checked\": int,\n"
       "   \"violations\": int, \"example\": string|null}], \"thresholds\": [{\"threshold\": string,\n"
       "   \"value\": number (latencies in ms), \"ok\": bool}], \"ok\": bool}\n"

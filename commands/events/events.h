@@ -1,5 +1,6 @@
 #pragma once
-// Shared by the files of `resv events` (one per verb). Only they include it.
+// Shared by the files of `resv events` (one per verb); only they, and resv
+// bench's slow consumer, include it.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <string>

@@ -234,7 +234,8 @@ int64_t first_of_range(pqxx::work& tx, const std::string& insert_returning_id, i
 }  // namespace
 
 const std::vector<std::string>& bench_scenarios() {
-  static const std::vector<std::string> s{"browse", "seats", "rush", "coupon", "journey", "duplicates", "mixed"};
+  static const std::vector<std::string> s{"browse",  "seats",      "rush",          "coupon",
+                                          "journey", "duplicates", "slow-consumer", "mixed"};
   return s;
 }
 
@@ -281,7 +282,8 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
     d.party = z.party;
     d.attempts = z.attempts;
     d.users = z.users ? z.users : z.connections;
-  } else if (scenario == "browse" || scenario == "seats" || scenario == "journey" || scenario == "duplicates") {
+  } else if (scenario == "browse" || scenario == "seats" || scenario == "journey" || scenario == "duplicates" ||
+             scenario == "slow-consumer") {
     d.seats = z.seats;
     d.users = z.users ? z.users : z.connections;
   } else {
@@ -345,7 +347,7 @@ ScriptFactory scenario_scripts(const ScenarioData& data, uint64_t seed) {
       }
     }
     if (scenario == "browse") return std::make_unique<Browse>(data);
-    if (scenario == "seats") return std::make_unique<Seats>(data, conn, seed);
+    if (scenario == "seats" || scenario == "slow-consumer") return std::make_unique<Seats>(data, conn, seed);
     if (scenario == "rush") return std::make_unique<Rush>(data, conn);
     if (scenario == "journey") return std::make_unique<Journey>(data, conn, seed);
     if (scenario == "duplicates") return std::make_unique<Duplicates>(data, conn);

@@ -13,6 +13,8 @@
 //           a hold (another seat on SEAT_TAKEN), the payment
 //   duplicates  every seat hold and payment sent 3 times with one
 //           Idempotency-Key: one reservation, one charge each
+//   slow-consumer  report 000: seats, while (resv bench runs it) a consumer
+//           lags 0.5-1.5 s an event behind the relay's topics
 //   mixed   connections split by weight between browse, seats and rush on one
 //           schedule with both seats and a pool ("browse:70,seats:20,rush:10")
 #include <cstdint>

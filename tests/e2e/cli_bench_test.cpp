@@ -119,6 +119,18 @@ TEST_F(CliBench, DuplicatesMakeOneReservationAndOneChargePerKey) {
   for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
 }
 
+TEST_F(CliBench, SlowConsumerPaysWhileAConsumerGroupLagsBehindTheEvents) {
+  auto r = bench({"slow-consumer", "--duration", "4s", "--connections", "4", "--seats", "500", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = parse_or_null(r.out);
+  EXPECT_GE(j["slowConsumerRead"].get<int64_t>(), 1) << "the consumer read the relay's events: " << r.out;
+  int64_t pays = 0;
+  for (const auto& s : j["steps"])
+    if (s["step"] == "pay") pays = s["successes"].get<int64_t>();
+  EXPECT_GT(pays, j["slowConsumerRead"].get<int64_t>()) << "payments did not wait for the consumer";
+  for (const auto& a : j["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+}
+
 TEST_F(CliBench, MixedSplitsTheConnectionsByWeightOnOneScheduleAndTheAuditHolds) {
   auto r = bench({"mixed", "--mix", "browse:50,seats:30,rush:20", "--connections", "10", "--requests", "300",
                   "--seats", "100", "--capacity", "8", "--party", "2", "--json"});
