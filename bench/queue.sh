@@ -2,7 +2,8 @@
 # The waiting room's measurements (issue 5), printed as a Markdown report:
 #   - token issue/s with 64 connections (three rounds of 30,000 distinct users);
 #   - token status/s vs nginx serving a body of the same size (wrk, 64 connections);
-#   - field report 001's journey (issue -> wait -> browse -> reserve -> pay), 300 buyers.
+#   - field report 001's journey (issue -> wait -> browse -> reserve -> pay), 300 buyers
+#     (resv bench journey, on a concert of its own).
 # Same CPU split as bench/run.sh: one server I/O thread, one nginx worker, wrk -t1.
 # Every phase checks that it did the work it reports (tokens issued and in the
 # database, status answered, the buyers' seats sold and paid) and the script
@@ -13,13 +14,13 @@ cd "$(dirname "$0")/.."
 quick=0; [[ "${1:-}" == "--quick" ]] && quick=1
 
 source bench/common.sh
-bench_setup resv-server resv-loadgen resv-flow
+bench_setup resv-server resv-loadgen resv
 json() { python3 -c "import json,sys; d=json.loads(sys.argv[1])
 for k in sys.argv[2].split('.'): d=d[k]
 print(d)" "$1" "$2"; }
 median() { python3 -c "import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 psql -q "$db" -f bench/queue_seed.sql >/dev/null
-expect_eq "queues seeded" "$(psql -Atq "$db" -c "SELECT count(*) FROM queue_concerts")" 4
+expect_eq "queues seeded" "$(psql -Atq "$db" -c "SELECT count(*) FROM queue_concerts")" 3
 start_server --db-pool-size 32
 dur=10; n=30000
 [[ $quick == 1 ]] && { dur=3; n=5000; }
@@ -56,25 +57,27 @@ done
 stop_nginx
 s_rps=$(median "${s_runs[@]}"); n_rps=$(median "${n_runs[@]}")
 
-# Field report 001's journey with 300 buyers on concert 4 (max 100 active).
+# Field report 001's journey with 300 buyers (max 100 active), through
+# resv bench, which seeds the concert, counts the answers and audits them.
 log "buyer journey, 300 buyers"
-# resv-flow exits 1 when a buyer gave up: a result to report, not a failed run.
-flow_rc=0
-flow=$(build-bench/bench/resv-flow --port "$port" --users 300 --concert 4 --schedule 4 --first-user 150001) || flow_rc=$?
-(( flow_rc <= 1 )) || fail "resv-flow exited with $flow_rc"
-sold=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = 4 AND reservation_id IS NOT NULL")
-confirmed=$(psql -Atq "$db" -c "SELECT count(*) FROM reservations WHERE schedule_id = 4 AND status = 'CONFIRMED'")
+flow=$(build-bench/cli/resv bench journey --url "http://127.0.0.1:$port" --db "$db" --state-dir "$work/state" \
+  --connections 300 --seats 1000 --admit-rate 0 --max-active 100 --threshold 'system_errors==0' --json) ||
+  fail "resv bench journey exited with $?: $flow"
+schedule=$(json "$flow" scheduleId)
+sold=$(psql -Atq "$db" -c "SELECT count(*) FROM seats WHERE schedule_id = $schedule AND reservation_id IS NOT NULL")
+confirmed=$(psql -Atq "$db" -c "SELECT count(*) FROM reservations WHERE schedule_id = $schedule AND status = 'CONFIRMED'")
 double=$(psql -Atq "$db" -c "SELECT count(*) FROM (SELECT user_id FROM payments GROUP BY user_id HAVING count(*) > 1) x")
-paid=$(json "$flow" paid)
-(( paid > 0 )) || fail "buyer journey: nobody paid ($(json "$flow" gaveUp) gave up)"
-expect_eq "buyer journey: buyers paid or gave up" "$(( paid + $(json "$flow" gaveUp) ))" 300
+paid=$(python3 -c "import json,sys; print(sum(s['successes'] for s in json.loads(sys.argv[1])['steps'] if s['step'] == 'pay'))" "$flow")
+expect_eq "buyer journey: every buyer paid" "$paid" 300
 expect_eq "buyer journey: reservations confirmed in the database, against buyers paid" "$confirmed" "$paid"
 
 step_row() {  # name
   python3 - "$flow" "$1" <<'PY'
 import json, sys
-f = json.loads(sys.argv[1]); s = f["steps"].get(sys.argv[2], {})
-print(f"| {sys.argv[2]} | {s.get('count', 0)} | {s.get('p50_ms', 0):.2f} | {s.get('p95_ms', 0):.2f} | {s.get('max_ms', 0):.2f} | {s.get('failed', 0)} |")
+steps = {s["step"]: s for s in json.loads(sys.argv[1])["steps"]}
+s = steps.get(sys.argv[2], {"requests": 0, "latencyMs": {"p50": 0, "p95": 0, "max": 0}, "systemErrors": {}})
+l = s["latencyMs"]
+print(f"| {sys.argv[2]} | {s['requests']} | {l['p50']:.2f} | {l['p95']:.2f} | {l['max']:.2f} | {sum(s['systemErrors'].values())} |")
 PY
 }
 cmd="bench/queue.sh"; [[ $quick == 1 ]] && cmd+=" --quick"
@@ -94,15 +97,13 @@ $(( $(json "${issue_runs[0]}" server5xx) + $(json "${issue_runs[1]}" server5xx) 
 Positions checked in the database afterwards: ${gaps} of 3 concerts with a gap, a duplicate or a missing token.
 Status rounds: resv-server ${s_runs[*]}, nginx ${n_runs[*]} req/s.
 
-Field report 001's journey, 300 buyers at once (max 100 active, status polled every 200 ms):
-paid $(json "$flow" paid), gave up $(json "$flow" gaveUp), $(json "$flow" seconds) s in all; time in the queue
-p50 $(json "$flow" waitP50Seconds) s, p95 $(json "$flow" waitP95Seconds) s. Afterwards: ${sold} seats taken,
+Field report 001's journey (\`resv bench journey\`), 300 buyers at once (max 100 active, status polled
+every 200 ms): paid ${paid}, $(json "$flow" seconds) s in all. Afterwards: ${sold} seats taken,
 ${confirmed} reservations confirmed, ${double} users charged twice.
 
 | step | requests | p50 ms | p95 ms | max ms | 5xx/failed |
 |---|---|---|---|---|---|
-$(for s in issue status schedules seats reserve pay; do step_row "$s"; done)
+$(for s in "queue token" "queue status" schedules "seat map" hold pay; do step_row "$s"; done)
 
 Raw: issue=${issue_runs[*]}
-flow=$flow
 REPORT

@@ -344,9 +344,12 @@ void register_bench(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--mix", f->sizes.mix, "mixed: SCENARIO:WEIGHT,... of browse, seats and rush")
       ->capture_default_str();
-  cmd->add_option("--admit-rate", f->sizes.admit_per_s, "journey: buyers the waiting room admits per second")
+  cmd->add_option("--admit-rate", f->sizes.admit_per_s, "journey: buyers the waiting room admits per second (0: any)")
       ->capture_default_str()
-      ->check(CLI::Range(0.01, 1e6));
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--max-active", f->sizes.max_active, "journey: buyers the waiting room lets in at once (0: any)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000000));
   cmd->add_option("--users", f->sizes.users, "Users to seed (rush: one per connection; coupon: 1.5 x capacity)");
   cmd->add_option("--seed", f->sizes.seed, "Seed of the random seats")->capture_default_str();
   cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
@@ -363,7 +366,7 @@ void register_bench(CLI::App& app, Context& ctx) {
       "          of one pool of --capacity\n"
       "  coupon  field report 004: one unit each for 1.5 x --capacity users\n"
       "  journey field report 001: each connection one buyer through the waiting room (admitting\n"
-      "          --admit-rate per second): token, status until ACTIVE (polled every 200 ms), schedules,\n"
+      "          --admit-rate per second, at most --max-active at once): token, status until ACTIVE (polled every 200 ms), schedules,\n"
       "          available seats, a hold (another seat when taken), the payment\n"
       "  duplicates  every hold and payment sent 3 times with one Idempotency-Key ('hold (again)')\n"
       "  slow-consumer  field report 000: seats (hold, then pay) while a consumer group reads every\n"

@@ -264,6 +264,7 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
   d.scenario = scenario;
   d.connections = z.connections;
   d.admit_per_s = z.admit_per_s;
+  d.max_active = z.max_active;
   const bool pool = scenario == "rush" || scenario == "coupon" || scenario == "mixed";
   if (scenario == "rush") {
     d.capacity = z.capacity;
@@ -316,8 +317,9 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
                                   d.party)[0]
                       .as<int64_t>();
     if (scenario == "journey")
-      tx.exec_params("INSERT INTO queue_concerts (concert_id, enabled, rate_per_s) VALUES ($1, true, $2)", d.concert_id,
-                     z.admit_per_s);
+      tx.exec_params("INSERT INTO queue_concerts (concert_id, enabled, rate_per_s, max_active)"
+                     " VALUES ($1, true, nullif($2, 0::float8), nullif($3, 0))",
+                     d.concert_id, z.admit_per_s, z.max_active);
     d.first_user = first_of_range(tx,
                                   "INSERT INTO users (name, balance) SELECT 'bench' || g, 1000000000 FROM "
                                   "generate_series(1, " + str(d.users) + ") g RETURNING id",

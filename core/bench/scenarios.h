@@ -36,7 +36,8 @@ struct ScenarioSizes {
   int64_t users = 0;         // 0: what the scenario needs (rush: one per connection)
   int connections = 32;
   uint64_t seed = 1;         // of the random seats
-  double admit_per_s = 100;  // journey
+  double admit_per_s = 100;  // journey (0: no limit by rate)
+  int max_active = 0;        // journey: buyers active at once (0: no limit by count)
   std::string mix = "browse:70,seats:20,rush:10";  // mixed
 };
 
@@ -50,6 +51,7 @@ struct ScenarioData {
   int party = 1, attempts = 1;
   int connections = 1;
   double admit_per_s = 0;  // journey: the waiting room's admission rate
+  int max_active = 0;
   std::vector<std::pair<std::string, double>> mix;  // mixed: scenario and weight
 };
 
