@@ -324,16 +324,15 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
 void register_bench(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<BenchFlags>();
   auto* cmd = app.add_subcommand("bench", "Run a field report's load test and audit what it sold");
-  cmd->add_option("scenario", f->scenario, "browse, seats, rush, coupon, journey, duplicates, slow-consumer or mixed")
-      ->required();
+  cmd->add_option("scenario", f->scenario, "One of the scenarios below")->required();
   cmd->add_option("-c,--connections", f->connections, "Connections (rush: buyers)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  cmd->add_option("-d,--duration", f->duration, "How long to run (\"30s\"; browse and seats: 10s when neither this nor --requests)");
+  cmd->add_option("-d,--duration", f->duration, "How long to run (\"30s\"; endless scenarios: 10s unless -n)");
   cmd->add_option("-n,--requests", f->requests, "Requests in all")->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd->add_option("--rate", f->rate, "Open loop: requests per second in all, latency from when each was due")
       ->check(CLI::Range(0.001, 1e7));
-  cmd->add_option("--ramp", f->ramp, "Open loop in stages DURATION:RATE,... from --rate (or 0), linear within each")
+  cmd->add_option("--ramp", f->ramp, "Open loop in stages DURATION:RATE,..., linear from --rate (or 0)")
       ->type_name("STAGES");
   cmd->add_option("--threads", f->threads, "Load threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--seats", f->sizes.seats, "browse, seats: seats of the scenario's schedule")->capture_default_str();
@@ -355,7 +354,7 @@ void register_bench(CLI::App& app, Context& ctx) {
   cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
   cmd->add_option("--url", f->url, "A resv-server's API (http://HOST:PORT); default: the embedded stack");
   cmd->add_option("--timeout", f->timeout, "Per request; longer is a system error")->capture_default_str();
-  cmd->add_option("--trace", f->trace, "Write one line per answer to FILE: due_ms sent_ms latency_ms status code step")
+  cmd->add_option("--trace", f->trace, "One line per answer to FILE (due, sent, latency, status, code, step)")
       ->type_name("FILE");
   cmd->footer(
       "Seeds a concert of its own for the scenario (never touching other data), runs the load, then\n"
@@ -366,8 +365,9 @@ void register_bench(CLI::App& app, Context& ctx) {
       "          of one pool of --capacity\n"
       "  coupon  field report 004: one unit each for 1.5 x --capacity users\n"
       "  journey field report 001: each connection one buyer through the waiting room (admitting\n"
-      "          --admit-rate per second, at most --max-active at once): token, status until ACTIVE (polled every 200 ms), schedules,\n"
-      "          available seats, a hold (another seat when taken), the payment\n"
+      "          --admit-rate per second, at most --max-active at once): token, its status until\n"
+      "          ACTIVE (polled every 200 ms), schedules, available seats, a hold (another seat when\n"
+      "          taken), the payment\n"
       "  duplicates  every hold and payment sent 3 times with one Idempotency-Key ('hold (again)')\n"
       "  slow-consumer  field report 000: seats (hold, then pay) while a consumer group reads every\n"
       "          resv.* topic at 0.5-1.5 s an event (the brokers: as for 'resv events')\n"

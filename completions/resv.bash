@@ -54,6 +54,7 @@ _resv() {
     --attempts) return ;;
     --mix) return ;;
     --admit-rate) return ;;
+    --max-active) return ;;
     --threshold) return ;;
     --url) return ;;
     --trace) return ;;
@@ -63,7 +64,6 @@ _resv() {
     --limit) return ;;
     --user) return ;;
     --actor) return ;;
-    --max-active) return ;;
     --token-ttl) return ;;
     --abandon-after) return ;;
     --opens-at) return ;;
@@ -102,7 +102,7 @@ _resv() {
     "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv warmup") words=''; opts='--help -c --concert -s --schedule --opening-within --window --no-database --verify --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv bench") words=''; opts='--help -c --connections -d --duration -n --requests --rate --ramp --threads --seats --capacity --party --attempts --mix --admit-rate --users --seed --threshold --url --timeout --trace --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv bench") words=''; opts='--help -c --connections -d --duration -n --requests --rate --ramp --threads --seats --capacity --party --attempts --mix --admit-rate --max-active --users --seed --threshold --url --timeout --trace --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
