@@ -350,6 +350,11 @@ void register_bench(CLI::App& app, Context& ctx) {
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));
   cmd->add_option("--users", f->sizes.users, "Users to seed (rush: one per connection; coupon: 1.5 x capacity)");
+  cmd->add_option("--reuse", f->sizes.reuse_schedule, "Run on this existing schedule instead of seeding one")
+      ->type_name("SCHEDULE")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--first-user", f->sizes.first_user, "With --reuse: the first of the existing users (default: the lowest id)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", f->sizes.seed, "Seed of the random seats")->capture_default_str();
   cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
   cmd->add_option("--url", f->url, "A resv-server's API (http://HOST:PORT); default: the embedded stack");
@@ -358,7 +363,9 @@ void register_bench(CLI::App& app, Context& ctx) {
       ->type_name("FILE");
   cmd->footer(
       "Seeds a concert of its own for the scenario (never touching other data), runs the load, then\n"
-      "audits that concert's data and checks the thresholds.\n"
+      "audits that concert's data and checks the thresholds. --reuse SCHEDULE runs on an existing\n"
+      "schedule instead (its seats, one range of ids; its first pool; --users users from --first-user;\n"
+      "the audit then counts only the reservations made by this run against the answers).\n"
       "  browse  schedule lists and seat maps, alternately\n"
       "  seats   a random seat held, then paid when the hold succeeded\n"
       "  rush    field report 003: each connection one buyer making --attempts holds of --party units\n"

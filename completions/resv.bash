@@ -5,7 +5,7 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--admit-rate|--attempts|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--connections|--db|--delay|--duration|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--mix|--opening-within|--opens-at|--party|--per-user|--pid|--pools|--port|--ramp|--rate|--requests|--scale|--schedule|--schedules|--seats|--seed|--state-dir|--status|--threads|--threshold|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--trace|--url|--user|--users|--watch|--window|-c|-d|-j|-n|-s) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--admit-rate|--attempts|--balance|--blockers-older-than|--capacity|--clients|--concert|--concerts|--config|--connections|--db|--delay|--duration|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--first-user|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--mix|--opening-within|--opens-at|--party|--per-user|--pid|--pools|--port|--ramp|--rate|--requests|--reuse|--scale|--schedule|--schedules|--seats|--seed|--state-dir|--status|--threads|--threshold|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--trace|--url|--user|--users|--watch|--window|-c|-d|-j|-n|-s) ((i++)); continue ;;
     esac
     case "$path $w" in
       "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv warmup"|"resv bench"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv events"|"resv events status"|"resv events lag"|"resv events tail"|"resv events replay"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
@@ -55,6 +55,8 @@ _resv() {
     --mix) return ;;
     --admit-rate) return ;;
     --max-active) return ;;
+    --reuse) return ;;
+    --first-user) return ;;
     --threshold) return ;;
     --url) return ;;
     --trace) return ;;
@@ -102,7 +104,7 @@ _resv() {
     "resv server logs") words=''; opts='--help -f --follow -n --lines --instance --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv seed") words='concert festival restaurant coupon'; opts='--help --concerts --schedules --seats --pools --capacity --party --per-user --kind --users --balance --scale --seed -j --jobs --reset --force -y --yes --dry-run --to-files --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv warmup") words=''; opts='--help -c --concert -s --schedule --opening-within --window --no-database --verify --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
-    "resv bench") words=''; opts='--help -c --connections -d --duration -n --requests --rate --ramp --threads --seats --capacity --party --attempts --mix --admit-rate --max-active --users --seed --threshold --url --timeout --trace --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv bench") words=''; opts='--help -c --connections -d --duration -n --requests --rate --ramp --threads --seats --capacity --party --attempts --mix --admit-rate --max-active --users --reuse --first-user --seed --threshold --url --timeout --trace --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue") words='status list inspect enable disable pause resume set admit drain history'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue status") words=''; opts='--help --concert --watch --fail-if-stuck --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv queue list") words=''; opts='--help --concert --status --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;

@@ -9,7 +9,7 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --first-user --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --reuse --scale --schedule --schedules --seats --seed --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
@@ -115,6 +115,8 @@ complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l mix -r -d 'mixed: S
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l admit-rate -r -d 'journey: buyers the waiting room admits per second (0: any)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l max-active -r -d 'journey: buyers the waiting room lets in at once (0: any)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l users -r -d 'Users to seed (rush: one per connection; coupon: 1.5 x capacity)'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l reuse -r -d 'Run on this existing schedule instead of seeding one'
+complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l first-user -r -d 'With --reuse: the first of the existing users (default: the lowest id)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l seed -r -d 'Seed of the random seats'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l threshold -r -d 'METRIC OP VALUE, e.g. \'p95<20ms\' (repeat for several)'
 complete -c resv -n 'test (__resv_path) = \'resv bench\'' -l url -r -d 'A resv-server\'s API (http://HOST:PORT); default: the embedded stack'

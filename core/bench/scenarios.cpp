@@ -231,6 +231,38 @@ int64_t first_of_range(pqxx::work& tx, const std::string& insert_returning_id, i
   return first;
 }
 
+// --reuse: what the schedule has, checked to be usable as the scripts use it.
+Result<ScenarioData> reuse(pqxx::work& tx, ScenarioData d, const ScenarioSizes& z, bool pool) {
+  const std::string s = str(z.reuse_schedule);
+  auto sched = tx.exec_params("SELECT concert_id FROM schedules WHERE id = $1", z.reuse_schedule);
+  if (sched.empty()) return Status::Invalid("--reuse: schedule " + s + " does not exist");
+  d.schedule_id = z.reuse_schedule;
+  d.concert_id = sched[0][0].as<int64_t>();
+  auto seats = tx.exec_params1("SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM seats WHERE schedule_id = $1",
+                               z.reuse_schedule);
+  d.first_seat = seats[0].as<int64_t>();
+  d.seats = seats[2].as<int64_t>();
+  if (d.seats > 0 && seats[1].as<int64_t>() - d.first_seat + 1 != d.seats)
+    return Status::Invalid("--reuse: the seats of schedule " + s + " are not one range of ids");
+  if (d.seats == 0 && (d.scenario == "browse" || d.scenario == "seats" || d.scenario == "journey" ||
+                       d.scenario == "duplicates" || d.scenario == "slow-consumer" || d.scenario == "mixed"))
+    return Status::Invalid("--reuse: schedule " + s + " has no seats for the " + d.scenario + " scenario");
+  if (pool) {
+    auto p = tx.exec_params("SELECT id, capacity FROM pools WHERE schedule_id = $1 ORDER BY id LIMIT 1", z.reuse_schedule);
+    if (p.empty()) return Status::Invalid("--reuse: schedule " + s + " has no pool for the " + d.scenario + " scenario");
+    d.pool_id = p[0][0].as<int64_t>();
+    d.capacity = p[0][1].as<int64_t>();
+  }
+  d.first_user = z.first_user ? z.first_user : tx.exec1("SELECT coalesce(min(id), 0) FROM users")[0].as<int64_t>();
+  const auto found = tx.exec_params1("SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2", d.first_user,
+                                     d.first_user + d.users - 1)[0]
+                         .as<int64_t>();
+  if (found != d.users)
+    return Status::Invalid("--reuse: users " + str(d.first_user) + " to " + str(d.first_user + d.users - 1) +
+                           " are not all there (" + str(found) + " are); give --first-user and --users");
+  return d;
+}
+
 }  // namespace
 
 const std::vector<std::string>& bench_scenarios() {
@@ -297,6 +329,8 @@ Result<ScenarioData> seed_scenario(const std::string& url, const std::string& sc
   try {
     pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv bench"));
     pqxx::work tx(conn);
+    d.reservations_before = tx.exec1("SELECT coalesce(max(id), 0) FROM reservations")[0].as<int64_t>();
+    if (z.reuse_schedule) return reuse(tx, d, z, pool);
     const std::string name = "resv bench " + scenario;
     d.concert_id = tx.exec_params1("INSERT INTO concerts (name, venue) VALUES ($1, 'resv bench') RETURNING id", name)[0]
                        .as<int64_t>();
@@ -399,8 +433,9 @@ Result<std::vector<AuditCheck>> audit_scenario(const std::string& url, const Sce
     }
     // What the generator was told against what the database has.
     auto r = tx.exec_params1(
-        "SELECT count(*), count(*) FILTER (WHERE status = 'CONFIRMED') FROM reservations WHERE schedule_id = $1",
-        d.schedule_id);
+        "SELECT count(*), count(*) FILTER (WHERE status = 'CONFIRMED') FROM reservations"
+        " WHERE schedule_id = $1 AND id > $2",
+        d.schedule_id, d.reservations_before);
     const int64_t made = r[0].as<int64_t>(), confirmed = r[1].as<int64_t>();
     auto told = [&](const char* name, int64_t ok, int64_t db) {
       const bool bad = exact ? ok != db : ok > db;

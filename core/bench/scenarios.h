@@ -39,6 +39,8 @@ struct ScenarioSizes {
   double admit_per_s = 100;  // journey (0: no limit by rate)
   int max_active = 0;        // journey: buyers active at once (0: no limit by count)
   std::string mix = "browse:70,seats:20,rush:10";  // mixed
+  int64_t reuse_schedule = 0;  // run on this existing schedule instead of seeding one
+  int64_t first_user = 0;      // with reuse_schedule: the first of `users` existing users (0: the lowest id)
 };
 
 // What a scenario seeded (ids are contiguous ranges).
@@ -52,14 +54,18 @@ struct ScenarioData {
   int connections = 1;
   double admit_per_s = 0;  // journey: the waiting room's admission rate
   int max_active = 0;
+  int64_t reservations_before = 0;  // the highest reservation id before the run
   std::vector<std::pair<std::string, double>> mix;  // mixed: scenario and weight
 };
 
 // "browse:70,seats:20,rush:10" -> the mix; InvalidRequest naming what is wrong.
 Result<std::vector<std::pair<std::string, double>>> parse_mix(const std::string& text);
 
-// Seeds the scenario's concert; InvalidRequest for an unknown scenario or a
-// size out of range, DbUnavailable when the database cannot be reached.
+// Seeds the scenario's concert, or with reuse_schedule reads what that
+// schedule has (its seats, one id range; its first pool; `users` users from
+// first_user); InvalidRequest for an unknown scenario, a size out of range,
+// a schedule or users that are not there; DbUnavailable when the database
+// cannot be reached.
 Result<ScenarioData> seed_scenario(const std::string& url, const std::string& scenario, ScenarioSizes sizes);
 
 // Each connection's script.

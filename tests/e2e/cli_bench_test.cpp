@@ -155,6 +155,33 @@ TEST_F(CliBench, MixedSplitsTheConnectionsByWeightOnOneScheduleAndTheAuditHolds)
   EXPECT_TRUE(contains(bad.err, "'coupon:30'")) << bad.err;
 }
 
+TEST_F(CliBench, ReuseRunsOnAnExistingScheduleAndAuditsOnlyWhatThisRunMade) {
+  auto first = bench({"seats", "--requests", "60", "--connections", "4", "--seats", "200", "--json"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  const auto j1 = parse_or_null(first.out);
+  const std::string schedule = std::to_string(j1["scheduleId"].get<int64_t>());
+  const std::string concerts = db.scalar("SELECT count(*) FROM concerts");
+
+  auto again = bench({"seats", "--reuse", schedule, "--requests", "60", "--connections", "4", "--json"});
+  ASSERT_EQ(again.code, 0) << again.out << again.err;
+  const auto j2 = parse_or_null(again.out);
+  EXPECT_EQ(j2["scheduleId"], j1["scheduleId"]);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM concerts"), concerts) << "nothing seeded";
+  for (const auto& a : j2["audit"]) EXPECT_EQ(a["violations"], 0) << a;
+  int64_t holds = 0;
+  for (const auto& s : j1["steps"]) holds += s["step"] == "hold" ? s["successes"].get<int64_t>() : 0;
+  for (const auto& s : j2["steps"]) holds += s["step"] == "hold" ? s["successes"].get<int64_t>() : 0;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM reservations WHERE schedule_id = " + schedule), std::to_string(holds))
+      << "both runs' holds, each audited on its own";
+
+  auto missing = bench({"seats", "--reuse", "999999"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_TRUE(contains(missing.err, "schedule 999999 does not exist")) << missing.err;
+  auto no_pool = bench({"rush", "--reuse", schedule});
+  EXPECT_EQ(no_pool.code, 2);
+  EXPECT_TRUE(contains(no_pool.err, "has no pool")) << no_pool.err;
+}
+
 TEST_F(CliBench, ACrossedThresholdExitsFourAndNamesIt) {
   auto r = bench({"browse", "--requests", "20", "--threshold", "p50<1us", "--threshold", "system_errors==0"});
   EXPECT_EQ(r.code, 4) << r.out << r.err;
