@@ -113,6 +113,18 @@ class SlowConsumer {
   std::thread thread_;
 };
 
+// "[########............] 40 %  1234 answered, 0 system errors"; without
+// the bar when how far along is not known (part < 0).
+std::string progress_line(double part, int64_t answered, int64_t failed) {
+  std::string line;
+  if (part >= 0) {
+    const int width = 20, filled = static_cast<int>(std::min(part, 1.0) * width);
+    line = "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.') +
+           "] " + std::to_string(static_cast<int>(std::min(part, 1.0) * 100)) + " %  ";
+  }
+  return line + std::to_string(answered) + " answered, " + std::to_string(failed) + " system errors";
+}
+
 // "http://HOST:PORT" -> host and port.
 std::optional<std::pair<std::string, uint16_t>> parse_url(const std::string& url) {
   const std::string scheme = "http://";
@@ -217,9 +229,20 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   std::thread ticker;
   if (out.stderr_is_tty() && !out.quiet())
     ticker = std::thread([&] {
+      // How far along: by the clock (--duration, --ramp), by answers (-n, or
+      // rush's connections x attempts); else the counts alone.
+      const int64_t expected = f.requests            ? f.requests
+                               : f.scenario == "rush" ? int64_t{f.connections} * f.sizes.attempts
+                                                      : 0;
+      const auto t0 = std::chrono::steady_clock::now();
       while (!done) {
-        out.progress(std::to_string(progress.answered.load()) + " answered, " + std::to_string(progress.failed.load()) +
-                     " system errors");
+        const int64_t answered = progress.answered.load();
+        double part = -1;
+        if (lo.duration_s > 0)
+          part = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / lo.duration_s;
+        else if (expected > 0)
+          part = static_cast<double>(answered) / static_cast<double>(expected);
+        out.progress(progress_line(part, answered, progress.failed.load()));
         for (int i = 0; i < 5 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     });

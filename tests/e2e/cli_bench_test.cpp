@@ -188,6 +188,7 @@ TEST_F(CliBench, ACrossedThresholdExitsFourAndNamesIt) {
   EXPECT_TRUE(contains(r.err, "threshold crossed: p50<1us")) << r.err;
   EXPECT_FALSE(contains(r.err, "system_errors==0")) << "only what was crossed is named: " << r.err;
   EXPECT_TRUE(contains(r.out, "threshold p50<1us: crossed")) << r.out;
+  EXPECT_FALSE(contains(r.err, " answered, ")) << "no progress line off a terminal: " << r.err;
 }
 
 TEST_F(CliBench, TheOpenLoopCountsAStalledServersSecondFromWhenEachRequestWasDue) {
