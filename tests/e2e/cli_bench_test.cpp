@@ -70,8 +70,9 @@ TEST_F(CliBench, RushSellsThePoolExactlyOnceAndEveryAnswerIsCounted) {
       << "one concert of its own, nothing else";
 }
 
+// On two load threads: their counts merge into the same totals.
 TEST_F(CliBench, SeatsHoldsThenPaysAndTheAuditMatchesTheAnswers) {
-  auto r = bench({"seats", "--requests", "200", "--connections", "8", "--seats", "300", "--json"});
+  auto r = bench({"seats", "--requests", "200", "--connections", "8", "--seats", "300", "--threads", "2", "--json"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   auto j = parse_or_null(r.out);
   EXPECT_EQ(j["total"]["requests"], 200);
