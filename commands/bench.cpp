@@ -19,6 +19,7 @@
 #include "cli/context.h"
 #include "cli/db_connect.h"
 #include "cli/embedded_pg.h"
+#include "cli/http_client.h"
 #include "cli/server_control.h"
 #include "commands/events/events.h"
 
@@ -202,6 +203,12 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   }
   auto url = ctx.database_url();
   if (!url.ok()) return url.outcome();
+  // Nothing is seeded for a target that does not answer.
+  if (auto probe = HttpClient(lo.host, lo.port, std::chrono::seconds(3)).get("/healthz"); probe.status == 0)
+    return Outcome::Unreachable("nothing answers at http://" + lo.host + ":" + std::to_string(lo.port) + ": " +
+                                    probe.error,
+                                f.url.empty() ? "'resv server status' shows the instances"
+                                              : "check --url (the server's API port, not its admin port)");
 
   ScenarioSizes sizes = f.sizes;
   sizes.connections = f.connections;
@@ -259,6 +266,10 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   }
   StepStats total;
   for (const auto& [name, s] : r.steps) total.merge(s);
+  if (total.requests > 0 && total.successes == 0 && total.rejected() == 0 &&
+      total.system_errors.size() == 1 && total.system_errors.count("connection"))
+    return Outcome::Unreachable("nothing answered at " + target + ": every connection failed (it went away)",
+                                "the concert " + std::to_string(data->concert_id) + " it seeded is left as it is");
   const bool exact = total.system_errors.count("timeout") == 0 && total.system_errors.count("connection") == 0;
   const auto step_ok = [&](const char* name) { return r.steps.count(name) ? r.steps.at(name).successes : 0; };
   auto audit = audit_scenario(url.value(), data.value(), step_ok("hold"), step_ok("pay"), exact);

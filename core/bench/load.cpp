@@ -61,6 +61,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
       if (!r) return;
       pending_ = std::move(*r);
     }
+    // The request counts as one of the run's, as if sent: a run of -n N ends.
+    if (sh_.next_slot.fetch_add(1) >= sh_.o.requests && sh_.o.requests > 0) return;
     count_system_error(pending_->step, "connection");
     pending_.reset();
     BenchAnswer none;

@@ -235,6 +235,10 @@ TEST_F(CliBench, BadInputIsAUsageErrorWithAHintAndSeedsNothing) {
   auto trace = bench({"rush", "--trace", "/nonexistent/dir/trace"});
   EXPECT_EQ(trace.code, 2);
   EXPECT_TRUE(contains(trace.err, "cannot write the trace file")) << trace.err;
+  auto closed = run_resv({"bench", "browse", "-n", "10", "--url", "http://127.0.0.1:1", "--db", db.url(), "--state-dir",
+                          cli.state().string()});
+  EXPECT_EQ(closed.code, 3) << "nothing answered: " << closed.err;
+  EXPECT_TRUE(contains(closed.err, "nothing answers at http://127.0.0.1:1")) << closed.err;
   auto size = bench({"rush", "--party", "50", "--capacity", "8"});
   EXPECT_EQ(size.code, 2) << size.err;
   EXPECT_EQ(db.scalar("SELECT count(*) FROM concerts"), "0") << "nothing seeded";
