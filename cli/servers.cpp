@@ -5,10 +5,8 @@
 #include <utility>
 
 namespace resv::cli {
-namespace {
 
-// "http://HOST:PORT" (the admin URL setting) -> host and port.
-std::optional<std::pair<std::string, int>> parse_admin_url(const std::string& url) {
+std::optional<std::pair<std::string, int>> parse_http_url(const std::string& url) {
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) return std::nullopt;
   std::string rest = url.substr(scheme.size());
@@ -19,8 +17,6 @@ std::optional<std::pair<std::string, int>> parse_admin_url(const std::string& ur
   if (port <= 0 || port > 65535) return std::nullopt;
   return std::make_pair(rest.substr(0, colon), port);
 }
-
-}  // namespace
 
 Expected<std::vector<AdminTarget>> admin_targets(const Context& ctx) {
   std::vector<AdminTarget> out;
@@ -33,7 +29,7 @@ Expected<std::vector<AdminTarget>> admin_targets(const Context& ctx) {
       if (comma == std::string::npos) comma = admin_url.value.size();
       const std::string one = admin_url.value.substr(start, comma - start);
       start = comma + 1;
-      auto where = parse_admin_url(one);
+      auto where = parse_http_url(one);
       if (!where)
         return Outcome::Usage("the admin URL '" + one + "' (" + admin_url.source + ") is not http://HOST:PORT",
                               "fix it, e.g. --admin-url http://127.0.0.1:9090 (several: comma-separated)");

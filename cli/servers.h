@@ -3,7 +3,9 @@
 // admin URL names when it is configured (flag, environment or config file:
 // a server resv may not have started), else those recorded in the state
 // directory. Used by `resv server status` and `resv locks`.
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/context.h"
@@ -15,6 +17,9 @@ struct AdminTarget {
   std::string host;      // where its admin listener is
   bool managed = false;  // recorded by resv: its process can be checked
 };
+
+// "http://HOST:PORT[/...]" -> host and port; nullopt when it is not that.
+std::optional<std::pair<std::string, int>> parse_http_url(const std::string& url);
 
 // The servers named by the admin URL setting (comma-separated), else those
 // recorded in the state directory. Usage when a URL is not http://HOST:PORT.

@@ -21,6 +21,7 @@
 #include "cli/embedded_pg.h"
 #include "cli/http_client.h"
 #include "cli/server_control.h"
+#include "cli/servers.h"
 #include "commands/events/events.h"
 
 namespace resv::cli {
@@ -126,19 +127,6 @@ std::string progress_line(double part, int64_t answered, int64_t failed) {
   return line + std::to_string(answered) + " answered, " + std::to_string(failed) + " system errors";
 }
 
-// "http://HOST:PORT" -> host and port.
-std::optional<std::pair<std::string, uint16_t>> parse_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return std::nullopt;
-  std::string rest = url.substr(scheme.size());
-  rest = rest.substr(0, rest.find('/'));
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  const int port = std::atoi(rest.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return std::nullopt;
-  return std::make_pair(rest.substr(0, colon), static_cast<uint16_t>(port));
-}
-
 Outcome run_bench(Context& ctx, const BenchFlags& f) {
   const Output& out = ctx.out();
   // Bad input first, before anything is started or seeded.
@@ -188,10 +176,10 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   if (lo.trace && !trace_file)
     return Outcome::Usage("cannot write the trace file " + f.trace, "give --trace a path in a writable folder");
   if (!f.url.empty()) {
-    auto where = parse_url(f.url);
+    auto where = parse_http_url(f.url);
     if (!where) return Outcome::Usage("--url '" + f.url + "' is not http://HOST:PORT", "e.g. --url http://127.0.0.1:8080");
     lo.host = where->first;
-    lo.port = where->second;
+    lo.port = static_cast<uint16_t>(where->second);
   } else {
     if (ctx.settings().embedded_db) {
       auto up = embedded_up(ctx);
