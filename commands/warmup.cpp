@@ -264,9 +264,13 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
   }
   const std::string token = admin_token_for(ctx);
   std::string unreachable;
+  size_t not_asked = 0;  // servers that could not be asked
   for (const auto& t : targets) {
     const std::string where = server_label(t);
-    auto missing = [&](const std::string& why) { unreachable += (unreachable.empty() ? "" : "; ") + where + ": " + why; };
+    auto missing = [&](const std::string& why) {
+      unreachable += (unreachable.empty() ? "" : "; ") + where + ": " + why;
+      ++not_asked;
+    };
     if (t.managed && !is_running_server(t.inst.pid)) {
       missing("not running (its process is gone)");
       continue;
@@ -325,8 +329,9 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
   } else {
     std::string text = frame.start() + frame.title("resv warmup --verify");
     if (findings.empty()) {
-      text += "warm: " + std::to_string(targets.size()) + " server(s) x " + std::to_string(f.concerts.size()) +
-              " concert(s) match the database";
+      // Only the servers asked: one that could not be is named below, not counted as warm.
+      text += "warm: " + std::to_string(targets.size() - not_asked) + " of " + std::to_string(targets.size()) +
+              " server(s) x " + std::to_string(f.concerts.size()) + " concert(s) match the database";
       if (residency && residency->blocks > 0)
         text += "; hot relations " + std::to_string(residency->after * 100 / residency->blocks) + " % in shared buffers";
       text += "\n";

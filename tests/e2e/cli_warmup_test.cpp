@@ -161,6 +161,10 @@ TEST_F(CliWarmup, VerifyGatesTheOpeningColdBeforeWarmAfterAndAfterARestartThreeW
   EXPECT_EQ(dead_json["servers"][1]["warm"], false);
   EXPECT_TRUE(contains(dead_json["servers"][1]["error"].get<std::string>(), "not running")) << one_dead.out;
 
+  auto dead_verify = cli.resv({"warmup", "--concert", str(s.concert_id), "--verify"});
+  EXPECT_EQ(dead_verify.code, 3) << dead_verify.err;
+  EXPECT_TRUE(contains(dead_verify.out, "warm: 1 of 2 server(s)")) << "the dead one is not counted: " << dead_verify.out;
+
   ASSERT_EQ(cli.resv({"server", "stop"}).code, 0);
   auto stopped = cli.resv(verify);
   EXPECT_EQ(stopped.code, 3) << stopped.out << stopped.err;
