@@ -35,7 +35,8 @@ std::optional<nlohmann::json> parse_rate(std::string_view text) {
   std::string s(text);
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size() || !std::isfinite(v) || v <= 0) return std::nullopt;
+  if (end != s.c_str() + s.size() || !std::isfinite(v) || v < kMinRatePerSecond || v > kMaxRatePerSecond)
+    return std::nullopt;
   return nlohmann::json(v);
 }
 
@@ -51,7 +52,8 @@ Expected<nlohmann::json> queue_settings_patch(const QueueSettingsArgs& a) {
   if (a.rate) {
     auto v = parse_rate(*a.rate);
     if (!v)
-      return Outcome::Usage("--rate '" + *a.rate + "' is not a positive number of admissions per second or 'none'",
+      return Outcome::Usage("--rate '" + *a.rate + "' is not a number of admissions per second from 0.001 to " +
+                                "100000, or 'none'",
                             "e.g. --rate 50 or --rate 0.5, or --rate none to limit by --max-active alone");
     patch["ratePerSecond"] = *v;
   }

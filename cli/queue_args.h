@@ -28,6 +28,12 @@ struct QueueSettingsArgs {
   bool empty() const { return !max_active && !rate && !token_ttl && !abandon_after && !opens_at; }
 };
 
+// The admission rates a waiting room can keep (resv_queue_configure refuses
+// others too): a slower one admits nobody for hours, a faster one is no
+// waiting room, and its credit arithmetic would overflow.
+inline constexpr double kMinRatePerSecond = 0.001;
+inline constexpr double kMaxRatePerSecond = 100000;
+
 // The resv_queue_configure() keys for the options given (maxActive,
 // ratePerSecond, tokenTtlSeconds, abandonAfterSeconds, opensAt; "none" as
 // JSON null), or Usage naming the option whose value is wrong. --opens-at is

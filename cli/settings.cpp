@@ -16,6 +16,7 @@ struct ConfigFile {
   std::map<std::string, std::string> values;
 };
 
+constexpr uintmax_t kMaxConfigBytes = 1 << 20;
 const char* const kKeys[] = {"database_url", "admin_url", "admin_token", "state_dir", "kafka_brokers"};
 
 Result<std::optional<ConfigFile>> load_config(const std::string& path, bool explicit_path) {
@@ -24,6 +25,13 @@ Result<std::optional<ConfigFile>> load_config(const std::string& path, bool expl
     if (!explicit_path) return std::optional<ConfigFile>{};
     return Status::Invalid("config file " + path + " does not exist");
   }
+  // A directory, a device (/dev/zero) or a pipe is no config file; neither is
+  // a file too large to be one.
+  if (!fs::is_regular_file(path, ec))
+    return Status::Invalid("config file " + path + " is not a regular file; give the TOML file itself");
+  if (const auto size = fs::file_size(path, ec); ec || size > kMaxConfigBytes)
+    return Status::Invalid("config file " + path + " is larger than " + std::to_string(kMaxConfigBytes) +
+                           " bytes; a config file holds a few settings");
   toml::table parsed;
   try {
     parsed = toml::parse_file(path);

@@ -52,7 +52,9 @@ Expected<SeedSpec> spec_from(const SeedFlags& f) {
   if (f.users) spec.users = *f.users;
   if (f.balance) spec.balance = *f.balance;
   if (spec.pools_per_schedule > 0 && spec.pool_capacity == 0) spec.pool_capacity = 100;
-  spec = scale_spec(spec, f.scale);
+  auto scaled = scale_spec(spec, f.scale);
+  if (!scaled.ok()) return Outcome::Usage(scaled.status().message());
+  spec = scaled.value();
   spec.seed = f.seed ? static_cast<uint64_t>(*f.seed) : kDefaultSeed;
   if (auto s = validate_spec(spec); !s.ok()) return Outcome::Usage(s.message());
   return spec;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
 #include "server/errors.h"
 
 namespace resv {
@@ -14,7 +15,7 @@ HttpResponse json_response(int status, std::string body) {
 }
 
 void reply_internal_error(Reply& reply, const std::exception& e) {
-  spdlog::error("msg=\"handler threw\" error=\"{}\"", e.what());
+  spdlog::error("msg=\"handler threw\" error={}", logfmt(e.what()));
   reply(error_response(Status::Internal("internal error; see the server log")));
 }
 

@@ -44,8 +44,10 @@ struct WarmRequest {
 };
 Result<WarmRequest> parse_warm_request(std::string_view body);
 
-// "2026-11-21T14:02:20.036Z"
-std::string iso_utc(SysTime t);
+// The token of an "Authorization: Bearer <token>" value: the scheme matched
+// case-insensitively (RFC 9110, 11.1), the spaces after it skipped; "" for
+// another scheme or none.
+std::string bearer_token(std::string_view authorization);
 
 std::string error_json(const Status& s);
 // {"token","concertId","userId","position" (null in the pre-queue),"status"}

@@ -38,6 +38,11 @@ HttpResponse error_response(const Status& status) {
   r.status = http_status(status.code());
   r.body = error_json(status);
   if (r.status == 503 || r.status == 429) r.headers.emplace_back("Retry-After", "1");
+  // A 401 names the credentials it wants (RFC 9110, 11.6.1): the admin
+  // token, or a waiting-room token in the Queue-Token header.
+  if (status.code() == ErrorCode::Unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"resv-admin\"");
+  if (status.code() == ErrorCode::QueueTokenInvalid)
+    r.headers.emplace_back("WWW-Authenticate", "QueueToken realm=\"resv\"");
   return r;
 }
 

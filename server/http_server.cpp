@@ -12,6 +12,7 @@
 #include <tuple>
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
 #include "server/converters.h"
 #include "server/errors.h"
 #include "server/router.h"
@@ -119,6 +120,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     arena_.reset();
     parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
+    continue_sent_ = false;
     parser_->body_limit(opts_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(opts_.max_header_bytes));
     touch(std::chrono::seconds(opts_.idle_timeout_s));
@@ -134,11 +136,28 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return refuse(ec);
     }
     if (parser_->is_done()) return on_request();
+    if (parser_->is_header_done() && !continue_sent_ && expects_continue()) return send_continue();
     socket_.async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](beast::error_code ec, size_t n) {
       if (ec) return self->close();  // end of stream, reset, timeout: nothing to answer
       self->buffer_.commit(n);
       self->parse();
     });
+  }
+
+  // "Expect: 100-continue" (curl sends it before a body over 1 KiB): the
+  // client waits for this before it sends the body (RFC 9110, 10.1.1). A
+  // body over the limit was refused with the head, before this.
+  bool expects_continue() const {
+    return parser_->get().version() == 11 && beast::iequals(parser_->get()[http::field::expect], "100-continue");
+  }
+  void send_continue() {
+    continue_sent_ = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->close();
+                       self->parse();
+                     });
   }
 
   // Oversized or malformed: answer once, then close (the stream is unusable).
@@ -160,6 +179,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_request() {
     auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    head_only_ = msg.method() == http::verb::head;
+    if (version_ == 11 && msg.count(http::field::host) != 1) {
+      // RFC 9112, 3.2: without it (or with two) the request is refused.
+      keep_alive_ = false;
+      state_.in_flight.fetch_add(1);
+      return write(error_response(Status::Invalid(
+          "an HTTP/1.1 request needs exactly one Host header (RFC 9112, 3.2); send Host: <host>:<port>")));
+    }
     HttpRequest req;
     req.method = std::string(msg.method_string());
     std::string_view target(msg.target().data(), msg.target().size());
@@ -174,8 +203,6 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     req.request_id = request_id_from(req.header("x-request-id"));
-    keep_alive_ = msg.keep_alive();
-    version_ = msg.version();
     state_.in_flight.fetch_add(1);
     router_.dispatch(std::move(req), [self = shared_from_this()](HttpResponse resp) {
       // Inline when the reply comes on the connection's own thread (answers
@@ -193,7 +220,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string& body = shared_body_ ? *shared_body_ : body_;
     head_ = response_head(resp, version_, keep_alive_, body.size());
     touch(std::chrono::seconds(opts_.idle_timeout_s));
-    std::array<net::const_buffer, 2> out{net::buffer(head_), net::buffer(body)};
+    // HEAD: the head of the GET answer, its Content-Length included, only.
+    std::array<net::const_buffer, 2> out{net::buffer(head_), net::buffer(body.data(), head_only_ ? 0 : body.size())};
     net::async_write(socket_, out, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->state_.in_flight.fetch_sub(1);
       if (!ec && self->unread_input_) return self->drain_then_close();
@@ -253,6 +281,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 4096> discard_buf_{};
   size_t discarded_ = 0;
   unsigned version_ = 11;
+  bool head_only_ = false;
+  bool continue_sent_ = false;
 };
 
 }  // namespace
@@ -265,7 +295,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     auto on_accept = [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
       if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
       if (ec) {
-        spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+        spdlog::warn("msg=\"accept failed\" error={}", logfmt(ec.message()));
       } else {
         self->start_session(std::move(sock));
         self->accept_backlog();

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "base/logfmt.h"
 #include "base/event_loop.h"
 #include "booking/pg_store.h"
 #include "booking/release_listener.h"
@@ -41,7 +42,7 @@ std::string session_url(const ServerOptions& o, const char* role) {
 int migrate(const ServerOptions& o) {
   auto done = apply_migrations(session_url(o, "migrate"));
   if (!done.ok()) {
-    spdlog::error("msg=\"migration failed\" error=\"{}\"", done.status().message());
+    spdlog::error("msg=\"migration failed\" error={}", logfmt(done.status().message()));
     std::fprintf(stderr, "resv-server: error: %s\n", done.status().message().c_str());
     return exit_code_for(done.status());
   }
@@ -260,7 +261,7 @@ int main(int argc, char** argv) {
     if (opts.migrate) return migrate(opts);
     return serve(opts);
   } catch (const std::exception& e) {
-    spdlog::critical("msg=\"fatal error\" error=\"{}\"", e.what());
+    spdlog::critical("msg=\"fatal error\" error={}", logfmt(e.what()));
     std::fprintf(stderr, "resv-server: error: %s\n", e.what());
     return 1;
   }

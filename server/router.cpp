@@ -5,6 +5,7 @@
 #include <memory>
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
 #include "server/errors.h"
 
 namespace resv {
@@ -81,14 +82,16 @@ bool matches(const std::vector<std::string>& pattern, std::string_view path, std
 
 }  // namespace
 
-const Router::Route* Router::match(const HttpRequest& req, std::vector<std::string>& params,
-                                   bool& path_matched) const {
-  path_matched = false;
+const Router::Route* Router::match(const HttpRequest& req, std::vector<std::string>& params, std::string& allow) const {
+  allow.clear();
   for (const auto& r : routes_) {
     params.clear();
     if (!matches(r.segments, req.path, params)) continue;
-    path_matched = true;
-    if (r.method == req.method) return &r;
+    // HEAD is GET without the body (RFC 9110, 9.3.2); the connection drops it.
+    if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) return &r;
+    if (!allow.empty()) allow.append(", ");
+    allow.append(r.method);
+    if (r.method == "GET") allow.append(", HEAD");
   }
   params.clear();
   return nullptr;
@@ -109,8 +112,8 @@ void Router::finish(const Route* route, const HttpRequest& req, HttpResponse& re
 
 void Router::dispatch(HttpRequest request, Reply reply) const {
   auto start = std::chrono::steady_clock::now();
-  bool path_matched = false;
-  const Route* route = match(request, request.params, path_matched);
+  std::string allow;
+  const Route* route = match(request, request.params, allow);
   // One allocation for everything the reply needs (there were three).
   struct Call {
     const Router* router;
@@ -128,17 +131,22 @@ void Router::dispatch(HttpRequest request, Reply reply) const {
     call->router->finish(call->route, call->req, resp, seconds);
     call->reply(std::move(resp));
   };
+  if (!route && allow.empty()) {
+    wrapped(error_response(
+        Status::NotFound("no route for " + req->method + " " + req->path + " (hint: see the API table in the README)")));
+    return;
+  }
   if (!route) {
-    wrapped(error_response(path_matched ? Status::Error(ErrorCode::MethodNotAllowed,
-                                                        req->method + " is not allowed on " + req->path)
-                                        : Status::NotFound("no route for " + req->method + " " + req->path +
-                                                           " (hint: see the API table in the README)")));
+    auto resp = error_response(Status::Error(ErrorCode::MethodNotAllowed,
+                                             req->method + " is not allowed on " + req->path + "; allowed: " + allow));
+    resp.headers.emplace_back("Allow", std::move(allow));
+    wrapped(std::move(resp));
     return;
   }
   try {
     route->handler(*req, wrapped);
   } catch (const std::exception& e) {
-    spdlog::error("msg=\"handler threw\" request_id={} error=\"{}\"", req->request_id, e.what());
+    spdlog::error("msg=\"handler threw\" request_id={} error={}", req->request_id, logfmt(e.what()));
     wrapped(error_response(Status::Internal("internal error; see the server log for request " + req->request_id)));
   } catch (...) {
     spdlog::error("msg=\"handler threw a non-standard exception\" request_id={}", req->request_id);

@@ -16,7 +16,9 @@ class Router {
   // Registers a route; `{name}` segments match any single non-empty segment
   // and are passed in HttpRequest::params in order.
   void add(const std::string& method, const std::string& pattern, Handler handler);
-  // 404 NOT_FOUND for an unknown path, 405 for a known path and another method.
+  // 404 NOT_FOUND for an unknown path, 405 with an Allow header for a known
+  // path and another method. HEAD goes to the GET route (the connection
+  // sends the head of its answer only).
   void dispatch(HttpRequest request, Reply reply) const;
 
  private:
@@ -27,7 +29,9 @@ class Router {
     Counter* by_class[5];  // 1xx..5xx
     Histogram* latency;
   };
-  const Route* match(const HttpRequest& req, std::vector<std::string>& params, bool& path_matched) const;
+  // The route for the request's method and path, or nullptr with `allow`
+  // listing the methods the path has ("" when none).
+  const Route* match(const HttpRequest& req, std::vector<std::string>& params, std::string& allow) const;
   void finish(const Route* route, const HttpRequest& req, HttpResponse& resp, double seconds) const;
 
   MetricsRegistry& metrics_;

@@ -28,7 +28,7 @@ Status authorize(const App& app, const HttpRequest& req) {
     return Status::Error(ErrorCode::Unauthorized,
                          "no admin token is configured; start resv-server with --admin-token or RESV_ADMIN_TOKEN");
   const std::string auth = req.header("authorization");
-  if (auth.rfind("Bearer ", 0) != 0 || !same_secret(auth.substr(7), app.opts.admin_token))
+  if (!same_secret(bearer_token(auth), app.opts.admin_token))
     return Status::Error(ErrorCode::Unauthorized, "missing or wrong bearer token (send Authorization: Bearer <token>)");
   return Status::Ok();
 }

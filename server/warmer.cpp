@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
 #include "server/converters.h"
 
 namespace resv {
@@ -179,8 +180,8 @@ void Warmer::run() {
       it->second.refresh_interval = refresh_interval(interval_, p->ms);
     } else {
       if (it->second.last_error.empty())
-        spdlog::warn("msg=\"keeping a concert warm failed; tried again at the next pass\" concert={} error=\"{}\"",
-                     due_id, p.status().message());
+        spdlog::warn("msg=\"keeping a concert warm failed; tried again at the next pass\" concert={} error={}",
+                     due_id, logfmt(p.status().message()));
       it->second.last_error = p.status().message();
     }
   }

@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
+
 namespace resv {
 
 void run_logging_errors(boost::asio::io_context& loop, const char* what) {
@@ -12,7 +14,7 @@ void run_logging_errors(boost::asio::io_context& loop, const char* what) {
       loop.run();
       return;
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"{}\" error=\"{}\"", what, e.what());
+      spdlog::error("msg={} error={}", logfmt(what), logfmt(e.what()));
     }
   }
 }

@@ -1,8 +1,10 @@
 #include "booking/pg_store.h"
 
+#include <poll.h>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
 #include "base/flat_json.h"
 #include "booking/bookings.h"
 #include "db/migrations.h"
@@ -16,8 +18,16 @@ struct PgStore::Impl {
   std::unique_ptr<pqxx::connection> conn;
   std::chrono::steady_clock::time_point last_failed_connect{};
 
+  // An idle session has nothing to read unless the server ended it (its
+  // FATAL message and EOF after pg_terminate_backend or a restart): then it
+  // is replaced before a statement is sent on it, not failed by one.
+  static bool ended_while_idle(const pqxx::connection& c) {
+    pollfd p{c.sock(), POLLIN, 0};
+    return ::poll(&p, 1, 0) != 0;
+  }
+
   Status connect() {
-    if (conn && conn->is_open()) return Status::Ok();
+    if (conn && conn->is_open() && !ended_while_idle(*conn)) return Status::Ok();
     conn.reset();
     auto now = std::chrono::steady_clock::now();
     if (last_failed_connect.time_since_epoch().count() != 0 && now - last_failed_connect < opts.reconnect_backoff)
@@ -33,7 +43,7 @@ struct PgStore::Impl {
     } catch (const std::exception& e) {
       conn.reset();
       last_failed_connect = now;
-      spdlog::warn("msg=\"database connection failed\" error=\"{}\"", e.what());
+      spdlog::warn("msg=\"database connection failed\" error={}", logfmt(e.what()));
       return Status::DbUnavailable("the database is unreachable; retry shortly");
     }
   }
@@ -47,14 +57,14 @@ struct PgStore::Impl {
       return fn(tx);
     } catch (const pqxx::broken_connection& e) {
       conn.reset();
-      spdlog::warn("msg=\"database connection lost\" error=\"{}\"", e.what());
+      spdlog::warn("msg=\"database connection lost\" error={}", logfmt(e.what()));
       return Status::DbUnavailable("lost the database connection; retry shortly");
     } catch (const pqxx::sql_error& e) {
       bool alive = conn && conn->is_open();
       if (!alive) conn.reset();
       return status_from_sql_error(e.sqlstate(), e.what(), alive);
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"store failure\" error=\"{}\"", e.what());
+      spdlog::error("msg=\"store failure\" error={}", logfmt(e.what()));
       return Status::Internal(std::string("unexpected database answer: ") + e.what());
     }
   }

@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
 #include "base/event_loop.h"
 #include "base/flat_json.h"
 #include "db/pg_text.h"
@@ -50,6 +51,12 @@ struct AsyncPg::Impl {
     Job job;
     std::vector<Job> riders;  // the jobs that went in one batch with `job`
     std::optional<Result<std::string>> outcome;
+    // An idle connection's socket is watched: PostgreSQL ending the session
+    // (pg_terminate_backend, a restart) makes it readable, and the slot
+    // reconnects before any job finds it dead. `generation` tells a wait of
+    // an earlier connection of the slot from the current one's.
+    bool watching = false;
+    uint64_t generation = 0;
   };
 
   Impl(AsyncPgOptions o, MetricsRegistry& m)
@@ -128,9 +135,14 @@ struct AsyncPg::Impl {
       good = ok(r);
     }
     if (good) good = PQsetnonblocking(pg, 1) == 0;
+    // The server's messages outside a statement (its FATAL when it ends the
+    // session) go to the log, not to stderr as libpq's default does.
+    if (good) PQsetNoticeProcessor(pg, [](void*, const char* message) {
+      spdlog::info("msg=\"database notice\" text={}", logfmt(message));
+    }, nullptr);
     if (!good) {
       if (!logged_down.exchange(true))
-        spdlog::warn("msg=\"database connection failed\" error=\"{}\"", PQerrorMessage(pg));
+        spdlog::warn("msg=\"database connection failed\" error={}", logfmt(PQerrorMessage(pg)));
       PQfinish(pg);
       return nullptr;
     }
@@ -146,7 +158,7 @@ struct AsyncPg::Impl {
     try {
       cb(std::move(result));
     } catch (const std::exception& e) {
-      spdlog::error("msg=\"database pool callback threw\" error=\"{}\"", e.what());
+      spdlog::error("msg=\"database pool callback threw\" error={}", logfmt(e.what()));
     }
   }
 
@@ -161,8 +173,30 @@ struct AsyncPg::Impl {
     Slot& s = slots[index];
     s.pg = pg;
     s.sock = std::make_unique<net::posix::stream_descriptor>(ioc, fd);
+    s.watching = false;
+    ++s.generation;
     connected_gauge.set(++connected);
     dispatch();
+  }
+
+  // Whether an idle connection is still there: reads what the server sent
+  // (without blocking); the session's end (its FATAL message, then EOF)
+  // makes libpq mark it bad.
+  static bool alive(Slot& s) { return PQconsumeInput(s.pg) && PQstatus(s.pg) == CONNECTION_OK; }
+
+  void watch_idle(Slot& s) {
+    if (!s.pg || s.busy || s.watching) return;
+    s.watching = true;
+    const size_t index = static_cast<size_t>(&s - slots.data());
+    s.sock->async_wait(net::posix::stream_descriptor::wait_read,
+                       [this, index, generation = s.generation](boost::system::error_code ec) {
+                         Slot& slot = slots[index];
+                         if (!slot.pg || slot.generation != generation) return;  // closed, or another connection
+                         slot.watching = false;
+                         if (slot.busy) return;  // its job's own wait reads the answer
+                         if (ec || !alive(slot)) return lost(slot, ec ? ec.message().c_str() : PQerrorMessage(slot.pg));
+                         watch_idle(slot);  // a notice or a parameter change: still there
+                       });
   }
 
   // Hands slot `index` back to the connector thread.
@@ -175,14 +209,7 @@ struct AsyncPg::Impl {
   }
 
   void dispatch() {
-    if (connected == 0) {
-      // No connection at all: fail fast rather than wait out max_wait.
-      unpark_all();
-      while (!queue.empty()) {
-        auto job = pop();
-        answer(job.cb, Status::DbUnavailable("the database is unreachable; retry shortly"));
-      }
-    }
+    fail_fast_without_connections();
     while (!queue.empty()) {
       Slot* idle = nullptr;
       for (auto& s : slots)
@@ -191,6 +218,13 @@ struct AsyncPg::Impl {
           break;
         }
       if (!idle) break;
+      // Checked right before its use too (the watch may not have run yet):
+      // a job is never sent on a connection known to be gone.
+      if (!alive(*idle)) {
+        drop(*idle, PQerrorMessage(idle->pg));
+        fail_fast_without_connections();
+        continue;
+      }
       auto job = pop();
       if (answered_before_sending(job)) {
         release(job.call.group);
@@ -205,7 +239,19 @@ struct AsyncPg::Impl {
       auto riders = job.call.batch ? riders_for(job) : std::vector<Job>{};
       send(*idle, std::move(job), std::move(riders));
     }
+    for (auto& s : slots) watch_idle(s);
     waiting_gauge.set(static_cast<int64_t>(waiting_now()));
+  }
+
+  // No connection at all: every waiting job fails fast rather than wait out
+  // max_wait.
+  void fail_fast_without_connections() {
+    if (connected > 0) return;
+    unpark_all();
+    while (!queue.empty()) {
+      auto job = pop();
+      answer(job.cb, Status::DbUnavailable("the database is unreachable; retry shortly"));
+    }
   }
 
   // A job about to be sent that waited too long, or that its precheck
@@ -397,8 +443,8 @@ struct AsyncPg::Impl {
     riders.insert(riders.begin(), std::move(lead));
     auto& jobs = riders;
     if (!outcome.ok() && outcome.status().code() != ErrorCode::DbUnavailable) {
-      spdlog::warn("msg=\"batch failed; its jobs run one by one\" jobs={} error=\"{}\"", jobs.size(),
-                   outcome.status().message());
+      spdlog::warn("msg=\"batch failed; its jobs run one by one\" jobs={} error={}", jobs.size(),
+                   logfmt(outcome.status().message()));
       for (auto& job : jobs) job.call.batch.reset();
       return line_up_again(jobs, 0);
     }
@@ -433,7 +479,15 @@ struct AsyncPg::Impl {
 
   // The connection is gone: answer its job, close it, reconnect in the background.
   void lost(Slot& s, const char* why) {
-    spdlog::warn("msg=\"database connection lost\" error=\"{}\"", why ? why : "");
+    auto jobs = drop(s, why);
+    for (auto& job : jobs) answer(job.cb, Status::DbUnavailable("lost the database connection; retry shortly"));
+    dispatch();
+  }
+
+  // Closes a lost connection and hands its slot to the connector; returns
+  // the jobs it was running, unanswered.
+  std::vector<Job> drop(Slot& s, const char* why) {
+    spdlog::warn("msg=\"database connection lost\" error={}", logfmt(why ? why : ""));
     std::vector<Job> jobs;
     if (s.busy) {
       jobs = std::exchange(s.riders, {});
@@ -446,8 +500,7 @@ struct AsyncPg::Impl {
     close(s);
     connected_gauge.set(--connected);
     reconnect_later(static_cast<size_t>(&s - slots.data()));
-    for (auto& job : jobs) answer(job.cb, Status::DbUnavailable("lost the database connection; retry shortly"));
-    dispatch();
+    return jobs;
   }
 
   void close(Slot& s) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "base/logfmt.h"
 #include "db/pg_text.h"
 
 namespace resv {
@@ -37,7 +38,18 @@ void run_listening(const ListenOptions& o, const std::atomic<bool>& stop,
       logged_down = false;
       session(conn);
     } catch (const std::exception& e) {
-      if (!logged_down) spdlog::warn("msg=\"{} lost the database\" error=\"{}\"", o.what, e.what());
+      const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+      const std::string state = sql ? sql->sqlstate() : "";
+      const bool gone = dynamic_cast<const pqxx::broken_connection*>(&e) || state.rfind("08", 0) == 0 ||
+                        state.rfind("57P", 0) == 0;
+      if (!gone) {
+        // The database answered, and refused: a defect or a bad setting, not
+        // an outage. An error each time, with the statement's SQLSTATE.
+        spdlog::error("msg={} sqlstate={} error={}", logfmt(std::string(o.what) + " failed; it starts again"), state,
+                      logfmt(e.what()));
+      } else if (!logged_down) {
+        spdlog::warn("msg={} error={}", logfmt(std::string(o.what) + " lost the database"), logfmt(e.what()));
+      }
       logged_down = true;
       if (on_lost) on_lost();
       for (auto waited = std::chrono::milliseconds(0); waited < o.retry && !stop; waited += std::chrono::milliseconds(100))

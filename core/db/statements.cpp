@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
+
 namespace resv {
 
 const std::vector<Statement>& statements() {
@@ -43,20 +45,20 @@ void check_warm_up_answer(const WarmUpCall& call, const char* answer) {
   static std::atomic<bool> warned{false};
   if (!call.expect || (answer && std::string_view(answer) == call.expect) || warned.exchange(true)) return;
   spdlog::warn("msg=\"connection warm-up incomplete; the first requests on new connections will be slower\" "
-               "statement={} answer=\"{}\"",
-               call.statement, answer ? answer : "");
+               "statement={} answer={}",
+               call.statement, logfmt(answer ? answer : ""));
 }
 
 Status status_from_sql_error(const std::string& state, const std::string& message, bool connection_ok) {
   if (!connection_ok || state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0) {
-    spdlog::warn("msg=\"database unavailable\" sqlstate={} error=\"{}\"", state, message);
+    spdlog::warn("msg=\"database unavailable\" sqlstate={} error={}", state, logfmt(message));
     return Status::DbUnavailable("the database is unavailable; retry shortly");
   }
   if (state == "57014" || state == "55P03" || state == "40001" || state == "40P01") {
-    spdlog::warn("msg=\"database busy\" sqlstate={} error=\"{}\"", state, message);
+    spdlog::warn("msg=\"database busy\" sqlstate={} error={}", state, logfmt(message));
     return Status::Error(ErrorCode::Busy, "the database is busy with this item; retry shortly");
   }
-  spdlog::error("msg=\"sql error\" sqlstate={} error=\"{}\"", state, message);
+  spdlog::error("msg=\"sql error\" sqlstate={} error={}", state, logfmt(message));
   return Status::Internal("database error " + state);
 }
 

@@ -1,5 +1,6 @@
 #include "events/event_message.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace resv {
@@ -11,22 +12,41 @@ std::string event_topic(std::string_view prefix, std::string_view aggregate_type
   return t;
 }
 
+namespace {
+
+// `s` as a JSON string; names and times need no escaping, and are copied as
+// they are, anything else goes through nlohmann's.
+void append_quoted(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x80;
+  });
+  if (!plain) {
+    out += nlohmann::json(std::string(s)).dump();
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+}  // namespace
+
 std::string event_body(const OutboxEvent& e) {
-  // Two short strings to quote; the payload is JSON already.
+  // Three short strings to quote; the payload is JSON already.
   std::string b;
-  b.reserve(120 + e.payload.size());
+  b.reserve(160 + e.payload.size());
   b += "{\"eventId\":";
   b += std::to_string(e.id);
   b += ",\"type\":";
-  b += nlohmann::json(e.event_type).dump();
+  append_quoted(b, e.event_type);
   b += ",\"schemaVersion\":";
   b += std::to_string(kEventSchemaVersion);
   b += ",\"aggregateType\":";
-  b += nlohmann::json(e.aggregate_type).dump();
+  append_quoted(b, e.aggregate_type);
   b += ",\"aggregateId\":";
   b += std::to_string(e.aggregate_id);
   b += ",\"occurredAt\":";
-  b += nlohmann::json(e.occurred_at).dump();
+  append_quoted(b, e.occurred_at);
   b += ",\"data\":";
   b += e.payload;
   b += '}';

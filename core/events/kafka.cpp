@@ -6,30 +6,66 @@
 
 #include <algorithm>
 #include <array>
-#include <tuple>
+#include <chrono>
 #include <map>
+#include <memory>
+#include <tuple>
+
+#include "base/logfmt.h"
 
 namespace resv {
-namespace {
 
-// One message of the batch in flight: the delivery report callback fills it.
-struct Pending {
-  Delivery* delivery;
-  bool reported = false;
+// A batch on its way: the delivery report callback fills it in, through
+// the slot each message carries as its opaque.
+struct FlightState;
+struct DeliverySlot {
+  FlightState* flight;
+  size_t index;
+};
+struct FlightState {
+  std::vector<Delivery> out;
+  std::vector<DeliverySlot> slots;
+  std::vector<bool> reported;
+  size_t outstanding = 0;
+  // Its producer went before every report came: none will.
+  bool orphaned = false;
+  std::chrono::steady_clock::time_point sent_at;
 };
 
+struct KafkaProducer::Handle {
+  rd_kafka_t* rk = nullptr;
+  // Every flight still owed a report: kept until it has them all, whether
+  // or not its owner waits, so that a report never points at freed memory.
+  std::vector<std::shared_ptr<FlightState>> live;
+  ~Handle() {
+    if (rk) {
+      rd_kafka_flush(rk, 0);
+      rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_poll(rk, 0);  // the purged messages' reports, before the handle goes
+      rd_kafka_destroy(rk);
+    }
+    for (auto& f : live) f->orphaned = true;
+  }
+};
+
+namespace {
+
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-  auto* p = static_cast<Pending*>(m->_private);
-  if (!p) return;
-  p->reported = true;
-  p->delivery->delivered = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (!p->delivery->delivered) p->delivery->error = rd_kafka_err2str(m->err);
+  auto* slot = static_cast<DeliverySlot*>(m->_private);
+  if (!slot) return;
+  FlightState& f = *slot->flight;
+  if (f.reported[slot->index]) return;
+  f.reported[slot->index] = true;
+  --f.outstanding;
+  Delivery& d = f.out[slot->index];
+  d.delivered = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!d.delivered) d.error = rd_kafka_err2str(m->err);
 }
 
 // librdkafka's own log lines (connection refused, broker down...) at debug:
 // the relay reports outages itself, once per outage.
 void on_log(const rd_kafka_t*, int, const char* fac, const char* buf) {
-  spdlog::debug("msg=\"librdkafka\" facility={} text=\"{}\"", fac, buf);
+  spdlog::debug("msg=\"librdkafka\" facility={} text={}", fac, logfmt(buf));
 }
 
 // A configuration, or why librdkafka refused one of the settings.
@@ -48,15 +84,9 @@ Result<rd_kafka_conf_t*> make_conf(const std::vector<std::pair<const char*, std:
 
 }  // namespace
 
-struct KafkaProducer::Handle {
-  rd_kafka_t* rk = nullptr;
-  ~Handle() {
-    if (!rk) return;
-    rd_kafka_flush(rk, 0);
-    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(rk, 0);  // the purged messages' reports, before the handle goes
-    rd_kafka_destroy(rk);
-  }
+
+struct KafkaFlight : EventSink::Flight {
+  std::shared_ptr<FlightState> state;
 };
 
 namespace {
@@ -97,23 +127,29 @@ Result<std::unique_ptr<KafkaProducer>> KafkaProducer::create(KafkaOptions option
 KafkaProducer::KafkaProducer(KafkaOptions options) : opts_(std::move(options)) {}
 KafkaProducer::~KafkaProducer() = default;
 
-std::vector<Delivery> KafkaProducer::publish(const std::vector<EventMessage>& batch) {
-  std::vector<Delivery> out(batch.size());
-  if (!handle_) {  // the last one failed fatally: start over
+std::unique_ptr<EventSink::Flight> KafkaProducer::send(const std::vector<EventMessage>& batch) {
+  auto state = std::make_shared<FlightState>();
+  state->out.resize(batch.size());
+  state->reported.assign(batch.size(), true);  // until produced
+  state->slots.resize(batch.size());
+  auto flight = std::make_unique<KafkaFlight>();
+  flight->state = state;
+  if (!handle_) {  // the last one failed fatally or owed reports: start over
     auto h = new_producer(opts_);
     if (!h.ok()) {
-      for (auto& d : out) d.error = h.status().message();
-      return out;
+      for (auto& d : state->out) d.error = h.status().message();
+      return flight;
     }
     handle_ = std::move(h.value());
   }
-  rd_kafka_t* rk = handle_->rk;
-  std::vector<Pending> pending(batch.size());
+  Handle& h = *handle_;
+  std::erase_if(h.live, [](const auto& f) { return f->outstanding == 0; });
+  h.live.push_back(state);
   std::vector<rd_kafka_vu_t> vu;  // one message's fields, reused
   size_t sent = 0;
   for (; sent < batch.size(); ++sent) {
     const auto& m = batch[sent];
-    pending[sent].delivery = &out[sent];
+    state->slots[sent] = {state.get(), sent};
     vu.resize(5 + m.headers.size());
     vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
     vu[0].u.cstr = m.topic.c_str();
@@ -124,47 +160,60 @@ std::vector<Delivery> KafkaProducer::publish(const std::vector<EventMessage>& ba
     vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
     vu[3].u.mem = {const_cast<char*>(m.value.data()), m.value.size()};
     vu[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    vu[4].u.ptr = &pending[sent];
-    for (size_t h = 0; h < m.headers.size(); ++h) {
-      vu[5 + h].vtype = RD_KAFKA_VTYPE_HEADER;
-      vu[5 + h].u.header = {m.headers[h].first.c_str(), m.headers[h].second.data(),
-                            static_cast<ssize_t>(m.headers[h].second.size())};
+    vu[4].u.ptr = &state->slots[sent];
+    for (size_t i = 0; i < m.headers.size(); ++i) {
+      vu[5 + i].vtype = RD_KAFKA_VTYPE_HEADER;
+      vu[5 + i].u.header = {m.headers[i].first.c_str(), m.headers[i].second.data(),
+                            static_cast<ssize_t>(m.headers[i].second.size())};
     }
+    state->reported[sent] = false;
+    ++state->outstanding;
     rd_kafka_resp_err_t err;
     // A full local queue empties as reports arrive: wait for some, then retry.
     for (;;) {
-      rd_kafka_error_t* e = rd_kafka_produceva(rk, vu.data(), vu.size());
+      rd_kafka_error_t* e = rd_kafka_produceva(h.rk, vu.data(), vu.size());
       err = e ? rd_kafka_error_code(e) : RD_KAFKA_RESP_ERR_NO_ERROR;
       if (e) rd_kafka_error_destroy(e);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-      rd_kafka_poll(rk, 50);
+      rd_kafka_poll(h.rk, 50);
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      out[sent].error = rd_kafka_err2str(err);
-      pending[sent].reported = true;
+      state->out[sent].error = rd_kafka_err2str(err);
+      state->reported[sent] = true;
+      --state->outstanding;
       if (err == RD_KAFKA_RESP_ERR__FATAL) break;
     }
   }
+  for (size_t i = sent + 1; i < batch.size(); ++i)
+    state->out[i].error = "not sent: the producer failed fatally; sent again by a new one";
+  state->sent_at = std::chrono::steady_clock::now();
+  return flight;
+}
+
+std::vector<Delivery> KafkaProducer::wait(std::unique_ptr<Flight> flight) {
+  FlightState& f = *static_cast<KafkaFlight&>(*flight).state;
   // Every message sent has a report by message.timeout.ms; the margin covers
   // the report's way back.
-  rd_kafka_flush(rk, static_cast<int>(opts_.delivery_timeout.count()) + 2000);
-  std::array<char, 512> fatal{};
-  const bool is_fatal = rd_kafka_fatal_error(rk, fatal.data(), fatal.size()) != RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (is_fatal) spdlog::warn("msg=\"Kafka producer failed fatally, starting a new one\" error=\"{}\"", fatal.data());
-  bool owed = false;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (i >= sent) {
-      out[i].error = "not sent: the producer failed fatally (" + std::string(fatal.data()) + ")";
-    } else if (!pending[i].reported) {
-      out[i].error = "no delivery report in time";
-      owed = true;
-    }
+  const auto deadline = f.sent_at + opts_.delivery_timeout + std::chrono::milliseconds(2000);
+  while (f.outstanding > 0 && !f.orphaned) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    rd_kafka_poll(handle_->rk, static_cast<int>(std::min<int64_t>(left.count(), 100)));
   }
-  // A report still owed would point at `pending`: a producer that owes one,
-  // or failed fatally, goes (its destructor purges what it holds) and the
-  // next publish starts a new one. Otherwise it stays, with its connections.
-  if (is_fatal || owed) handle_.reset();
-  return out;
+  for (size_t i = 0; i < f.out.size(); ++i)
+    if (!f.reported[i])
+      f.out[i].error = f.orphaned ? "no delivery report: the producer was replaced" : "no delivery report in time";
+  bool fatal = false;
+  if (handle_) {
+    std::array<char, 512> why{};
+    fatal = rd_kafka_fatal_error(handle_->rk, why.data(), why.size()) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (fatal) spdlog::warn("msg=\"Kafka producer failed fatally, starting a new one\" error={}", logfmt(why.data()));
+  }
+  // A producer that failed fatally, or owes a report past its time, goes
+  // (its destructor purges what it holds); the next send starts a new one.
+  // Otherwise it stays, with its connections.
+  if (fatal || (f.outstanding > 0 && !f.orphaned)) handle_.reset();
+  return std::move(f.out);
 }
 
 std::string ConsumedEvent::header(const std::string& name) const {

@@ -21,27 +21,41 @@ struct KafkaOptions {
 };
 
 // Publishes batches of events and reports, per message, the broker's answer.
+// Batches are sent one behind the other, so that the broker always has the
+// next one while the one before is acknowledged.
 class EventSink {
  public:
+  // A batch on its way, as send() returned it.
+  struct Flight {
+    virtual ~Flight() = default;
+  };
   virtual ~EventSink() = default;
-  // Sends `batch` in order and waits until each message is acknowledged or
-  // has failed (at most about the delivery timeout). One Delivery per
-  // message, in batch order.
-  virtual std::vector<Delivery> publish(const std::vector<EventMessage>& batch) = 0;
+  // Sends `batch` in order, behind the batches sent before, without waiting
+  // for the broker (only, when the local queue is full, for room in it). The
+  // messages are copied: `batch` may go.
+  virtual std::unique_ptr<Flight> send(const std::vector<EventMessage>& batch) = 0;
+  // Waits until each message of `flight` is acknowledged or has failed (at
+  // most about the delivery timeout): one Delivery per message, in batch
+  // order. A flight dropped without waiting is safe: its reports are
+  // discarded.
+  virtual std::vector<Delivery> wait(std::unique_ptr<Flight> flight) = 0;
 };
 
 // The idempotent producer: enable.idempotence (acks=all, retries, order per
-// partition kept), enable.gapless.guarantee (a gap in a partition's series
-// fails every message after it instead of being skipped), linger.ms 1 (an
-// event is on its way within a millisecond). After a fatal error (the
-// producer's identity fenced, a gap) it starts over with a new producer at
-// the next publish: the failed messages are sent again, with their ids.
+// partition kept, across batches too), enable.gapless.guarantee (a gap in a
+// partition's series fails every message after it instead of being
+// skipped), linger.ms 1 (an event is on its way within a millisecond). After
+// a fatal error (the producer's identity fenced, a gap), or a report owed
+// past the delivery timeout, it starts over with a new producer at the next
+// send: the failed messages are sent again, with their ids. Every call on
+// one thread (the relay's): delivery reports are taken on it.
 class KafkaProducer : public EventSink {
  public:
   // Internal when librdkafka refuses the configuration (its message).
   static Result<std::unique_ptr<KafkaProducer>> create(KafkaOptions options);
   ~KafkaProducer() override;
-  std::vector<Delivery> publish(const std::vector<EventMessage>& batch) override;
+  std::unique_ptr<Flight> send(const std::vector<EventMessage>& batch) override;
+  std::vector<Delivery> wait(std::unique_ptr<Flight> flight) override;
 
   struct Handle;
 

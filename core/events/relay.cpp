@@ -1,10 +1,12 @@
 #include "events/relay.h"
 
 #include <algorithm>
-#include <future>
+#include <deque>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include "base/logfmt.h"
+#include "base/iso_time.h"
 #include "db/advisory_locks.h"
 #include "db/listen_loop.h"
 
@@ -24,9 +26,15 @@ Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_pre
   Batch out;
   auto rows = tx.exec_prepared("relay_next", limit, after);
   out.messages.reserve(rows.size());
+  int64_t last_ms = -1;
+  std::string occurred;  // last_ms formatted: the rows of one transaction share it
   for (const auto& r : rows) {
-    OutboxEvent e{r[0].as<int64_t>(),     r[1].as<std::string>(), r[2].as<int64_t>(),
-                  r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>()};
+    if (const auto ms = r[4].as<int64_t>(); ms != last_ms) {
+      occurred = iso_utc(SysTime{std::chrono::milliseconds(ms)});
+      last_ms = ms;
+    }
+    OutboxEvent e{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<int64_t>(),
+                  r[3].as<std::string>(), occurred, r[5].as<std::string>()};
     out.messages.push_back(to_message(e, topic_prefix));
     out.replay = r[6].as<int64_t>();
   }
@@ -37,6 +45,20 @@ Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_pre
 void mark_published(pqxx::connection& conn, const Batch& batch, size_t n) {
   pqxx::nontransaction tx(conn);
   tx.exec_prepared("relay_mark", batch.replay, batch.messages[n - 1].id, static_cast<int64_t>(n));
+}
+
+// A batch sent, waiting for the broker's acknowledgement.
+struct Sent {
+  Batch batch;
+  std::unique_ptr<EventSink::Flight> flight;
+};
+
+// Events of `batch` the broker did not acknowledge (a message without a
+// report counts as not delivered).
+size_t failed_count(const Batch& batch, const std::vector<Delivery>& deliveries) {
+  return batch.messages.size() - deliveries.size() +
+         static_cast<size_t>(std::count_if(deliveries.begin(), deliveries.end(),
+                                           [](const Delivery& d) { return !d.delivered; }));
 }
 
 }  // namespace
@@ -90,8 +112,13 @@ void Relay::run() {
       [&](pqxx::connection& conn) {
         conn.prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
         conn.prepare("relay_mark", "SELECT resv_outbox_mark_published($1, $2, $3)");
-        Batch batch;  // read while the one before was in flight, or empty
-        while (!stop_) {
+        std::deque<Sent> sent;  // oldest first; at most two
+        auto send = [&](Batch b) {
+          auto flight = sink_->send(b.messages);
+          sent.push_back({std::move(b), std::move(flight)});
+        };
+        // On stop, what was sent is still waited for and marked.
+        while (!stop_ || !sent.empty()) {
           if (!leader_) {
             leader_ = try_advisory_lock(conn, advisory::kOutboxRelay);
             is_leader_.set(leader_ ? 1 : 0);
@@ -101,41 +128,47 @@ void Relay::run() {
             }
             spdlog::info("msg=\"this server's relay now publishes the outbox\"");
           }
-          if (batch.messages.empty()) batch = next_batch(conn, opts_.batch, opts_.topic_prefix);
-          if (batch.messages.empty()) {
-            pause(opts_.idle_poll, true);
-            continue;
+          if (sent.empty()) {
+            Batch b = next_batch(conn, opts_.batch, opts_.topic_prefix);
+            if (b.messages.empty()) {
+              pause(opts_.idle_poll, true);
+              continue;
+            }
+            send(std::move(b));
           }
-          // While the broker acknowledges a full page of the window, the next
-          // page is read (and its messages built): the two overlap.
-          auto in_flight = std::async(std::launch::async, [&] { return sink_->publish(batch.messages); });
-          Batch next;
-          if (batch.replay == 0 && batch.messages.size() == static_cast<size_t>(opts_.batch))
-            next = next_batch(conn, opts_.batch, opts_.topic_prefix, batch.messages.back().id);
-          auto deliveries = in_flight.get();
+          // While the broker acknowledges a full page of the window, the
+          // page after it is read and sent behind it: the producer never
+          // runs dry between pages.
+          if (const Batch& last = sent.back().batch; sent.size() == 1 && !stop_ && last.replay == 0 &&
+                                                     last.messages.size() == static_cast<size_t>(opts_.batch))
+            if (Batch b = next_batch(conn, opts_.batch, opts_.topic_prefix, last.messages.back().id);
+                !b.messages.empty())
+              send(std::move(b));
+          Sent oldest = std::move(sent.front());
+          sent.pop_front();
+          auto deliveries = sink_->wait(std::move(oldest.flight));
           const size_t published = delivered_prefix(deliveries);
-          if (published > 0) mark_published(conn, batch, published);
+          if (published > 0) mark_published(conn, oldest.batch, published);
           published_.inc(published);
-          if (published == batch.messages.size()) {
+          if (published == oldest.batch.messages.size()) {
             if (failing) spdlog::info("msg=\"the relay publishes again\" events={}", published);
             failing = false;
-            batch = std::move(next);
             continue;
           }
-          // A message without a report counts as not delivered.
-          const auto failed = batch.messages.size() - deliveries.size() +
-                              static_cast<size_t>(std::count_if(deliveries.begin(), deliveries.end(),
-                                                                [](const Delivery& d) { return !d.delivered; }));
+          // What was sent behind it is sent again from the failure on, after
+          // its own reports (so that the producer holds nothing of it).
+          size_t failed = failed_count(oldest.batch, deliveries);
+          for (auto& later : sent) failed += failed_count(later.batch, sink_->wait(std::move(later.flight)));
+          sent.clear();
           delivery_errors_.inc(failed);
           if (!failing) {
             const std::string why = published < deliveries.size() ? deliveries[published].error : "no delivery report";
             spdlog::warn(
                 "msg=\"events not acknowledged by the broker; the backlog grows until it answers\" failed={} "
-                "published={} error=\"{}\" hint=\"resv events status\"",
-                failed, published, why);
+                "published={} error={} hint=\"resv events status\"",
+                failed, published, logfmt(why));
           }
           failing = true;
-          batch = {};  // read again from where the acknowledged part ends
           pause(opts_.retry);
         }
       },

@@ -3,8 +3,11 @@
 // unpublished rows to Kafka in windows of finished transactions, in id order
 // within a window, and moves past them only after the broker acknowledged
 // them: one row of state per batch, no write per event (resv_outbox_next,
-// sql/functions/70_events.sql). At least once: a crash between the two sends
-// the batch again, with the same event ids; consumers dedupe by them.
+// sql/functions/70_events.sql). The page after one on its way is read and
+// sent behind it (two at most), so the producer does not wait for the
+// database between pages; a page is recorded only after every page before
+// it. At least once: a crash between delivery and recording sends the page
+// again, with the same event ids; consumers dedupe by them.
 //
 // One relay leads among all servers on a database (a session-level advisory
 // lock, db/advisory_locks.h): a single publisher keeps each key's events in

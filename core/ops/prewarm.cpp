@@ -151,9 +151,7 @@ Result<std::vector<ConcertToWarm>> concerts_to_warm(const std::string& url, cons
   try {
     pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv warmup"));
     pqxx::read_transaction tx(conn);
-    std::string ids = "{";
-    for (int64_t s : schedules) ids += (ids.size() > 1 ? "," : "") + std::to_string(s);
-    ids += "}";
+    const std::string ids = pg_int_array(schedules);
     auto missing = tx.exec_params(
         "SELECT s FROM unnest($1::bigint[]) s WHERE NOT EXISTS (SELECT 1 FROM schedules WHERE id = s) LIMIT 1", ids);
     if (!missing.empty())

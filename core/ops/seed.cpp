@@ -460,15 +460,23 @@ Result<SeedSpec> seed_profile(const std::string& name) {
   return s;
 }
 
-SeedSpec scale_spec(SeedSpec s, int64_t scale) {
-  s.concerts *= scale;
-  s.seats *= scale;
-  s.users *= scale;
+namespace {
+constexpr int64_t kMax = 1'000'000'000;  // rows in one table
+}  // namespace
+
+Result<SeedSpec> scale_spec(SeedSpec s, int64_t scale) {
+  if (scale < 1) return Status::Invalid("scale must be at least 1 (got " + std::to_string(scale) + ")");
+  for (auto [v, what] : {std::pair{&s.concerts, "concerts"}, {&s.seats, "seats"}, {&s.users, "users"}}) {
+    int64_t scaled = 0;
+    if (__builtin_mul_overflow(*v, scale, &scaled) || scaled > kMax || scaled < -kMax)
+      return Status::Invalid(std::string(what) + " x scale " + std::to_string(scale) + " is beyond 1,000,000,000 (" +
+                             std::to_string(*v) + " x " + std::to_string(scale) + ")");
+    *v = scaled;
+  }
   return s;
 }
 
 Status validate_spec(const SeedSpec& s) {
-  constexpr int64_t kMax = 1'000'000'000;
   auto within = [&](int64_t v, int64_t lo, const char* what) -> Status {
     if (v < lo || v > kMax)
       return Status::Invalid(std::string(what) + " must be between " + std::to_string(lo) + " and 1,000,000,000 (got " +
@@ -479,12 +487,16 @@ Status validate_spec(const SeedSpec& s) {
                   within(s.seats, 0, "seats"), within(s.pools_per_schedule, 0, "pools per schedule"),
                   within(s.users, 0, "users"), within(s.balance, 0, "balance")})
     if (!st.ok()) return st;
-  Shape shape(s);
-  if (auto st = within(shape.schedules, 1, "concerts x schedules"); !st.ok()) return st;
+  // Each factor is at most a billion, checked before it is multiplied: no
+  // product below overflows.
+  const int64_t schedules = s.concerts * s.schedules_per_concert;
+  if (auto st = within(schedules, 1, "concerts x schedules"); !st.ok()) return st;
   if (s.pools_per_schedule > 0) {
     if (s.pool_capacity < 1 || s.pool_capacity > 10'000'000)
       return Status::Invalid("pool capacity must be between 1 and 10,000,000 when there are pools");
-    if (auto st = within(shape.pools * s.pool_capacity, 0, "pool units in total"); !st.ok()) return st;
+    const int64_t pools = schedules * s.pools_per_schedule;
+    if (auto st = within(pools, 0, "pools in total"); !st.ok()) return st;
+    if (auto st = within(pools * s.pool_capacity, 0, "pool units in total"); !st.ok()) return st;
     if (s.pool_max_party < 1 || s.pool_max_per_user < 1)
       return Status::Invalid("a pool's party size and per-user limit must be at least 1");
   }

@@ -43,8 +43,10 @@ struct SeedSpec {
 Result<SeedSpec> seed_profile(const std::string& name);
 const std::vector<std::string>& seed_profile_names();
 
-// `scale` copies of the events (concerts), and `scale` times the users.
-SeedSpec scale_spec(SeedSpec spec, int64_t scale);
+// `scale` copies of the events (concerts), and `scale` times the seats and
+// the users. InvalidRequest for a scale below 1 or a product beyond a
+// billion (never a wrapped-around one).
+Result<SeedSpec> scale_spec(SeedSpec spec, int64_t scale);
 
 // InvalidRequest when a size is negative, zero where it must not be, or too
 // large (over a billion rows in one table).

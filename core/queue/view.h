@@ -18,12 +18,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/iso_time.h"
 #include "base/status.h"
 #include "queue/token.h"
 
 namespace resv {
-
-using SysTime = std::chrono::system_clock::time_point;
 
 enum class TokenState { Waiting, Active, Expired };
 std::string_view token_state_name(TokenState s);

@@ -232,6 +232,12 @@ BEGIN
   IF p_action <> 'enable' AND NOT EXISTS (SELECT 1 FROM queue_concerts WHERE concert_id = p_concert) THEN
     RETURN resv_fail('NOT_FOUND', format('concert %s has no waiting room; enable one first', p_concert));
   END IF;
+  -- A slower rate admits nobody for hours; a faster one is no waiting room,
+  -- and overflows the admission step's credit (cli/queue_args.h).
+  IF (p_set->>'ratePerSecond')::double precision NOT BETWEEN 0.001 AND 100000 THEN
+    RETURN resv_fail('INVALID_REQUEST', format('ratePerSecond %s is out of range: from 0.001 to 100000 admissions '
+      || 'per second, or null for no limit by rate', p_set->>'ratePerSecond'));
+  END IF;
   INSERT INTO queue_concerts (concert_id, enabled, max_active)
   VALUES (p_concert, false, 100) ON CONFLICT (concert_id) DO NOTHING RETURNING true INTO v_created;
   q := resv_queue_lock(p_concert);

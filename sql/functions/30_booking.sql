@@ -414,7 +414,11 @@ BEGIN
     RETURN jsonb_build_object('ok', true, 'status', 'EXPIRED', 'reservationId', p_res, 'refunded', 0);
   END IF;
   IF v_r.status = 'CONFIRMED' THEN
-    UPDATE users SET balance = balance + v_r.amount WHERE id = p_user RETURNING balance INTO v_balance;
+    UPDATE users SET balance = balance + v_r.amount
+     WHERE id = p_user AND balance <= resv_max_balance() - v_r.amount RETURNING balance INTO v_balance;
+    IF NOT FOUND THEN  -- the reservation stays confirmed and paid
+      RETURN resv_credit_refused(p_user, v_r.amount, 'the refund');
+    END IF;
     UPDATE payments SET status = 'REFUNDED' WHERE reservation_id = p_res;
     INSERT INTO balance_ledger (user_id, delta, balance_after, reason, reservation_id, payment_id)
     SELECT p_user, v_r.amount, v_balance, 'REFUND', p_res, id FROM payments WHERE reservation_id = p_res;
@@ -456,14 +460,36 @@ RETURNS jsonb LANGUAGE sql STABLE SET enable_seqscan = off AS $$
     resv_fail('NOT_FOUND', format('user %s does not exist', p_user)))
 $$;
 
+-- The largest balance a user may have (minor units): a business limit,
+-- LIMIT_EXCEEDED, far below where bigint arithmetic would overflow.
+CREATE OR REPLACE FUNCTION resv_max_balance() RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+  SELECT 1000000000000000::bigint
+$$;
+
+-- LIMIT_EXCEEDED for a credit of p_amount that would take user p_user's
+-- balance past resv_max_balance(); NOT_FOUND for no such user.
+CREATE OR REPLACE FUNCTION resv_credit_refused(p_user bigint, p_amount bigint, p_what text)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(
+    (SELECT resv_fail('LIMIT_EXCEEDED', format('%s of %s would take the balance of user %s from %s past the '
+                        || 'maximum of %s; nothing was changed', p_what, p_amount, p_user, balance, resv_max_balance()),
+                      jsonb_build_object('balance', balance, 'maxBalance', resv_max_balance()))
+       FROM users WHERE id = p_user),
+    resv_fail('NOT_FOUND', format('user %s does not exist', p_user)))
+$$;
+
 CREATE OR REPLACE FUNCTION resv_top_up_do(p_user bigint, p_amount bigint)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   v_balance bigint;
 BEGIN
-  UPDATE users SET balance = balance + p_amount WHERE id = p_user RETURNING balance INTO v_balance;
+  IF p_amount NOT BETWEEN 1 AND resv_max_balance() THEN
+    RETURN resv_fail('INVALID_REQUEST', format('amount %s is not between 1 and %s', p_amount, resv_max_balance()));
+  END IF;
+  UPDATE users SET balance = balance + p_amount
+   WHERE id = p_user AND balance <= resv_max_balance() - p_amount RETURNING balance INTO v_balance;
   IF NOT FOUND THEN
-    RETURN resv_fail('NOT_FOUND', format('user %s does not exist', p_user));
+    RETURN resv_credit_refused(p_user, p_amount, 'a top-up');
   END IF;
   INSERT INTO balance_ledger (user_id, delta, balance_after, reason)
   VALUES (p_user, p_amount, v_balance, 'TOP_UP');

@@ -1,6 +1,13 @@
 // The HTTP/1.1 connection itself, through the real server with raw bytes:
-// pipelined requests, HTTP/1.0 keep-alive, and the idle timeout.
+// pipelined requests, HTTP/1.0 keep-alive, the idle timeout, and what
+// RFC 9110/9112 ask of a server (Host, Allow, WWW-Authenticate, HEAD,
+// Expect: 100-continue).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "e2e_util.h"
 #include "test_seed.h"
@@ -84,6 +91,85 @@ TEST_F(HttpConnection, AnIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
   EXPECT_EQ(answer.find("Connection: close"), std::string::npos) << "closed by the timeout, not the answer";
   EXPECT_EQ(answer.find("error:"), std::string::npos) << answer;
+}
+
+TEST_F(HttpConnection, AnHttp11RequestWithoutExactlyOneHostIsRefusedWith400) {
+  ServerProcess server{db.url()};
+  for (const std::string& bytes : {std::string("GET /api/concerts HTTP/1.1\r\n\r\n"),
+                                   std::string("GET /api/concerts HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")}) {
+    SCOPED_TRACE(bytes);
+    HttpClient raw("127.0.0.1", server.port());
+    std::string answer = raw.raw(bytes);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Host header"), std::string::npos) << "the message says what is missing: " << answer;
+    EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  }
+}
+
+TEST_F(HttpConnection, AWrongMethodIsAnsweredWithTheMethodsThePathAllows) {
+  ServerProcess server{db.url()};
+  HttpClient http("127.0.0.1", server.port());
+  auto r = http.request("PUT", "/api/concerts", "{}");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD");
+  r = http.request("GET", "/api/reservations");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "POST");
+}
+
+TEST_F(HttpConnection, Unauthorized401sNameTheSchemeAndTheBearerSchemeIsCaseInsensitive) {
+  ServerProcess server{db.url()};
+  HttpClient admin("127.0.0.1", server.admin_port());
+  auto r = admin.get("/admin/status");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.headers["www-authenticate"], "Bearer realm=\"resv-admin\"");
+  for (const char* scheme : {"bearer ", "BEARER ", "Bearer  "}) {
+    SCOPED_TRACE(scheme);
+    EXPECT_EQ(admin.get("/admin/status", {{"Authorization", scheme + std::string(ServerProcess::kAdminToken)}}).status,
+              200);
+  }
+  EXPECT_EQ(admin.get("/admin/status", {{"Authorization", std::string("Basic ") + ServerProcess::kAdminToken}}).status,
+            401);
+}
+
+TEST_F(HttpConnection, HeadOnAGetRouteAnswersItsHeadWithoutTheBody) {
+  ServerProcess server{db.url()};
+  HttpClient http("127.0.0.1", server.port());
+  auto get = http.get("/api/concerts");
+  ASSERT_EQ(get.status, 200);
+  HttpClient raw("127.0.0.1", server.port());
+  std::string answer = raw.raw("HEAD /api/concerts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Content-Length: " + std::to_string(get.body.size()) + "\r\n"), std::string::npos)
+      << "the GET answer's length: " << answer;
+  EXPECT_EQ(answer.size(), answer.find("\r\n\r\n") + 4) << "nothing after the head: " << answer;
+}
+
+TEST_F(HttpConnection, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
+  ServerProcess server{db.url()};
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server.port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval patience{10, 0};  // a server that never answers fails the test instead of hanging it
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+  const std::string body = R"({"amount":5})";
+  const std::string head = "POST /api/users/1/balance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  char buf[4096];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0) << "no interim answer to Expect: 100-continue";
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_EQ(::send(fd, body.data(), body.size(), 0), static_cast<ssize_t>(body.size()));
+  std::string answer;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "the body was read and the top-up made: " << answer;
 }
 
 }  // namespace

@@ -8,17 +8,22 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "db/migrations.h"
 #include "e2e_util.h"
+#include "eventually.h"
 #include "private_cluster.h"
 #include "test_db.h"
+#include "test_seed.h"
 
 namespace {
 
 using namespace resv::test;
 using namespace resv::e2e;
+using nlohmann::json;
 
 struct OutageData {
   int64_t schedule_id = 0;
@@ -134,6 +139,46 @@ TEST(Outage, WhileTheDatabaseIsDownRequestsGet503AndTheServerRecoversWithoutRest
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM seats WHERE reservation_id IS NOT NULL")[0].as<int64_t>(), 2);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM payments")[0].as<int64_t>(), 1);
   EXPECT_EQ(server.terminate(), 0) << server.log();
+}
+
+TEST(Outage, SessionsTheDatabaseEndedAreReplacedBeforePaymentsUseThem) {
+  // pg_terminate_backend of every session of the server (as an operator, or
+  // a restart, does): the pool used to keep its dead connections and fail
+  // the first request on each with 503, minutes later, while it counted
+  // them as up.
+  TestDatabase db;
+  auto s = seed(db, {.seats = 20, .users = 20});
+  ServerProcess server(db.url());
+  HttpClient http("127.0.0.1", server.port());
+  std::vector<int64_t> held;
+  for (int i = 0; i < 20; ++i) {
+    json body{{"userId", s.first_user_id + i}, {"scheduleId", s.schedule_id}, {"seatIds", {s.seat_ids[i]}}};
+    auto r = http.post("/api/reservations", body.dump());
+    ASSERT_EQ(r.status, 201) << r.body;
+    held.push_back(json::parse(r.body)["reservationId"].get<int64_t>());
+  }
+  const double pool_size = metric_sum(metrics_text(server), "resv_db_pool_size", {"pool=\"write\""});
+  ASSERT_GT(pool_size, 0);
+  const std::string others = "datname = current_database() AND pid <> pg_backend_pid()";
+  ASSERT_GT(db.count("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE " + others), 0);
+  ASSERT_TRUE(eventually([&] {
+    return metric_sum(metrics_text(server), "resv_db_pool_connected", {"pool=\"write\""}) == pool_size &&
+           db.count("SELECT count(*) FROM pg_stat_activity WHERE " + others + " AND backend_start > now() - "
+                    "interval '1 minute'") >= pool_size;
+  })) << "the server did not replace its ended sessions";
+
+  std::vector<std::thread> payers;
+  std::vector<int> statuses(20);
+  for (int i = 0; i < 20; ++i)
+    payers.emplace_back([&, i] {
+      HttpClient own("127.0.0.1", server.port());
+      statuses[i] = own.post("/api/reservations/" + std::to_string(held[i]) + "/payment",
+                             json{{"userId", s.first_user_id + i}}.dump())
+                        .status;
+    });
+  for (auto& t : payers) t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 200), 20) << "payments answered otherwise than 200";
+  EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE status = 'CONFIRMED'"), 20);
 }
 
 }  // namespace

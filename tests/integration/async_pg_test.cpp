@@ -1,6 +1,7 @@
 // AsyncPg, the non-blocking pool behind the hot paths, against a real PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -343,6 +344,62 @@ TEST_F(AsyncPgTest, StartingCountsDownOnlyAsConnectionsJoinThePool) {
   pg.start();
   ASSERT_TRUE(wait_started(pg));
   EXPECT_EQ(pg.connected(), 4);
+  pg.stop();
+}
+
+// The pids of the other sessions on the test's database (the pool's).
+std::vector<int> other_sessions(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  std::vector<int> pids;
+  for (const auto& r : tx.exec("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND pid <> pg_backend_pid() ORDER BY pid"))
+    pids.push_back(r[0].as<int>());
+  return pids;
+}
+
+// Ends `pids`' sessions (pg_terminate_backend) and waits until they are gone.
+void terminate(pqxx::connection& conn, const std::vector<int>& pids) {
+  pqxx::nontransaction tx(conn);
+  for (int pid : pids) tx.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+  for (int i = 0; i < 600; ++i) {
+    std::string list;
+    for (int pid : pids) list += (list.empty() ? "" : ",") + std::to_string(pid);
+    auto left = tx.exec("SELECT count(*) FROM pg_stat_activity WHERE pid IN (" + list + ")");
+    if (left[0][0].as<int>() == 0) return;
+    std::this_thread::sleep_for(50ms);
+  }
+  throw std::runtime_error("the terminated sessions did not end in 30 s");
+}
+
+TEST_F(AsyncPgTest, SessionsEndedByTheServerWhileIdleAreReplacedWithoutAJobFindingThemDead) {
+  AsyncPg pg({db.url(), 4}, metrics);
+  pg.start();
+  ASSERT_TRUE(wait_connected(pg, 4));
+  pqxx::connection admin(db.url());
+  const auto before = other_sessions(admin);
+  ASSERT_EQ(before.size(), 4u);
+  terminate(admin, before);
+  // The pool notices by itself (no job asks) and connects anew.
+  std::vector<int> after;
+  for (int i = 0; i < 600; ++i) {
+    after = other_sessions(admin);
+    if (after.size() == 4) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(after.size(), 4u) << "the pool did not replace its ended sessions";
+  for (int pid : after) EXPECT_EQ(std::count(before.begin(), before.end(), pid), 0) << "pid " << pid << " is new";
+  ASSERT_TRUE(wait_connected(pg, 4));
+  EXPECT_EQ(metrics.gauge("resv_db_pool_connected", "", "pool=\"write\"").value(), 4);
+
+  // Two of the four ended: jobs sent at once all run, on the other two.
+  terminate(admin, {after[0], after[1]});
+  std::vector<std::future<Result<std::string>>> answers;
+  for (int i = 0; i < 20; ++i)
+    answers.push_back(std::async(std::launch::async, [&] { return call(pg, "balance", {uid(i % 2)}); }));
+  for (auto& a : answers) {
+    auto r = a.get();
+    EXPECT_TRUE(r.ok()) << r.status().message();
+  }
   pg.stop();
 }
 

@@ -205,6 +205,40 @@ TEST_F(Payments, UnknownUserHasNoBalanceAndCannotTopUp) {
   EXPECT_EQ(db.count("SELECT count(*) FROM outbox"), 0);
 }
 
+TEST_F(Payments, ATopUpPastTheLargestBalanceIsLimitExceededAndChangesNothing) {
+  const int64_t max = db.count("SELECT resv_max_balance()");
+  db.exec("UPDATE users SET balance = resv_max_balance() - 5 WHERE id = " + uid(0));
+  auto t = bookings.top_up({user(0), 6, {}, {}});
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(code_of(t), "LIMIT_EXCEEDED") << t.status().message();
+  EXPECT_NE(t.status().message().find("maximum"), std::string::npos) << t.status().message();
+  EXPECT_EQ(balance(0), max - 5);
+  EXPECT_EQ(ledger_lines(0), 0);
+  EXPECT_EQ(db.count("SELECT count(*) FROM outbox"), 0);
+  auto exact = bookings.top_up({user(0), 5, {}, {}});
+  ASSERT_TRUE(exact.ok()) << exact.status().message();
+  EXPECT_EQ(exact->balance, max) << "up to the largest balance itself";
+  // Through SQL, past what bigint holds: refused, not an overflow error.
+  EXPECT_EQ(db.scalar("SELECT resv_top_up(" + uid(1) + ", 9223372036854775807)->>'code'"), "INVALID_REQUEST");
+}
+
+TEST_F(Payments, ARefundPastTheLargestBalanceIsLimitExceededAndTheReservationStaysPaid) {
+  auto id = hold(0, {0});
+  ASSERT_TRUE(pay(id, 0).ok());
+  db.exec("UPDATE users SET balance = resv_max_balance() - 999 WHERE id = " + uid(0));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto c = bookings.cancel(id, user(0));
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(code_of(c), "LIMIT_EXCEEDED") << c.status().message();
+  }
+  EXPECT_EQ(status_of(id), "CONFIRMED");
+  EXPECT_EQ(db.scalar("SELECT status FROM payments WHERE reservation_id = " + std::to_string(id)), "PAID");
+  EXPECT_EQ(ledger_lines(0), 1) << "the payment's line only";
+  db.exec("UPDATE users SET balance = resv_max_balance() - 1000 WHERE id = " + uid(0));
+  ASSERT_TRUE(bookings.cancel(id, user(0)).ok()) << "a refund up to the largest balance itself";
+  EXPECT_EQ(balance(0), db.count("SELECT resv_max_balance()"));
+}
+
 TEST_F(Payments, LedgerIsARunningTotalOfTheBalance) {
   auto a = hold(0, {0});
   auto b = hold(0, {1, 2});

@@ -720,7 +720,7 @@ TEST_F(QueueSql, ConfigureWithoutAnyLimitIsInvalidRequestAndChangesNothing) {
   const auto audit_rows = audits();
   for (const json& bad : {json{{"maxActive", nullptr}},
                           json{{"maxActive", nullptr}, {"ratePerSecond", nullptr}, {"paused", true}},
-                          json{{"maxActive", 0}}, json{{"ratePerSecond", -1}, {"maxActive", 9}},
+                          json{{"maxActive", 0}},
                           json{{"tokenTtlSeconds", 0}, {"maxActive", 9}}}) {
     json r = configure(s.concert_id, bad, "alice", "set");
     EXPECT_EQ(code(r), "INVALID_REQUEST") << bad.dump() << " -> " << r.dump();
@@ -733,6 +733,26 @@ TEST_F(QueueSql, ConfigureWithoutAnyLimitIsInvalidRequestAndChangesNothing) {
   EXPECT_EQ(after["maxActive"], 7);
   EXPECT_EQ(queue_field("change_no"), change_no);
   EXPECT_EQ(audits(), audit_rows);
+}
+
+TEST_F(QueueSql, ARateOutsideAThousandthToAHundredThousandPerSecondIsRefusedAndChangesNothing) {
+  // 1e308 was taken, and every admission step then failed with "bigint out
+  // of range": nobody was admitted.
+  json fresh = configure(s.concert_id, {{"enabled", true}, {"ratePerSecond", 1e308}}, "alice", "enable");
+  EXPECT_EQ(code(fresh), "INVALID_REQUEST") << fresh.dump();
+  EXPECT_EQ(db.count("SELECT count(*) FROM queue_concerts"), 0) << "no row for a refused enable";
+  ASSERT_TRUE(ok(enable({{"ratePerSecond", 100000}}))) << "the largest rate itself";
+  const auto change_no = queue_field("change_no");
+  for (double bad : {1e308, 100000.5, 0.0009, 0.0, -1.0}) {
+    json r = configure(s.concert_id, {{"ratePerSecond", bad}});
+    EXPECT_EQ(code(r), "INVALID_REQUEST") << bad << " -> " << r.dump();
+    EXPECT_NE(r.value("message", "").find("ratePerSecond"), std::string::npos) << r.dump();
+  }
+  EXPECT_EQ(queue_field("change_no"), change_no);
+  EXPECT_EQ(status()["ratePerSecond"], 100000);
+  ASSERT_TRUE(ok(configure(s.concert_id, {{"ratePerSecond", 0.001}})));
+  json t = tick(s.concert_id);
+  EXPECT_FALSE(t.contains("code")) << "the admission step runs: " << t.dump();
 }
 
 TEST_F(QueueSql, EveryOperatorActionWritesOneAuditRowWithWhatChanged) {

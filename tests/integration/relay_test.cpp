@@ -3,6 +3,8 @@
 // at least; an outage and its drain; one leader among several relays.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -31,8 +33,9 @@ using namespace std::chrono_literals;
 class CrashingSink : public EventSink {
  public:
   CrashingSink(std::unique_ptr<EventSink> inner, int fail_after) : inner_(std::move(inner)), left_(fail_after) {}
-  std::vector<Delivery> publish(const std::vector<EventMessage>& batch) override {
-    auto d = inner_->publish(batch);
+  std::unique_ptr<Flight> send(const std::vector<EventMessage>& batch) override { return inner_->send(batch); }
+  std::vector<Delivery> wait(std::unique_ptr<Flight> flight) override {
+    auto d = inner_->wait(std::move(flight));
     if (left_-- == 0) throw std::runtime_error("crash after the broker acknowledged the round");
     return d;
   }
@@ -40,6 +43,36 @@ class CrashingSink : public EventSink {
  private:
   std::unique_ptr<EventSink> inner_;
   int left_;
+};
+
+// Passes batches on to a real producer and counts how many were on their
+// way at once; the first `fail_first` waits report every message from
+// `fail_from` on as failed (though the broker has them): a partial failure
+// while a later batch is already on its way.
+class WatchingSink : public EventSink {
+ public:
+  explicit WatchingSink(std::unique_ptr<EventSink> inner, int fail_first = 0, size_t fail_from = 0)
+      : inner_(std::move(inner)), fail_first_(fail_first), fail_from_(fail_from) {}
+  std::unique_ptr<Flight> send(const std::vector<EventMessage>& batch) override {
+    max_in_flight = std::max(max_in_flight.load(), ++in_flight_);
+    return inner_->send(batch);
+  }
+  std::vector<Delivery> wait(std::unique_ptr<Flight> flight) override {
+    auto d = inner_->wait(std::move(flight));
+    --in_flight_;
+    if (fail_first_ > 0) {
+      --fail_first_;
+      for (size_t i = fail_from_; i < d.size(); ++i) d[i] = {false, "injected"};
+    }
+    return d;
+  }
+  std::atomic<int> max_in_flight{0};
+
+ private:
+  std::unique_ptr<EventSink> inner_;
+  int in_flight_ = 0;
+  int fail_first_;
+  size_t fail_from_;
 };
 
 struct Relaying : StoreTest {
@@ -193,6 +226,45 @@ TEST_F(Relaying, AWindowLargerThanABatchGoesOutPageByPageInOrderEachEventOnce) {
   EXPECT_EQ(event_ids.size(), 10u) << "each event once";
   for (const auto& [key, types] : types_by_key(got))
     EXPECT_EQ(types, (std::vector<std::string>{"ReservationHeld", "ReservationConfirmed"})) << "reservation " << key;
+}
+
+TEST_F(Relaying, ThePageAfterOneInFlightIsSentBehindItAndAFailureSendsBothAgainFromItsFirstLoss) {
+  // 40 events of 5 keys ('E<n>' in commit order), pages of 10: the first
+  // page reports its last 5 as lost while the second is already sent.
+  db.exec("SELECT resv_outbox('reservation', g % 5, 'E' || g, '{}') FROM generate_series(1, 40) g");
+  auto* sink = new WatchingSink(producer(), 1, 5);
+  auto r = relay(std::unique_ptr<EventSink>(sink), metrics, 10);
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+  EXPECT_EQ(sink->max_in_flight.load(), 2) << "a page sent while the one before waited for the broker";
+  EXPECT_EQ(metrics.counter("resv_relay_published_total", "").value(), 40u) << "each event marked once";
+  EXPECT_EQ(metrics.counter("resv_relay_delivery_errors_total", "").value(), 5u) << "the 5 reported lost";
+
+  auto got = consume("resv.reservations", 55);
+  ASSERT_EQ(got.size(), 55u) << "40 events, and 6-20 again (the second page was not marked on its own)";
+  std::set<std::string> seen;
+  std::map<std::string, int> last_of_key;  // by key: the newest event number first seen so far
+  for (const auto& e : got) {
+    if (!seen.insert(e.header("event-id")).second) continue;  // a duplicate, deduped by id
+    const int n = std::stoi(e.header("event-type").substr(1));
+    EXPECT_GT(n, last_of_key[e.key]) << "key " << e.key << ": first arrivals in commit order";
+    last_of_key[e.key] = n;
+  }
+  EXPECT_EQ(seen.size(), 40u);
+}
+
+TEST_F(Relaying, AProducerFlightDroppedWithoutWaitingLeavesTheProducerWorking) {
+  auto p = producer();
+  auto message = [](int64_t id) {
+    return to_message({id, "reservation", 7, "Dropped", "2026-12-02T05:00:00.000Z", "{}"}, "resv.");
+  };
+  std::vector<EventMessage> first, second;
+  for (int64_t i = 1; i <= 100; ++i) first.push_back(message(i));
+  second.push_back(message(101));
+  { auto dropped = p->send(first); }  // its reports come later, to memory the producer still holds
+  auto d = p->wait(p->send(second));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(d[0].delivered) << d[0].error;
+  EXPECT_EQ(consume("resv.reservations", 101).size(), 101u);
 }
 
 TEST_F(Relaying, AnEventCommittedAfterNewerOnesWerePublishedIsPublishedOnceAndBeforeItsKeysNextEvent) {

@@ -188,7 +188,7 @@ TEST(Seed, ExplicitSizesSpreadTheSeatsOverEverySchedule) {
 
 TEST(Seed, ScaleMultipliesConcertsSeatsAndUsers) {
   TestDatabase db;
-  SeedSpec spec = resv::scale_spec(profile("concert"), 3);
+  SeedSpec spec = resv::scale_spec(profile("concert"), 3).value();
   seed_or_throw(db, spec);
   EXPECT_EQ(counts(db), (std::map<std::string, int64_t>{{"concerts", 3}, {"schedules", 3}, {"seats", 3000},
                                                         {"pools", 0}, {"pool_units", 0}, {"users", 30000}}));

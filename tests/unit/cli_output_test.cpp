@@ -190,6 +190,22 @@ TEST(Settings, MissingExplicitConfigFileIsAUsageError) {
   EXPECT_NE(s.status().message().find("/nonexistent/resv.toml"), std::string::npos);
 }
 
+TEST(Settings, AConfigPathThatIsNoRegularFileIsRefusedLikeAMissingOne) {
+  TempDir dir;
+  for (const std::string& path : {dir.path.string(), std::string("/dev/zero")}) {
+    SCOPED_TRACE(path);
+    auto s = resolve_settings({.config = path}, env_of({}));
+    ASSERT_FALSE(s.ok()) << "read as an empty file";
+    EXPECT_EQ(s.status().code(), ErrorCode::InvalidRequest);
+    EXPECT_NE(s.status().message().find("not a regular file"), std::string::npos) << s.status().message();
+  }
+  auto big = dir.path / "big.toml";
+  std::ofstream(big) << std::string((1 << 20) + 1, '#');
+  auto s = resolve_settings({.config = big.string()}, env_of({}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("larger than"), std::string::npos) << s.status().message();
+}
+
 TEST(Settings, ConfigSyntaxErrorsAndUnknownKeysAreRefused) {
   TempDir dir;
   auto bad = dir.path / "bad.toml";

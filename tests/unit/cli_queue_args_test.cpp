@@ -48,12 +48,15 @@ TEST(QueueArgs, MaxActiveIsAPositiveIntOrNone) {
     EXPECT_EQ(parse_max_active(bad), std::nullopt) << "'" << bad << "'";
 }
 
-TEST(QueueArgs, RateIsAPositiveFiniteNumberOrNone) {
+TEST(QueueArgs, RateIsANumberFromAThousandthToAHundredThousandOrNone) {
   EXPECT_EQ(parse_rate("50"), json(50.0));
   EXPECT_EQ(parse_rate("0.5"), json(0.5));
   EXPECT_EQ(parse_rate(".25"), json(0.25));
   EXPECT_EQ(parse_rate("none"), json(nullptr));
-  for (const char* bad : {"", "0", "0.0", "-1", "nan", "inf", "1e400", "5/s", " 5", "5 ", "+5"})
+  EXPECT_EQ(parse_rate("0.001"), json(0.001));
+  EXPECT_EQ(parse_rate("100000"), json(100000.0));
+  for (const char* bad : {"", "0", "0.0", "-1", "nan", "inf", "1e400", "5/s", " 5", "5 ", "+5", "1e308", "100001",
+                          "0.0009", "1e-300"})
     EXPECT_EQ(parse_rate(bad), std::nullopt) << "'" << bad << "'";
 }
 

@@ -247,6 +247,22 @@ TEST(ParseWarmRequest, RefusesWhatCannotBeAConcertListOrAWindow) {
   }
 }
 
+TEST(BearerToken, TheSchemeIsMatchedWhateverItsCase) {
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("BEARER abc"), "abc");
+  EXPECT_EQ(bearer_token("Bearer   abc"), "abc") << "spaces after the scheme";
+}
+
+TEST(BearerToken, AnotherSchemeOrNoTokenGivesNothing) {
+  EXPECT_EQ(bearer_token(""), "");
+  EXPECT_EQ(bearer_token("Bearer"), "");
+  EXPECT_EQ(bearer_token("Bearer "), "");
+  EXPECT_EQ(bearer_token("Basic abc"), "");
+  EXPECT_EQ(bearer_token("Bearerabc"), "");
+  EXPECT_EQ(bearer_token("Bearers abc"), "");
+}
+
 }  // namespace
 
 TEST(SeatsJson, IsByteForByteWhatAJsonTreeWritesEvenForQuotesAndNonAsciiLabels) {

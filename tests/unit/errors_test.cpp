@@ -44,6 +44,17 @@ TEST(ErrorResponse, BusinessErrorHasNoRetryAfter) {
   EXPECT_TRUE(error_response(Status::SoldOut("gone")).headers.empty());
 }
 
+TEST(ErrorResponse, Every401NamesTheCredentialsItWants) {
+  auto admin = error_response(Status::Error(ErrorCode::Unauthorized, "no token"));
+  EXPECT_EQ(admin.status, 401);
+  ASSERT_EQ(admin.headers.size(), 1u);
+  EXPECT_EQ(admin.headers[0], (std::pair<std::string, std::string>{"WWW-Authenticate", "Bearer realm=\"resv-admin\""}));
+  auto queue = error_response(Status::Error(ErrorCode::QueueTokenInvalid, "forged"));
+  EXPECT_EQ(queue.status, 401);
+  ASSERT_EQ(queue.headers.size(), 1u);
+  EXPECT_EQ(queue.headers[0], (std::pair<std::string, std::string>{"WWW-Authenticate", "QueueToken realm=\"resv\""}));
+}
+
 TEST(CodeName, RoundTripsEveryCode) {
   for (int i = 0; i <= static_cast<int>(ErrorCode::Internal); ++i) {
     auto c = static_cast<ErrorCode>(i);

@@ -159,7 +159,31 @@ TEST_F(RouterTest, KnownPathWithAnotherMethodIs405) {
   ASSERT_EQ(sent.responses.size(), 1u);
   EXPECT_EQ(sent.responses[0].status, 405);
   EXPECT_EQ(error_code_of(sent.responses[0]), "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(header_of(sent.responses[0], "Allow"), "GET, HEAD") << "the methods the path has (RFC 9110, 15.5.6)";
   EXPECT_EQ(calls, 0);
+}
+
+TEST_F(RouterTest, TheAllowHeaderListsEveryMethodOfThePath) {
+  router.add("POST", "/api/reservations/{id}/payment", reply_with(200));
+  router.add("DELETE", "/api/reservations/{id}", reply_with(200));
+  router.add("GET", "/api/reservations/{id}", reply_with(200));
+  Sent sent;
+  router.dispatch(request("PUT", "/api/reservations/3"), sent.reply());
+  ASSERT_EQ(sent.responses.size(), 1u);
+  EXPECT_EQ(header_of(sent.responses[0], "Allow"), "DELETE, GET, HEAD");
+}
+
+TEST_F(RouterTest, HeadIsRoutedToTheGetRouteOfThePath) {
+  std::string seen_method;
+  router.add("GET", "/api/concerts", [&](const HttpRequest& req, Reply reply) {
+    seen_method = req.method;
+    reply(HttpResponse{});
+  });
+  Sent sent;
+  router.dispatch(request("HEAD", "/api/concerts"), sent.reply());
+  ASSERT_EQ(sent.responses.size(), 1u);
+  EXPECT_EQ(sent.responses[0].status, 200);
+  EXPECT_EQ(seen_method, "HEAD");
 }
 
 TEST_F(RouterTest, ThrowingHandlerStillGetsA500Reply) {

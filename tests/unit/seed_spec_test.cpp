@@ -46,7 +46,7 @@ TEST(SeedProfiles, UnknownNameIsNotFound) {
 }
 
 TEST(SeedSpecs, ScaleMultipliesEventsSeatsAndUsers) {
-  auto plan = seed_plan(scale_spec(seed_profile("festival").value(), 3));
+  auto plan = seed_plan(scale_spec(seed_profile("festival").value(), 3).value());
   EXPECT_EQ(rows_of(plan, "concerts"), 30);
   EXPECT_EQ(rows_of(plan, "schedules"), 90);
   EXPECT_EQ(rows_of(plan, "seats"), 450000);
@@ -68,6 +68,35 @@ TEST(SeedSpecs, OutOfRangeSizesAreRefused) {
   s.pool_kind = "OPERA";
   EXPECT_EQ(validate_spec(s).code(), ErrorCode::InvalidRequest);
   EXPECT_TRUE(validate_spec(seed_profile("coupon").value()).ok());
+}
+
+TEST(SeedSpecs, AScaledSizeBeyondABillionIsRefusedNotWrappedAround) {
+  SeedSpec s;
+  s.seats = 4611686018427388154;  // x 4 wraps around to 1,000 in 64 bits
+  auto scaled = scale_spec(s, 4);
+  ASSERT_FALSE(scaled.ok());
+  EXPECT_EQ(scaled.status().code(), ErrorCode::InvalidRequest);
+  EXPECT_NE(scaled.status().message().find("seats x scale 4"), std::string::npos) << scaled.status().message();
+  for (int64_t SeedSpec::*field : {&SeedSpec::users, &SeedSpec::concerts}) {
+    SeedSpec t;
+    t.*field = 4611686018427388154;
+    EXPECT_FALSE(scale_spec(t, 4).ok());
+  }
+  s.seats = 250'000'000;
+  EXPECT_TRUE(scale_spec(s, 4).ok()) << "a billion itself";
+  EXPECT_FALSE(scale_spec(s, 5).ok());
+  EXPECT_FALSE(scale_spec(SeedSpec{}, 0).ok());
+}
+
+TEST(SeedSpecs, ProductsOfSizesBeyondABillionAreRefusedWithoutOverflow) {
+  SeedSpec s;
+  s.concerts = 1'000'000'000;
+  s.schedules_per_concert = 1'000'000'000;
+  s.pools_per_schedule = 1'000'000'000;
+  s.pool_capacity = 10'000'000;
+  EXPECT_EQ(validate_spec(s).code(), ErrorCode::InvalidRequest);
+  s.schedules_per_concert = 1;
+  EXPECT_EQ(validate_spec(s).code(), ErrorCode::InvalidRequest) << "a billion schedules x a billion pools";
 }
 
 TEST(SeedRows, SeatsAreSpreadOverSchedulesWithUniqueLabels) {
