@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -172,8 +173,9 @@ std::optional<int64_t> parse_duration_ms(std::string_view text) {
   }
   double n = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  // from_chars reads "nan" and "inf" too: neither is a duration.
   if (unit == 0 || text.empty() || ec != std::errc() || p != text.data() + text.size() || text[0] == '-' ||
-      n * unit > 86400000.0)
+      !std::isfinite(n) || n * unit > 86400000.0)
     return std::nullopt;
   return static_cast<int64_t>(n * unit + 0.5);
 }

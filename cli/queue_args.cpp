@@ -70,6 +70,12 @@ Expected<nlohmann::json> queue_settings_patch(const QueueSettingsArgs& a) {
   if (a.opens_at) {
     if (a.opens_at->empty())
       return Outcome::Usage("--opens-at is empty", "give an ISO 8601 time, e.g. 2026-05-01T10:00:00+02:00, or 'none'");
+    // A time is printable ASCII; anything else (bytes that are no UTF-8)
+    // would make a patch that cannot be sent as JSON.
+    for (unsigned char c : *a.opens_at)
+      if (c < 0x20 || c > 0x7e)
+        return Outcome::Usage("--opens-at holds a character that is no part of a time",
+                              "give an ISO 8601 time, e.g. 2026-05-01T10:00:00+02:00, or 'none'");
     patch["opensAt"] = *a.opens_at == "none" ? nlohmann::json(nullptr) : nlohmann::json(*a.opens_at);
   }
   return patch;

@@ -1,7 +1,8 @@
 #include "cli/servers.h"
 
-#include <cstdlib>
+#include <charconv>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 namespace resv::cli {
@@ -13,8 +14,13 @@ std::optional<std::pair<std::string, int>> parse_http_url(const std::string& url
   rest = rest.substr(0, rest.find('/'));
   auto colon = rest.rfind(':');
   if (colon == std::string::npos || colon == 0) return std::nullopt;
-  int port = std::atoi(rest.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return std::nullopt;
+  // Digits only, and the whole of them: atoi read "9090x" as 9090, and
+  // "4294967297" (which overflows an int) as 1.
+  const std::string_view digits = std::string_view(rest).substr(colon + 1);
+  int port = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535)
+    return std::nullopt;
   return std::make_pair(rest.substr(0, colon), port);
 }
 

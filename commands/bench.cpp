@@ -248,7 +248,11 @@ Outcome run_bench(Context& ctx, const BenchFlags& f) {
   out.progress_done();
 
   if (trace_file) {
-    std::fprintf(trace_file.get(), "# resv bench %s: due_ms sent_ms latency_ms status code step\n", f.scenario.c_str());
+    const auto start_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.started_at.time_since_epoch()).count();
+    std::fprintf(trace_file.get(),
+                 "# resv bench %s, started at %lld ms: due_ms sent_ms latency_ms status code method target step\n",
+                 f.scenario.c_str(), static_cast<long long>(start_ms));
     for (const auto& line : r.trace) std::fprintf(trace_file.get(), "%s\n", line.c_str());
     trace_file.reset();
   }
@@ -381,7 +385,7 @@ void register_bench(CLI::App& app, Context& ctx) {
   cmd->add_option("--threshold", f->thresholds, "METRIC OP VALUE, e.g. 'p95<20ms' (repeat for several)");
   cmd->add_option("--url", f->url, "A resv-server's API (http://HOST:PORT); default: the embedded stack");
   cmd->add_option("--timeout", f->timeout, "Per request; longer is a system error")->capture_default_str();
-  cmd->add_option("--trace", f->trace, "One line per answer to FILE (due, sent, latency, status, code, step)")
+  cmd->add_option("--trace", f->trace, "One line per answer to FILE (due, sent, latency, status, code, method, target, step)")
       ->type_name("FILE");
   cmd->footer(
       "Seeds a concert of its own for the scenario (never touching other data), runs the load, then\n"

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev
   libgtest-dev libgmock-dev googletest
   libssl-dev
+  clang-14 libclang-rt-14-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl procps man-db groff-base bash-completion zsh fish
 )

@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh Debian 12 machine: installs dependencies,
 # builds what ships at -O3, then builds every test (unit, integration,
 # end-to-end, concurrency) under AddressSanitizer + UndefinedBehaviorSanitizer
-# and runs them against a throwaway PostgreSQL.
+# and runs them against a throwaway PostgreSQL; then fuzzes the parsers for a
+# short bounded time (scripts/fuzz.sh: libFuzzer targets in tests/fuzz/, built
+# with clang 14).
 #   scripts/test.sh            everything (what CI runs)
 #   scripts/test.sh --fast     the tests in the -O3 build, no sanitizer pass
 set -euo pipefail
@@ -54,5 +56,9 @@ else
   # they compile.
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DRESV_SANITIZE=ON \
     -DRESV_BENCH_TOOLS=OFF -DRESV_UNITY=ON
+  # The parsers under libFuzzer: the seed corpora replayed, then 15 s of
+  # fuzzing per target (build-fuzz; about two and a half minutes in all).
+  echo "== fuzz (build-fuzz)" >&2
+  scripts/fuzz.sh
 fi
 echo "scripts/test.sh: all suites passed" >&2

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/flat_json.h"
-#include "db/migrations.h"
+#include "base/checksum.h"
 
 namespace resv {
 namespace {

@@ -1,5 +1,6 @@
 #pragma once
-// Transport-neutral request/response types. Only http_server.cpp sees Beast.
+// Transport-neutral request/response types. Only http_server.cpp (and
+// beast_request.h, which turns Beast's request into HttpRequest) sees Beast.
 #include <functional>
 #include <memory>
 #include <optional>

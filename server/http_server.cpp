@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/logfmt.h"
+#include "server/beast_request.h"
 #include "server/converters.h"
 #include "server/errors.h"
 #include "server/router.h"
@@ -182,26 +183,13 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     head_only_ = msg.method() == http::verb::head;
-    if (version_ == 11 && msg.count(http::field::host) != 1) {
-      // RFC 9112, 3.2: without it (or with two) the request is refused.
+    if (!host_header_ok(msg)) {
       keep_alive_ = false;
       state_.in_flight.fetch_add(1);
       return write(error_response(Status::Invalid(
           "an HTTP/1.1 request needs exactly one Host header (RFC 9112, 3.2); send Host: <host>:<port>")));
     }
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    std::string_view target(msg.target().data(), msg.target().size());
-    auto q = target.find('?');
-    req.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
-    req.body = std::move(msg.body());
-    req.headers.reserve(8);
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
+    HttpRequest req = to_http_request(msg);
     req.request_id = request_id_from(req.header("x-request-id"));
     state_.in_flight.fetch_add(1);
     router_.dispatch(std::move(req), [self = shared_from_this()](HttpResponse resp) {

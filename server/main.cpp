@@ -1,13 +1,15 @@
 // resv-server: wires core, routes and listeners; handles signals and exit codes.
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp needs std::exchange
 #include <boost/asio.hpp>
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <thread>
 
-#include "base/logfmt.h"
 #include "base/event_loop.h"
+#include "base/logfmt.h"
 #include "booking/pg_store.h"
 #include "booking/release_listener.h"
 #include "db/migrations.h"
@@ -51,7 +53,20 @@ int migrate(const ServerOptions& o) {
   return 0;
 }
 
+// Every client connection takes a descriptor: the soft limit (often 1,024)
+// goes up to the hard one, as nginx and redis raise theirs. Returns it.
+rlim_t raise_open_files() {
+  rlimit fds{};
+  if (getrlimit(RLIMIT_NOFILE, &fds) != 0) return 0;
+  if (fds.rlim_cur < fds.rlim_max) {
+    rlimit raised{fds.rlim_max, fds.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  }
+  return fds.rlim_cur;
+}
+
 int serve(ServerOptions o) {
+  const rlim_t open_files = raise_open_files();
   MetricsRegistry metrics;
   // Listen first: with --port 0 the port is known only then, and the
   // sessions' names (session_url) carry it. Nothing is served before the
@@ -202,8 +217,9 @@ int serve(ServerOptions o) {
   queue_service.start();
   if (o.relay) relay.start();
 
-  spdlog::info("msg=listening version={} api={}:{} admin={}:{} io_threads={} db_pool={}", kVersion, o.host,
-               api_server.port(), o.admin_host, admin_server.port(), o.io_threads, o.db_pool_size);
+  spdlog::info("msg=listening version={} api={}:{} admin={}:{} io_threads={} db_pool={} open_files={}", kVersion,
+               o.host, api_server.port(), o.admin_host, admin_server.port(), o.io_threads, o.db_pool_size,
+               static_cast<unsigned long long>(open_files));
   // One machine-readable line on stdout for supervisors and tests.
   std::printf("resv-server listening api=%s:%u admin=%s:%u\n", o.host.c_str(), api_server.port(),
               o.admin_host.c_str(), admin_server.port());

@@ -116,6 +116,10 @@ void Router::dispatch(HttpRequest request, Reply reply) const {
   const Route* route = match(request, request.params, allow);
   // One allocation for everything the reply needs (there were three).
   struct Call {
+    // Spelled out: clang 14 lacks C++20's aggregate initialization from
+    // parentheses, which make_shared needs for an aggregate.
+    Call(const Router* r, const Route* rt, std::chrono::steady_clock::time_point t, HttpRequest q, Reply p)
+        : router(r), route(rt), start(t), req(std::move(q)), reply(std::move(p)) {}
     const Router* router;
     const Route* route;
     std::chrono::steady_clock::time_point start;

@@ -202,7 +202,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
     char b[96];
     std::snprintf(b, sizeof b, "%.3f %.3f %.3f %d %s ", ms(due_), ms(sent_),
                   std::chrono::duration<double, std::milli>(Clock::now() - due_).count(), status, code.c_str());
-    stats_.trace.emplace_back(ms(due_), b + pending_->step);
+    stats_.trace.emplace_back(ms(due_), b + pending_->method + " " + pending_->target + " " + pending_->step);
   }
 
   void close() {
@@ -264,6 +264,7 @@ LoadResult run_load(const LoadOptions& o, const ScriptFactory& scripts, LoadProg
   const auto address = net::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
   const tcp::endpoint ep(address, o.port);
   sh.t0 = Clock::now();
+  const auto started_at = std::chrono::system_clock::now();
   sh.deadline = sh.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.duration_s));
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
@@ -274,6 +275,7 @@ LoadResult run_load(const LoadOptions& o, const ScriptFactory& scripts, LoadProg
     });
   for (auto& th : pool) th.join();
   LoadResult out;
+  out.started_at = started_at;
   out.seconds = std::chrono::duration<double>(Clock::now() - sh.t0).count();
   std::vector<std::pair<double, std::string>> trace;
   for (auto& ts : stats) {

@@ -83,10 +83,11 @@ struct LoadResult {
   double seconds = 0;
   int64_t late = 0;  // open loop: requests sent more than 1 ms after they were due
   // With LoadOptions::trace, per answer in the order of their due times:
-  // "DUE_MS SENT_MS LATENCY_MS STATUS CODE STEP" (times from the start; STATUS
-  // 0 and CODE "timeout" or "connection" when there was no answer; CODE "-"
-  // when the body has none).
+  // "DUE_MS SENT_MS LATENCY_MS STATUS CODE METHOD TARGET STEP" (times from
+  // started_at; STATUS 0 and CODE "timeout" or "connection" when there was no
+  // answer; CODE "-" when the body has none).
   std::vector<std::string> trace;
+  std::chrono::system_clock::time_point started_at;
 };
 
 // Answers so far, for a progress line (read from another thread).

@@ -1,5 +1,7 @@
 #include "bench/thresholds.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -41,7 +43,8 @@ Result<Threshold> parse_threshold(const std::string& text) {
   const std::string value = s.substr(value_at);
   char* end = nullptr;
   t.value = std::strtod(value.c_str(), &end);
-  if (value.empty() || end == value.c_str() || t.value < 0)
+  // strtod reads "nan" and "inf" too: a threshold of them never holds.
+  if (value.empty() || end == value.c_str() || !std::isfinite(t.value) || t.value < 0)
     return Status::Invalid("threshold '" + text + "': '" + value + "' is not a number" + example);
   const std::string unit(end);
   if (is_latency(t.metric)) {

@@ -115,7 +115,7 @@ struct AsyncPg::Impl {
   // Blocking: connect, configure, prepare, warm up; nullptr on failure.
   PGconn* connect_and_warm() {
     PGconn* pg = PQconnectdb(with_connect_timeout(opts.url, 2).c_str());
-    auto ok = [pg](PGresult* r) {
+    auto ok = [](PGresult* r) {
       bool good = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
       PQclear(r);
       return good;

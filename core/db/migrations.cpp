@@ -28,17 +28,6 @@ std::optional<std::pair<int, std::string>> parse_migration_filename(std::string_
   return std::make_pair(version, name);
 }
 
-std::string checksum_hex(std::string_view text) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 namespace {
 
 constexpr std::string_view kMigrationsDir = "migrations/";
@@ -211,7 +200,7 @@ Result<MigrationState> read_state(pqxx::transaction_base& tx, const SchemaFiles&
       return Status::Internal("the database is at migration " + std::to_string(version) + " but this binary knows only " +
                               std::to_string(st.latest) + " (hint: upgrade resv before using this database)");
     auto it = std::find_if(schema.migrations.begin(), schema.migrations.end(),
-                           [&](const Migration& m) { return m.version == version; });
+                           [v = version](const Migration& m) { return m.version == v; });
     if (it != schema.migrations.end() && it->checksum == sum) continue;
     if (version == kLegacy[0].first && sum == kLegacy[0].second)
       return Status::Internal("the database was built by a development version of resv older than 0.1.0 and stopped "

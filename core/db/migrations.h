@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/checksum.h"  // checksum_hex: a migration's recorded checksum
 #include "base/status.h"
 
 namespace pqxx {
@@ -51,7 +52,6 @@ struct FunctionFile {
 
 // "0001_schema.sql" -> {1, "schema"}; nullopt for anything else.
 std::optional<std::pair<int, std::string>> parse_migration_filename(std::string_view filename);
-std::string checksum_hex(std::string_view text);
 // A schema: migrations sorted by version, function files sorted by name.
 struct SchemaFiles {
   std::vector<Migration> migrations;

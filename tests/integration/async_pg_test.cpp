@@ -395,7 +395,7 @@ TEST_F(AsyncPgTest, SessionsEndedByTheServerWhileIdleAreReplacedWithoutAJobFindi
   terminate(admin, {after[0], after[1]});
   std::vector<std::future<Result<std::string>>> answers;
   for (int i = 0; i < 20; ++i)
-    answers.push_back(std::async(std::launch::async, [&] { return call(pg, "balance", {uid(i % 2)}); }));
+    answers.push_back(std::async(std::launch::async, [&, i] { return call(pg, "balance", {uid(i % 2)}); }));
   for (auto& a : answers) {
     auto r = a.get();
     EXPECT_TRUE(r.ok()) << r.status().message();
