@@ -14,6 +14,9 @@
 #   freeze     instance 2 stopped (SIGSTOP) for 5 s, then SIGCONT
 #   locks      a session holding the pool's row and the first 200 seats
 #              FOR UPDATE for 10 s (the field reports' long waits)
+#   mixed      at once: instance 1 killed, instance 2 frozen for 3 s, every
+#              session ended, the pool's row locked for 5 s; then instance 1
+#              started again
 # Afterwards, once every hold has expired and the sweepers ran, against the
 # database:
 #   lost       payments answered 200 whose reservation is not CONFIRMED with
@@ -40,7 +43,7 @@
 # balance mismatch, stale hold, missing event, answer other than 2xx/4xx/503,
 # or recovery over 5 s after the database returned.
 #   bench/faults.sh [--quick]    (--quick: 8 s between faults, pg-down 10 s)
-#   GAP=95 bench/faults.sh       (seconds between faults: 95 makes a 10-minute run)
+#   GAP=80 bench/faults.sh       (seconds between faults: 80 makes a ten-minute run)
 # CI runs the short version of this as tests/e2e/faults_test.cpp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +86,7 @@ fault() { echo "$1 $2 $3" >>"$work/faults"; }  # name start_ms end_ms
 
 # The faults' own time (a restart, the outage, the freeze, the locks) comes
 # on top of the gaps between them; the load outlasts the last one by a gap.
-duration=$((gap * 6 + pg_down_s + 30))
+duration=$((gap * 7 + pg_down_s + 40))
 log "load: $rate requests/s on each server for $duration s, faults every $gap s"
 for i in 1 2; do
   resv bench mixed --url "http://127.0.0.1:$((port + i - 1))" --reuse "$schedule" --users 10000 \
@@ -130,6 +133,19 @@ psql -q "$db" -c "BEGIN" -c "SELECT count(*) FROM (SELECT id FROM pools WHERE sc
   -c "SELECT count(*) FROM (SELECT id FROM seats WHERE schedule_id = $schedule ORDER BY id LIMIT 200 FOR UPDATE) s" \
   -c "SELECT pg_sleep(10)" -c "COMMIT" >/dev/null
 fault locks "$t" "$(now_ms)"
+
+sleep "$gap"
+log "fault: mixed: instance 1 killed, instance 2 frozen 3 s, every session ended and the pool row locked 5 s, at once"
+t=$(now_ms)
+psql -q "$db" -c "BEGIN" -c "SELECT count(*) FROM (SELECT id FROM pools WHERE schedule_id = $schedule FOR UPDATE) p" \
+  -c "SELECT pg_sleep(5)" -c "COMMIT" >/dev/null &
+locker=$!
+kill -9 "$(pid_of 1)"; pid2=$(pid_of 2); kill -STOP "$pid2"
+psql -q "$db" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+  WHERE application_name LIKE 'resv-server%' AND pid <> pg_backend_pid()" >/dev/null
+sleep 3; kill -CONT "$pid2"; wait "$locker"
+start_servers
+fault mixed "$t" "$(now_ms)"
 
 log "waiting for the load to end"
 # resv bench exits 4 when its own audit finds the answers and the database
@@ -205,7 +221,7 @@ python3 - "$work/faults" "$work/trace-1" "$work/trace-2" "$work/trace-3" <<PY
 import sys
 checks = dict(line.split() for line in """$checks""".strip().splitlines())
 faults = [l.split() for l in open(sys.argv[1])]
-hits = {"kill9": {1}, "freeze": {2}}  # the instances a fault hits; the others: both
+hits = {"kill9": {1}, "freeze": {2}}  # the instances a fault hits; the others (mixed too): both
 answers = []  # (absolute due ms, instance, status, code, step)
 # Instance 0: the cancelling and queueing client, which asks both in turn
 # (counted, not used to time a recovery).
