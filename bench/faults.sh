@@ -140,7 +140,9 @@ t=$(now_ms)
 psql -q "$db" -c "BEGIN" -c "SELECT count(*) FROM (SELECT id FROM pools WHERE schedule_id = $schedule FOR UPDATE) p" \
   -c "SELECT pg_sleep(5)" -c "COMMIT" >/dev/null &
 locker=$!
-kill -9 "$(pid_of 1)"; pid2=$(pid_of 2); kill -STOP "$pid2"
+# Both pids first: with instance 1 gone, `resv server status` exits 4.
+pid1=$(pid_of 1); pid2=$(pid_of 2)
+kill -9 "$pid1"; kill -STOP "$pid2"
 psql -q "$db" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
   WHERE application_name LIKE 'resv-server%' AND pid <> pg_backend_pid()" >/dev/null
 sleep 3; kill -CONT "$pid2"; wait "$locker"
