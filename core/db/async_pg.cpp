@@ -56,6 +56,7 @@ struct AsyncPg::Impl {
     // reconnects before any job finds it dead. `generation` tells a wait of
     // an earlier connection of the slot from the current one's.
     bool watching = false;
+    bool ending = false;  // the server said it ends the session (on_notice)
     uint64_t generation = 0;
   };
 
@@ -135,11 +136,7 @@ struct AsyncPg::Impl {
       good = ok(r);
     }
     if (good) good = PQsetnonblocking(pg, 1) == 0;
-    // The server's messages outside a statement (its FATAL when it ends the
-    // session) go to the log, not to stderr as libpq's default does.
-    if (good) PQsetNoticeProcessor(pg, [](void*, const char* message) {
-      spdlog::info("msg=\"database notice\" text={}", logfmt(message));
-    }, nullptr);
+    if (good) PQsetNoticeReceiver(pg, on_notice, nullptr);
     if (!good) {
       if (!logged_down.exchange(true))
         spdlog::warn("msg=\"database connection failed\" error={}", logfmt(PQerrorMessage(pg)));
@@ -148,6 +145,17 @@ struct AsyncPg::Impl {
     }
     logged_down = false;
     return pg;
+  }
+
+  // The server's messages outside a statement go to the log, not to stderr
+  // as libpq's default does. A FATAL one is the server ending the session
+  // (pg_terminate_backend, a shutdown): `ending` (a Slot's) turns true at
+  // once, since the socket's EOF follows only after the backend's exit work.
+  static void on_notice(void* ending, const PGresult* r) {
+    const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (ending && severity && (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0))
+      *static_cast<bool*>(ending) = true;
+    spdlog::info("msg=\"database notice\" text={}", logfmt(PQresultErrorMessage(r)));
   }
 
   // ---- on the loop thread ----
@@ -174,15 +182,22 @@ struct AsyncPg::Impl {
     s.pg = pg;
     s.sock = std::make_unique<net::posix::stream_descriptor>(ioc, fd);
     s.watching = false;
+    s.ending = false;
+    PQsetNoticeReceiver(pg, on_notice, &s.ending);
     ++s.generation;
     connected_gauge.set(++connected);
     dispatch();
   }
 
-  // Whether an idle connection is still there: reads what the server sent
-  // (without blocking); the session's end (its FATAL message, then EOF)
-  // makes libpq mark it bad.
-  static bool alive(Slot& s) { return PQconsumeInput(s.pg) && PQstatus(s.pg) == CONNECTION_OK; }
+  // Whether an idle connection is still there: reads and parses (PQisBusy)
+  // what the server sent, without blocking; the session's end (its FATAL
+  // message, or EOF) says it is not.
+  static bool alive(Slot& s) {
+    if (!PQconsumeInput(s.pg)) return false;
+    PQisBusy(s.pg);
+    return !s.ending && PQstatus(s.pg) == CONNECTION_OK;
+  }
+  static const char* why_dead(Slot& s) { return s.ending ? "the server ended the session" : PQerrorMessage(s.pg); }
 
   void watch_idle(Slot& s) {
     if (!s.pg || s.busy || s.watching) return;
@@ -194,7 +209,7 @@ struct AsyncPg::Impl {
                          if (!slot.pg || slot.generation != generation) return;  // closed, or another connection
                          slot.watching = false;
                          if (slot.busy) return;  // its job's own wait reads the answer
-                         if (ec || !alive(slot)) return lost(slot, ec ? ec.message().c_str() : PQerrorMessage(slot.pg));
+                         if (ec || !alive(slot)) return lost(slot, ec ? ec.message().c_str() : why_dead(slot));
                          watch_idle(slot);  // a notice or a parameter change: still there
                        });
   }
@@ -221,7 +236,7 @@ struct AsyncPg::Impl {
       // Checked right before its use too (the watch may not have run yet):
       // a job is never sent on a connection known to be gone.
       if (!alive(*idle)) {
-        drop(*idle, PQerrorMessage(idle->pg));
+        drop(*idle, why_dead(*idle));
         fail_fast_without_connections();
         continue;
       }
@@ -616,7 +631,7 @@ void AsyncPg::recheck_waiting() {
 
 int AsyncPg::size() const { return impl_->opts.size; }
 int AsyncPg::in_use() const { return static_cast<int>(impl_->in_use_gauge.value()); }
-int AsyncPg::waiting() const { return static_cast<int>(impl_->waiting_gauge.value()); }
+int AsyncPg::waiting() const { return impl_->queued.load(); }
 std::chrono::milliseconds AsyncPg::oldest_wait() const {
   auto since = impl_->oldest_enqueued.load(std::memory_order_relaxed);
   if (since == 0) return std::chrono::milliseconds(0);

@@ -122,6 +122,9 @@ class AsyncPg {
 
   int size() const;
   int in_use() const;
+  // Jobs accepted and not yet sent or answered; exact at every moment (a job
+  // stops counting before its callback runs), unlike the metric, which the
+  // loop refreshes after it.
   int waiting() const;
   int connected() const;
   // How long the oldest waiting job has waited (0 when none waits).
