@@ -103,7 +103,7 @@ Outcome confirm(const Context& ctx, const std::string& question, bool yes) {
 }
 
 void add_global_options(CLI::App& app, GlobalFlags& f) {
-  app.set_version_flag("--version", std::string("resv ") + kVersion, "Print the version and exit");
+  app.set_version_flag("--version", version_line("resv"), "Print the version and exit");
   const char* g = "Global options";
   app.add_flag("--json", f.output.json, "Print data as JSON (schemas in resv(1))")->group(g);
   app.add_option("--db", f.settings.db, "PostgreSQL URL (default: the embedded cluster; env RESV_DATABASE_URL)")

@@ -175,6 +175,7 @@ struct InstanceStatus {
   std::optional<long long> uptime_s, in_flight, db_pool_in_use, db_pool_size;
   std::optional<long long> warm_concerts;  // kept warm by resv warmup
   std::optional<std::string> version;
+  std::optional<std::string> commit;
 };
 
 template <class T>
@@ -227,6 +228,7 @@ InstanceStatus probe(const ServerInstance& inst, const std::string& host, bool m
   }
   s.uptime_s = field<long long>(j, "/uptimeSeconds"_json_pointer);
   s.version = field<std::string>(j, "/version"_json_pointer);
+  s.commit = field<std::string>(j, "/commit"_json_pointer);
   s.in_flight = field<long long>(j, "/inFlight"_json_pointer);
   s.db_pool_in_use = field<long long>(j, "/dbPool/inUse"_json_pointer);
   s.db_pool_size = field<long long>(j, "/dbPool/size"_json_pointer);
@@ -260,6 +262,7 @@ Outcome run_status(const Context& ctx) {
       item["reasons"] = s.reasons;
       item["uptimeSeconds"] = or_null(s.uptime_s);
       item["version"] = or_null(s.version);
+      item["commit"] = or_null(s.commit);
       item["inFlight"] = or_null(s.in_flight);
       item["dbPoolInUse"] = or_null(s.db_pool_in_use);
       item["dbPoolSize"] = or_null(s.db_pool_size);
@@ -497,8 +500,8 @@ void register_server(CLI::App& app, Context& ctx) {
       "JSON (--json):\n"
       "  {\"instances\": [{\"index\": int, \"pid\": int, \"port\": int, \"adminPort\": int,\n"
       "                  \"running\": bool, \"ready\": bool, \"reasons\": [string],\n"
-      "                  \"uptimeSeconds\": int|null, \"version\": string|null, \"inFlight\": int|null,\n"
-      "                  \"dbPoolInUse\": int|null, \"dbPoolSize\": int|null,\n"
+      "                  \"uptimeSeconds\": int|null, \"version\": string|null, \"commit\": string|null,\n"
+      "                  \"inFlight\": int|null, \"dbPoolInUse\": int|null, \"dbPoolSize\": int|null,\n"
       "                  \"warmConcerts\": int|null}]}   (warmConcerts: kept warm by resv warmup)\n"
       "  (null: not known, because the instance is down or the admin token was refused)");
   ctx.on_run(status, [&ctx] { return run_status(ctx); });

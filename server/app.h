@@ -69,6 +69,10 @@ void serve_cached(App& app, const std::string& key, Reply reply,
 
 HttpResponse json_response(int status, std::string body);
 
+// Why the server is not ready (GET /readyz, systemd's readiness): empty
+// when it is.
+std::vector<std::string> not_ready_reasons(const App& app);
+
 void register_catalog_routes(Router& r, App& app);
 void register_reservation_routes(Router& r, App& app);
 void register_user_routes(Router& r, App& app);

@@ -19,6 +19,7 @@
 #include "server/app.h"
 #include "server/http_server.h"
 #include "server/router.h"
+#include "server/systemd_notify.h"
 
 namespace {
 
@@ -225,6 +226,7 @@ int serve(ServerOptions o) {
               o.admin_host.c_str(), admin_server.port());
   std::fflush(stdout);
 
+
   // Graceful shutdown: stop accepting, finish in-flight work, then stop.
   boost::asio::signal_set signals(ioc, SIGTERM, SIGINT);
   boost::asio::steady_timer drain_timer(ioc);
@@ -244,11 +246,39 @@ int serve(ServerOptions o) {
     spdlog::info("msg=\"shutting down\" signal={} in_flight={}", sig, conns.in_flight.load());
     conns.draining = true;
     admin_conns.draining = true;
+    notify_systemd("STOPPING=1");
     api_server.close();
     admin_server.close();
     *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.shutdown_timeout_s);
     poll_drain();
   });
+
+  // Under systemd (Type=notify): READY=1 once ready, the reasons meanwhile
+  // as STATUS= (systemctl status shows them), STOPPING=1 when the drain
+  // starts (after the signal handler is in place: a stop signal that systemd
+  // sends at once must drain, not kill). The timer stops itself then.
+  boost::asio::steady_timer notify_timer(ioc);
+  std::string told;
+  bool told_ready = false, notify_failed = false;
+  std::function<void()> tell_systemd = [&] {
+    if (conns.draining) return;
+    const auto reasons = not_ready_reasons(app);
+    std::string status = systemd_status(reasons);
+    const bool first_ready = reasons.empty() && !told_ready;
+    if (status != told) {
+      if (notify_systemd(first_ready ? "READY=1\n" + status : status)) {
+        told_ready = told_ready || first_ready;
+        told = std::move(status);
+      } else if (!std::exchange(notify_failed, true)) {  // sent again at the next tick
+        spdlog::warn("msg=\"cannot reach systemd's notification socket\" socket={}", logfmt(std::getenv("NOTIFY_SOCKET")));
+      }
+    }
+    notify_timer.expires_after(std::chrono::milliseconds(told_ready ? 1000 : 50));
+    notify_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) tell_systemd();
+    });
+  };
+  if (std::getenv("NOTIFY_SOCKET")) tell_systemd();
 
   std::vector<std::thread> threads;
   for (int i = 1; i < o.io_threads; ++i)

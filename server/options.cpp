@@ -7,7 +7,7 @@
 namespace resv {
 
 void add_server_options(CLI::App& app, ServerOptions& o) {
-  app.set_version_flag("--version", std::string("resv-server ") + kVersion);
+  app.set_version_flag("--version", version_line("resv-server"));
   app.option_defaults()->always_capture_default();
   app.add_option("--database-url", o.database_url, "PostgreSQL connection URL")->envname("RESV_DATABASE_URL");
   app.add_option("--host", o.host, "Public API listen address")->envname("RESV_HOST");

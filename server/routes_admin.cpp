@@ -33,6 +33,14 @@ Status authorize(const App& app, const HttpRequest& req) {
   return Status::Ok();
 }
 
+
+nlohmann::json pass_json(const WarmPass& p) {
+  return {{"concertId", p.concert_id}, {"schedules", p.schedules}, {"cacheEntries", p.cache_entries},
+          {"seatsTaken", p.seats_taken}, {"pools", p.pools}, {"poolUnitsLeft", p.pool_units_left}, {"ms", p.ms}};
+}
+
+}  // namespace
+
 std::vector<std::string> not_ready_reasons(const App& app) {
   std::vector<std::string> reasons;
   if (app.connections.draining) reasons.push_back("shutting down");
@@ -50,13 +58,6 @@ std::vector<std::string> not_ready_reasons(const App& app) {
   if (!app.queue_service.synced()) reasons.push_back("waiting room not synced with the database yet");
   return reasons;
 }
-
-nlohmann::json pass_json(const WarmPass& p) {
-  return {{"concertId", p.concert_id}, {"schedules", p.schedules}, {"cacheEntries", p.cache_entries},
-          {"seatsTaken", p.seats_taken}, {"pools", p.pools}, {"poolUnitsLeft", p.pool_units_left}, {"ms", p.ms}};
-}
-
-}  // namespace
 
 void register_admin_routes(Router& r, App& app) {
   r.add("GET", "/healthz", [](const HttpRequest&, Reply reply) { reply(json_response(200, R"({"status":"ok"})")); });
@@ -97,6 +98,7 @@ void register_admin_routes(Router& r, App& app) {
     }
     nlohmann::json j{
         {"version", kVersion},
+        {"commit", kCommit},
         {"pid", static_cast<int64_t>(::getpid())},
         {"instance", "resv-server:" + std::to_string(app.opts.port)},
         {"uptimeSeconds", uptime.count()},

@@ -631,7 +631,7 @@ void AsyncPg::recheck_waiting() {
 
 int AsyncPg::size() const { return impl_->opts.size; }
 int AsyncPg::in_use() const { return static_cast<int>(impl_->in_use_gauge.value()); }
-int AsyncPg::waiting() const { return impl_->queued.load(); }
+int AsyncPg::waiting() const { return static_cast<int>(impl_->waiting_gauge.value()); }
 std::chrono::milliseconds AsyncPg::oldest_wait() const {
   auto since = impl_->oldest_enqueued.load(std::memory_order_relaxed);
   if (since == 0) return std::chrono::milliseconds(0);

@@ -122,9 +122,9 @@ class AsyncPg {
 
   int size() const;
   int in_use() const;
-  // Jobs accepted and not yet sent or answered; exact at every moment (a job
-  // stops counting before its callback runs), unlike the metric, which the
-  // loop refreshes after it.
+  // Jobs waiting for a connection as of the pool loop's last turn: a job
+  // answered without a connection (recheck_waiting) stops counting just
+  // after its callback has run.
   int waiting() const;
   int connected() const;
   // How long the oldest waiting job has waited (0 when none waits).

@@ -82,7 +82,7 @@ TEST(Admin, MetricsAndStatusRequireTheBearerToken) {
       << "no connection stays in use once the requests are answered";
 }
 
-TEST(Admin, StatusShowsVersionUptimeAndConfigButNeverTheToken) {
+TEST(Admin, StatusShowsVersionCommitUptimeAndConfigButNeverTheToken) {
   TestDatabase db;
   seed(db);
   ServerProcess server(db.url(), {"--db-pool-size", "3", "--filter-ttl-ms", "1234"});
@@ -93,6 +93,7 @@ TEST(Admin, StatusShowsVersionUptimeAndConfigButNeverTheToken) {
   auto j = parse_or_null(r.body);
   ASSERT_TRUE(j.is_object()) << r.body;
   EXPECT_EQ(j["version"], resv::kVersion);
+  EXPECT_EQ(j["commit"], resv::kCommit);
   ASSERT_TRUE(j["uptimeSeconds"].is_number_integer()) << r.body;
   EXPECT_GE(j["uptimeSeconds"].get<int64_t>(), 0);
   EXPECT_EQ(j["ready"], true);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli_run.h"
+#include "resv/version.h"
 #include "test_db.h"
 
 namespace {
@@ -13,10 +14,10 @@ using resv::e2e::contains;
 using resv::e2e::run_resv;
 using resv::test::TestDatabase;
 
-TEST(Cli, VersionPrintsTheVersion) {
+TEST(Cli, VersionPrintsTheVersionAndTheCommitBuilt) {
   auto r = run_resv({"--version"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(contains(r.out, "resv 0.")) << "stdout: " << r.out << "\nstderr: " << r.err;
+  EXPECT_EQ(r.out, std::string("resv ") + resv::kVersion + " (commit " + resv::kCommit + ")\n");
   EXPECT_EQ(r.err, "") << "nothing on stderr";
 }
 

@@ -14,10 +14,12 @@ std::string server_binary();
 
 class ServerProcess {
  public:
+  enum class Wait { Ready, Listening };
   // Starts resv-server against `database_url` with --port 0 --admin-port 0,
   // the admin token "test-token", and `extra_args`. Throws if it does not
-  // become ready within a generous start-up allowance.
-  ServerProcess(const std::string& database_url, std::vector<std::string> extra_args = {});
+  // listen, or (Wait::Ready) become ready, within a generous allowance.
+  ServerProcess(const std::string& database_url, std::vector<std::string> extra_args = {},
+                Wait until = Wait::Ready);
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
