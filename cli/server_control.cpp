@@ -519,8 +519,9 @@ bool is_running_server(long pid) {
 
 namespace {
 
-// `name` from $`env_var`, else beside this program (installed) or in the
-// build tree's `build_dir` beside resv's, else on PATH.
+// `name` from $`env_var`, else beside this program or in ../libexec/resv
+// (installed), or in the build tree's `build_dir` beside resv's, else on
+// PATH.
 Expected<std::string> find_binary(const std::string& name, const char* env_var, const char* build_dir) {
   if (const char* env = std::getenv(env_var); env && *env) {
     if (executable(env)) return std::string(env);
@@ -530,7 +531,8 @@ Expected<std::string> find_binary(const std::string& name, const char* env_var, 
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const fs::path& p : {self.parent_path() / name, self.parent_path().parent_path() / build_dir / name})
+    const fs::path up = self.parent_path().parent_path();
+    for (const fs::path& p : {self.parent_path() / name, up / "libexec" / "resv" / name, up / build_dir / name})
       if (executable(p)) return p.string();
   }
   if (const char* path = std::getenv("PATH")) {

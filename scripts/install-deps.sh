@@ -16,6 +16,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   postgresql-15 postgresql-client-15 postgresql-contrib
   curl procps man-db groff-base bash-completion zsh fish
+  lintian
 )
 bench_packages=(wrk nginx-light pg-activity)
 

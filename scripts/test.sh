@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs dependencies,
-# builds what ships at -O3, then builds every test (unit, integration,
+# builds what ships at -O3 and its Debian package (scripts/package.sh) and
+# tests the installed tree and the package, then builds every test (unit, integration,
 # end-to-end, concurrency) under AddressSanitizer + UndefinedBehaviorSanitizer
 # and runs them against a throwaway PostgreSQL; then fuzzes the parsers for a
 # short bounded time (scripts/fuzz.sh: libFuzzer targets in tests/fuzz/, built
@@ -13,8 +14,6 @@ cd "$(dirname "$0")/.."
 fast=0
 [[ "${1:-}" == "--fast" ]] && fast=1
 jobs=$(nproc 2>/dev/null || echo 2)
-
-scripts/install-deps.sh
 
 suite_dir=""
 trap '[[ -n "$suite_dir" ]] && scripts/pg-test.sh stop "$suite_dir/pgtest" 2>/dev/null || true' EXIT
@@ -31,9 +30,11 @@ run_suite() {  # dir, cmake args...
   (cd "$dir" && ctest -j"$jobs" --output-on-failure --timeout 900)
 }
 
-# CI (no flag): everything that ships, and the load generators, built as a
-# Release build is (-O3; GCC 12 raises some warnings only there, and warnings
-# fail the build), then every test built and run once under AddressSanitizer
+# Everything that ships, and the load generators, built as a release is
+# (scripts/package.sh: -O3; GCC 12 raises some warnings only there, and
+# warnings fail the build), with the Debian package; then the installed tree
+# and the package are tested (tests/package/package_test.sh).
+# CI (no flag): then every test built and run once under AddressSanitizer
 # + UndefinedBehaviorSanitizer, which checks more per test than a plain run.
 # One test build instead of two, both compiled in batches of 8 sources
 # (RESV_UNITY: the inline code of CLI11, nlohmann/json and GoogleTest,
@@ -42,13 +43,16 @@ run_suite() {  # dir, cmake args...
 # enough for failure backtraces and sanitizer reports) instead of full debug
 # info.
 # --fast: the tests in the -O3 build, without the sanitizer pass.
-release_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O3 -g1 -DNDEBUG")
 if ((fast == 1)); then
-  run_suite build "${release_flags[@]}" -DRESV_TESTS=ON -DRESV_UNITY=ON
+  scripts/package.sh -DRESV_TESTS=ON
+  tests/package/package_test.sh build
+  suite_dir=build
+  echo "== tests (build)" >&2
+  (cd build && ctest -j"$jobs" --output-on-failure --timeout 900)
 else
-  echo "== configure + build, -O3, no tests (build)" >&2
-  cmake -S . -B build -G Ninja "${release_flags[@]}" -DRESV_TESTS=OFF -DRESV_UNITY=ON >/dev/null
-  ninja -C build
+  scripts/package.sh
+  echo "== installed tree and package (tests/package/package_test.sh)" >&2
+  tests/package/package_test.sh build
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
