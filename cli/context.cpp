@@ -37,8 +37,16 @@ Expected<std::string> Context::kafka_brokers() const {
                               "'resv server start' runs it; or give brokers with --kafka-brokers or RESV_KAFKA_BROKERS");
 }
 
+bool choices_fit(const std::vector<std::string>& values) {
+  size_t width = 0;
+  for (const auto& v : values) width += v.size() + 1;
+  return width <= 60;
+}
+
 CLI::Option* Context::choices(CLI::Option* opt, std::vector<std::string> values) {
-  opt->check(CLI::IsMember(values));
+  auto member = CLI::IsMember(values);
+  if (!choices_fit(values)) member.description("");
+  opt->check(member);
   choices_[opt] = std::move(values);
   return opt;
 }

@@ -27,6 +27,11 @@ struct GlobalFlags {
   SettingFlags settings;
 };
 
+// Whether an option's values are short enough to list in --help and the
+// man page ("--format {table,json}"); a longer list would overflow their
+// lines, and the command's footer lists the values instead.
+bool choices_fit(const std::vector<std::string>& values);
+
 class Context {
  public:
   using Runner = std::function<Outcome()>;
@@ -48,7 +53,8 @@ class Context {
 
   // `run` runs when `cmd` is the command selected on the command line.
   void on_run(CLI::App* cmd, Runner run) { runners_[cmd] = std::move(run); }
-  // Records the values `opt` accepts (and checks them): completions offer them.
+  // Records the values `opt` accepts (and checks them): completions offer them,
+  // and --help lists them when they fit (else the command's footer must).
   CLI::Option* choices(CLI::Option* opt, std::vector<std::string> values);
   const std::vector<std::string>* choices_of(const CLI::Option* opt) const;
 

@@ -196,7 +196,8 @@ std::string roff_escape(const std::string& text) {
 
 std::string option_synopsis(const Opt& o) {
   std::string s = o.positional.empty() ? join(o.names, ", ") : o.positional;
-  if (!o.type.empty() && o.positional.empty()) s += " " + (o.choices.empty() ? o.type : "{" + join(o.choices, ",") + "}");
+  if (!o.type.empty() && o.positional.empty())
+    s += " " + (o.choices.empty() || !choices_fit(o.choices) ? o.type : "{" + join(o.choices, ",") + "}");
   return s;
 }
 

@@ -292,20 +292,30 @@ Outcome run_status(const Context& ctx) {
     return Outcome::Unreachable("no resv-server instance is recorded in " + ctx.state().server_dir().string(),
                                 "start one with 'resv server start'");
   std::string problems;
-  bool any_running = false;
+  bool any_running = false, any_dead = false, database_down = false;
   for (const auto& s : all) {
     any_running = any_running || s.running;
     if (s.ready) continue;
+    any_dead = any_dead || !s.running;
     std::string reasons;
-    for (const auto& r : s.reasons) reasons += (reasons.empty() ? "" : ", ") + r;
+    for (const auto& r : s.reasons) {
+      reasons += (reasons.empty() ? "" : ", ") + r;
+      database_down = database_down || r == "database unreachable";
+    }
     problems += (problems.empty() ? "" : "; ") + instance_name(s.inst) + ": " + reasons;
   }
   if (!any_running)
     return Outcome::Unreachable("no resv-server instance is running: " + problems,
                                 "start them with 'resv server start'; 'resv server logs' shows why they stopped");
+  // A restart cannot bring the database back: the way out is there, and
+  // the servers recover by themselves once it answers.
+  if (database_down)
+    return Outcome::Unreachable(problems, "the servers cannot reach the database: 'resv db status' shows it (the "
+                                          "embedded one starts with 'resv db up'); they recover by themselves");
   if (!problems.empty())
-    return Outcome::Problem(problems,
-                            "see 'resv server logs --instance N'; 'resv server restart' starts every instance again");
+    return Outcome::Problem(problems, any_dead ? "'resv server restart' starts every instance again; 'resv server "
+                                                 "logs --instance N' shows why one stopped"
+                                               : "'resv server logs --instance N' shows why");
   return Outcome::Ok();
 }
 
@@ -490,7 +500,8 @@ void register_server(CLI::App& app, Context& ctx) {
       "Asks each recorded instance's /readyz and /admin/status (with the admin token).\n"
       "With an admin URL given (--admin-url, RESV_ADMIN_URL or the config file), asks that\n"
       "server instead, wherever it runs. Exit code 3 when no instance runs (or the URL does\n"
-      "not answer); 4 when any is not ready or recorded but dead, with the reasons.\n"
+      "not answer) or the servers cannot reach the database; 4 when any is not ready for another\n"
+      "reason or recorded but dead, with the reasons.\n"
       "\n"
       "Examples:\n"
       "  resv server status\n"

@@ -14,6 +14,7 @@
 
 #include "cli_run.h"
 #include "e2e_util.h"
+#include "private_cluster.h"
 #include "server_cli.h"
 #include "test_db.h"
 
@@ -156,6 +157,28 @@ TEST(CliServer, KilledInstanceMakesStatusExitFour) {
   EXPECT_EQ(listed[1]["ready"], false);
   EXPECT_EQ(listed[1]["running"], false);
   EXPECT_TRUE(answers(cli.port, "/api/concerts")) << "the other instance keeps serving";
+}
+
+// A stopped database is a dependency out of reach (exit 3), and the way out
+// is there: a restart of the servers cannot help.
+TEST(CliServer, WithTheDatabaseStoppedStatusExitsThreeAndPointsAtTheDatabase) {
+  PrivateCluster pg;
+  ASSERT_EQ(run_resv({"db", "migrate", "--db", pg.url()}).code, 0);
+  ServerCli cli(pg.url(), 1);
+  ASSERT_EQ(cli.start().code, 0);
+  pg.pause();
+  CliRun status;
+  ASSERT_TRUE(eventually([&] {
+    status = cli.resv({"server", "status"});
+    return contains(status.err, "database unreachable");
+  }, 30)) << status.err;
+  EXPECT_EQ(status.code, 3) << status.err;
+  EXPECT_TRUE(contains(status.err, "hint: the servers cannot reach the database: 'resv db status' shows it")) << status.err;
+  EXPECT_FALSE(contains(status.err, "resv server restart")) << status.err;
+
+  pg.resume();
+  ASSERT_TRUE(eventually([&] { return cli.resv({"server", "status"}).code == 0; }, 30))
+      << "the servers recover by themselves once the database answers";
 }
 
 TEST(CliServer, StopEndsTheProcessesAndStatusThenExitsThree) {
