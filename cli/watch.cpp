@@ -15,7 +15,7 @@ std::string WatchFrame::every() const {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
 }
 
-Outcome run_watch(const Output& out, std::chrono::milliseconds every, const WatchRound& round) {
+Outcome run_watch(const Output& out, std::chrono::milliseconds every, const WatchRound& round, WatchUntil until) {
   const WatchFrame frame(out, every);
   if (!frame.watching()) return round(frame);
   InterruptScope ctrl_c;
@@ -24,7 +24,7 @@ Outcome run_watch(const Output& out, std::chrono::milliseconds every, const Watc
     last = round(frame);
     if (last.exit() == Exit::Unreachable)
       out.warn(last.what() + "; trying again in " + frame.every());
-    else if (!last.ok())
+    else if (!last.ok() && until == WatchUntil::Problem)
       return last;
   } while (!sleep_unless_interrupted(every));
   return last;

@@ -40,6 +40,10 @@ using WatchRound = std::function<Outcome(const WatchFrame&)>;
 // see it come back. Any other failure ends the watch with that outcome (a
 // check that found a problem is exit 4 at the first round that finds it).
 // After Ctrl-C, the outcome of the last round.
-Outcome run_watch(const Output& out, std::chrono::milliseconds every, const WatchRound& round);
+// With WatchUntil::CtrlC, a round that found a problem is shown and the
+// watch goes on too (a dashboard: resv doctor --watch).
+enum class WatchUntil { Problem, CtrlC };
+Outcome run_watch(const Output& out, std::chrono::milliseconds every, const WatchRound& round,
+                  WatchUntil until = WatchUntil::Problem);
 
 }  // namespace resv::cli

@@ -33,11 +33,6 @@ struct WarmupFlags {
   int watch = 0;
 };
 
-// A warm concert whose last pass is older than this, or than three of its
-// intervals between passes (longer for a large concert: server/warmer.h),
-// has missed passes: its server's warm-up is stuck.
-constexpr double kStaleAfterS = 10;
-
 // One server's answer.
 struct ServerWarmup {
   AdminTarget target;
@@ -46,10 +41,6 @@ struct ServerWarmup {
   std::string code;     // the server's error code, when it answered one
   json answer = json::object();  // its JSON answer when warm
 };
-
-std::string server_label(const AdminTarget& t) {
-  return t.managed ? "instance " + std::to_string(t.inst.index) : t.host + ":" + std::to_string(t.inst.admin_port);
-}
 
 ServerWarmup warm_one(const AdminTarget& t, const std::string& token, const std::string& body) {
   ServerWarmup w;
@@ -157,7 +148,7 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   if (ctx.out().json()) {
     json servers = json::array();
     for (const auto& w : all)
-      servers.push_back({{"server", server_label(w.target)},
+      servers.push_back({{"server", target_label(w.target)},
                          {"adminPort", w.target.inst.admin_port},
                          {"warm", w.error.empty()},
                          {"error", w.error.empty() ? json(nullptr) : json(w.error)},
@@ -200,10 +191,10 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
     Table t({"SERVER", "RESULT", "CONCERTS", "CACHED", "SEATS-TAKEN", "POOLS", "TIME", "WARM UNTIL"});
     for (const auto& w : all) {
       if (!w.error.empty()) {
-        t.add({server_label(w.target), ctx.out().red("failed"), "-", "-", "-", "-", "-", "-"});
+        t.add({target_label(w.target), ctx.out().red("failed"), "-", "-", "-", "-", "-", "-"});
         continue;
       }
-      t.add({server_label(w.target), ctx.out().green("warm"),
+      t.add({target_label(w.target), ctx.out().green("warm"),
              std::to_string(w.answer.value("concerts", json::array()).size()),
              std::to_string(sum(w.answer, "cacheEntries")), std::to_string(sum(w.answer, "seatsTaken")),
              std::to_string(sum(w.answer, "pools")), human_duration(w.answer.value("ms", 0.0) / 1000),
@@ -218,12 +209,12 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   for (const auto& w : all) {
     if (w.error.empty()) continue;
     if (w.code == "NOT_FOUND" || w.code == "INVALID_REQUEST")
-      return Outcome::Usage(server_label(w.target) + ": " + w.error,
+      return Outcome::Usage(target_label(w.target) + ": " + w.error,
                             w.target.inst.port ? "the concerts: curl -s http://" + w.target.host + ":" +
                                                      std::to_string(w.target.inst.port) + "/api/concerts"
                                                : "the concerts: GET /api/concerts on a server");
     (w.http_status == 0 || w.error.rfind("not running", 0) == 0 ? unreachable : failed) +=
-        (unreachable.empty() && failed.empty() ? "" : "; ") + server_label(w.target) + ": " + w.error;
+        (unreachable.empty() && failed.empty() ? "" : "; ") + target_label(w.target) + ": " + w.error;
   }
   if (!unreachable.empty())
     return Outcome::Unreachable("not warmed: " + unreachable,
@@ -231,15 +222,6 @@ Outcome run_warmup(const Context& ctx, const WarmupFlags& f) {
   if (!failed.empty()) return Outcome::Failed("not warmed: " + failed, "'resv server logs' shows why");
   return Outcome::Ok();
 }
-
-// What --verify found wrong: where, which concert (0: none), what, and the
-// state word of its row.
-struct Finding {
-  std::string where;
-  int64_t concert = 0;
-  std::string state;  // cold, stale, failing, mismatch
-  std::string what;
-};
 
 // One round of --verify: each server's warm state against the database now.
 Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector<AdminTarget>& targets,
@@ -251,7 +233,7 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
     if (!counts.ok()) return cannot_connect(ctx, url, counts.status().message());
     db[c] = counts.value();
   }
-  std::vector<Finding> findings;
+  std::vector<WarmFinding> findings;
   std::optional<ResidencyTotals> residency;
   if (!f.no_database) {
     auto r = prewarm_database(url, false);
@@ -266,7 +248,7 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
   std::string unreachable;
   size_t not_asked = 0;  // servers that could not be asked
   for (const auto& t : targets) {
-    const std::string where = server_label(t);
+    const std::string where = target_label(t);
     auto missing = [&](const std::string& why) {
       unreachable += (unreachable.empty() ? "" : "; ") + where + ": " + why;
       ++not_asked;
@@ -282,30 +264,8 @@ Outcome verify_round(const Context& ctx, const WarmupFlags& f, const std::vector
       missing(r.status == 0 ? r.error : "/admin/status answered " + std::to_string(r.status));
       continue;
     }
-    std::map<int64_t, json> warm;
-    for (const auto& w : j.value("warm", json::array())) warm[w.value("concertId", int64_t{0})] = w;
-    for (int64_t c : f.concerts) {
-      auto it = warm.find(c);
-      if (it == warm.end()) {
-        findings.push_back({where, c, "cold", "not warm (started since the warm-up, or its window ended)"});
-        continue;
-      }
-      const json& w = it->second;
-      const double age = w.value("lastRefreshAgeSeconds", 0.0);
-      if (!w.value("lastError", json(nullptr)).is_null())
-        findings.push_back({where, c, "failing", "its last pass failed: " + w["lastError"].get<std::string>()});
-      else if (age > std::max(kStaleAfterS, 3 * w.value("refreshIntervalSeconds", 0.0)))
-        findings.push_back({where, c, "stale", "last refreshed " + human_duration(age) + " ago"});
-      const auto& d = db[c];
-      const int64_t taken = w.value("seatsTaken", int64_t{-1}), left = w.value("poolUnitsLeft", int64_t{-1});
-      const int pools = w.value("pools", -1);
-      if (taken != d.seats_taken || pools != d.pools || left != d.pool_units_left)
-        findings.push_back({where, c, "mismatch",
-                            "knows " + std::to_string(taken) + " seats taken, " + std::to_string(pools) + " pools with " +
-                                std::to_string(left) + " units left; the database " + std::to_string(d.seats_taken) +
-                                ", " + std::to_string(d.pools) + " with " +
-                                std::to_string(d.pool_units_left)});
-    }
+    auto found = judge_warm_server(where, j.value("warm", json::array()), db);
+    findings.insert(findings.end(), found.begin(), found.end());
   }
 
   std::string again = "resv warmup";

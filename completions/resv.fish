@@ -9,12 +9,12 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --check --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --first-user --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --reuse --scale --schedule --schedules --seats --seed --since --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --check --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --first-user --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --only --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --reuse --scale --schedule --schedules --seats --seed --since --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
         switch "$path $w"
-            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv bench' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv audit' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
+            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv bench' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv audit' 'resv doctor' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
                 set path "$path $w"
         end
     end
@@ -30,6 +30,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a bench -d 'Run a field rep
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a queue -d 'Watch and drive each concert\'s waiting room, in the database'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a locks -d 'Who blocks whom, on which seat, and the way out'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a audit -d 'Prove from the database that nothing was sold or charged twice'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a doctor -d 'Run every check of every layer; name what is wrong and what to run next'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a events -d 'The outbox, its relay to Kafka, topics and consumer lag'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a config -d 'Show the resolved settings'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a completion -d 'Print the shell completion script for bash, zsh or fish'
@@ -216,6 +217,10 @@ complete -c resv -n 'test (__resv_path) = \'resv locks rows\'' -l pid -r -d 'Onl
 complete -c resv -n 'test (__resv_path) = \'resv audit\'' -l concert -r -d 'Only the rows of this concert\'s schedules'
 complete -c resv -n 'test (__resv_path) = \'resv audit\'' -l since -r -d 'Only rows changed since TIME (2026-12-01T20:00:00Z, or a duration: 2h)'
 complete -c resv -n 'test (__resv_path) = \'resv audit\'' -l check -r -a 'seat_sold_twice seat_released pool_over_capacity pool_units_match confirmed_paid payment_has_reservation charged_once balance_matches_ledger holds_released outbox_complete queue_positions' -d 'Only this invariant (repeatable)'
+complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l only -r -a 'database servers queue holds events warmup data host' -d 'Only the checks of this layer (repeatable)'
+complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l check -r -a 'db_reachable db_connections db_blocking servers_up server_pool server_errors server_clock queue_paused queue_stuck queue_abandoned holds_expired sweeper_alive events_backlog events_broker events_lag warm_openings audit_quick state_disk embedded_cluster' -d 'Only this check (repeatable)'
+complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l timeout -r -d 'The deadline of the whole run: a check without an answer by then says so'
+complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l watch -r -d 'Run again every SECONDS until Ctrl-C (a failure does not end it)'
 complete -c resv -n 'test (__resv_path) = \'resv events\'' -a status -d 'Backlog, oldest unpublished event, relay leader, broker and topics'
 complete -c resv -n 'test (__resv_path) = \'resv events\'' -a lag -d 'Consumer groups: committed offsets, lag, and a verdict'
 complete -c resv -n 'test (__resv_path) = \'resv events\'' -a tail -d 'Events from the topics as JSON lines (a consumer, with --group)'

@@ -8,6 +8,7 @@
 
 #include "base/metrics.h"
 #include "base/read_cache.h"
+#include "base/recent_requests.h"
 #include "booking/bookings.h"
 #include "booking/store.h"
 #include "booking/sweeper.h"
@@ -44,6 +45,7 @@ struct App {
   bool kafka_embedded = false;  // the broker is this process's mock cluster
   Warmer& warmer;               // concerts kept warm (POST /admin/warmup)
   Counter& renders;             // catalog reads rendered on a request's behalf
+  RecentRequests& recent;       // the public API's answers of the last minute
 };
 
 // Answers 500 for a handler that threw (a defect), and logs it.

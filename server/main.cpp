@@ -76,6 +76,8 @@ int serve(ServerOptions o) {
   ConnectionState conns, admin_conns;  // per listener: status reports the API's own
   Router api(metrics, "api", o.access_log);
   Router admin(metrics, "admin", o.access_log);
+  RecentRequests recent;
+  api.keep_recent(recent);
   auto http_opts = [&](const std::string& host, int port) {
     return HttpServerOptions{host, static_cast<uint16_t>(port), static_cast<size_t>(o.max_body_bytes),
                              static_cast<size_t>(o.max_header_bytes), o.idle_timeout_s, o.io_threads};
@@ -176,7 +178,8 @@ int serve(ServerOptions o) {
           warmer,
           metrics.counter("resv_read_renders_total",
                           "Catalog reads rendered on a request's behalf (cache miss or stale entry); "
-                          "a warm server renders none.")};
+                          "a warm server renders none."),
+          recent};
 
   Counter& releases = metrics.counter("resv_release_notifications_total", "Release notifications received.");
   ReleaseListener listener(session_url(o, "release"), [&](const ReleaseEvent& ev) {

@@ -101,6 +101,10 @@ void Router::finish(const Route* route, const HttpRequest& req, HttpResponse& re
   int cls = std::clamp(resp.status / 100, 1, 5);
   route->by_class[cls - 1]->inc();
   route->latency->observe(seconds);
+  if (recent_)
+    recent_->record(resp.status, seconds,
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count());
   resp.headers.emplace_back("X-Request-Id", req.request_id);
   if (resp.status >= 500)
     spdlog::warn("msg=\"request failed\" request_id={} method={} path={} status={} duration_ms={:.2f}",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/metrics.h"
+#include "base/recent_requests.h"
 #include "server/http.h"
 
 namespace resv {
@@ -20,6 +21,8 @@ class Router {
   // path and another method. HEAD goes to the GET route (the connection
   // sends the head of its answer only).
   void dispatch(HttpRequest request, Reply reply) const;
+  // Also counts every answer in `recent` (the last minute, for /admin/status).
+  void keep_recent(RecentRequests& recent) { recent_ = &recent; }
 
  private:
   struct Route {
@@ -38,6 +41,7 @@ class Router {
   std::string listener_;
   bool access_log_;
   std::vector<Route> routes_;
+  RecentRequests* recent_ = nullptr;
   Route unmatched_;
 };
 

@@ -1,7 +1,6 @@
 // Admin listener: health, readiness, Prometheus metrics, status, warm-up.
 #include <unistd.h>
 
-
 #include <nlohmann/json.hpp>
 
 #include "db/migrations.h"
@@ -96,8 +95,13 @@ void register_admin_routes(Router& r, App& app) {
       w["lastError"] = s.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error);
       warm.push_back(std::move(w));
     }
+    const auto steady_now = std::chrono::steady_clock::now();
+    const RecentSummary recent = app.recent.summary(
+        std::chrono::duration_cast<std::chrono::seconds>(steady_now.time_since_epoch()).count());
+    const auto last_pass = app.sweeper.last_pass();
     nlohmann::json j{
         {"version", kVersion},
+        {"now", iso_utc(std::chrono::system_clock::now())},
         {"commit", kCommit},
         {"pid", static_cast<int64_t>(::getpid())},
         {"instance", "resv-server:" + std::to_string(app.opts.port)},
@@ -114,6 +118,17 @@ void register_admin_routes(Router& r, App& app) {
           {"connected", app.writes.connected()}}},
         {"readPool", {{"size", app.db.size()}, {"inUse", app.db.in_use()}, {"waiting", app.db.waiting()}}},
         {"schemaVersion", app.sweeper.schema_version()},
+        // The public API's answers over the last 60 s (p95: a latency
+        // bucket's upper bound; null without requests).
+        {"lastMinute",
+         {{"requests", recent.requests},
+          {"status503", recent.status_503},
+          {"status5xx", recent.status_5xx},
+          {"p95Ms", recent.p95_s ? nlohmann::json(*recent.p95_s * 1000) : nlohmann::json(nullptr)}}},
+        {"sweeper",
+         {{"intervalMs", app.sweeper.interval().count()},
+          {"lastPassAgeSeconds", last_pass ? nlohmann::json(std::chrono::duration<double>(steady_now - *last_pass).count())
+                                           : nlohmann::json(nullptr)}}},
         {"warm", warm},
         {"events",
          {{"brokers", app.kafka_brokers},

@@ -17,4 +17,28 @@ std::string iso_utc(SysTime t) {
   return buf;
 }
 
+std::optional<SysTime> parse_iso_utc(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0, used = 0;
+  const std::string t(text);
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 || used != 19)
+    return std::nullopt;
+  std::string_view rest = text.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    int digits = 0, frac_used = 0;
+    if (std::sscanf(t.c_str() + 20, "%3d%n", &ms, &frac_used) != 1 || frac_used != 3) return std::nullopt;
+    digits = frac_used;
+    rest.remove_prefix(1 + static_cast<size_t>(digits));
+  }
+  if (rest != "Z" || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || ms < 0) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  const std::time_t secs = timegm(&tm);
+  return SysTime(std::chrono::seconds(secs)) + std::chrono::milliseconds(ms);
+}
+
 }  // namespace resv

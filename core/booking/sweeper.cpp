@@ -41,13 +41,20 @@ int64_t Sweeper::sweep_once() {
   }
   int64_t total = 0;
   if (!schema.ok()) return 0;
+  bool expired_all = true;
   for (;;) {
     auto n = store_->expire_holds(opts_.batch);
-    if (!n.ok()) break;
+    if (!n.ok()) {
+      expired_all = false;
+      break;
+    }
     total += n.value();
     expired_.inc(static_cast<uint64_t>(n.value()));
     if (n.value() < opts_.batch) break;
   }
+  if (expired_all)
+    last_pass_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch()).count();
   if (auto b = store_->outbox_backlog(); b.ok()) {
     backlog_.set(b->unpublished);
     oldest_unpublished_.set(static_cast<int64_t>(b->oldest_age_s));

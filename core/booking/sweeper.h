@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -40,6 +41,14 @@ class Sweeper {
   // As of the last pass; false/-1 before the first one.
   bool db_reachable() const { return db_ok_.load(); }
   int schema_version() const { return schema_version_.load(); }
+  // When the last pass that released every expired hold it found ended
+  // (steady clock); none before the first.
+  std::optional<std::chrono::steady_clock::time_point> last_pass() const {
+    const int64_t ns = last_pass_ns_.load();
+    if (ns == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
+  }
+  std::chrono::milliseconds interval() const { return opts_.interval; }
   // Why this binary cannot use the database's schema (not migrated yet, or
   // refused: see db/migrations.h); "" when it can.
   std::string schema_problem() const {
@@ -58,6 +67,7 @@ class Sweeper {
   Gauge& backlog_;
   Gauge& oldest_unpublished_;
   std::atomic<bool> db_ok_{false};
+  std::atomic<int64_t> last_pass_ns_{0};
   std::atomic<int> schema_version_{-1};
   mutable std::mutex schema_mu_;
   std::string schema_problem_;  // guarded by schema_mu_

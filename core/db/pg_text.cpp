@@ -15,6 +15,12 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=" + std::to_string(seconds);
 }
 
+std::string with_statement_timeout(const std::string& url, int64_t ms) {
+  const std::string n = std::to_string(ms);
+  if (is_uri(url)) return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-c%20statement_timeout%3D" + n;
+  return url + " options='-c statement_timeout=" + n + "'";
+}
+
 std::string with_application_name(const std::string& url, const std::string& name) {
   std::string value;
   if (is_uri(url)) {  // percent-encoded; libpq takes the last of a repeated parameter

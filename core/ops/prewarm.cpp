@@ -1,5 +1,6 @@
 #include "ops/prewarm.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <pqxx/pqxx>
@@ -194,6 +195,41 @@ std::optional<std::string> residency_warning(const PrewarmReport& r) {
   return "the hot set (" + mb(t.blocks) + ") does not fit in shared_buffers (" + mb(r.shared_buffers_blocks) +
          ", of which it may use about 90 %): an opening will read from disk or the page cache; raise shared_buffers "
          "(ALTER SYSTEM SET shared_buffers = '...'; then restart PostgreSQL) or prune old rows";
+}
+
+std::vector<WarmFinding> judge_warm_server(const std::string& where, const nlohmann::json& warm,
+                                           const std::map<int64_t, ConcertCounts>& db) {
+  // A warm concert whose last pass is older than this, or than three of its
+  // intervals between passes (longer for a large concert: server/warmer.h),
+  // has missed passes: its server's warm-up is stuck.
+  constexpr double kStaleAfterS = 10;
+  using nlohmann::json;
+  std::map<int64_t, json> by_concert;
+  if (warm.is_array())
+    for (const auto& w : warm)
+      if (w.is_object()) by_concert[w.value("concertId", int64_t{0})] = w;
+  std::vector<WarmFinding> out;
+  for (const auto& [c, d] : db) {
+    auto it = by_concert.find(c);
+    if (it == by_concert.end()) {
+      out.push_back({where, c, "cold", "not warm (started since the warm-up, or its window ended)"});
+      continue;
+    }
+    const json& w = it->second;
+    const double age = w.value("lastRefreshAgeSeconds", 0.0);
+    if (!w.value("lastError", json(nullptr)).is_null())
+      out.push_back({where, c, "failing", "its last pass failed: " + (w["lastError"].is_string() ? w["lastError"].get<std::string>() : w["lastError"].dump())});
+    else if (age > std::max(kStaleAfterS, 3 * w.value("refreshIntervalSeconds", 0.0)))
+      out.push_back({where, c, "stale", "last refreshed " + std::to_string(static_cast<int64_t>(age)) + " s ago"});
+    const int64_t taken = w.value("seatsTaken", int64_t{-1}), left = w.value("poolUnitsLeft", int64_t{-1});
+    const int pools = w.value("pools", -1);
+    if (taken != d.seats_taken || pools != d.pools || left != d.pool_units_left)
+      out.push_back({where, c, "mismatch",
+                     "knows " + std::to_string(taken) + " seats taken, " + std::to_string(pools) + " pools with " +
+                         std::to_string(left) + " units left; the database " + std::to_string(d.seats_taken) + ", " +
+                         std::to_string(d.pools) + " with " + std::to_string(d.pool_units_left)});
+  }
+  return out;
 }
 
 }  // namespace resv

@@ -10,6 +10,8 @@
 // creates them when it may (the embedded cluster's role may), and says what
 // to run when it may not.
 #include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,5 +76,22 @@ ResidencyTotals residency_totals(const PrewarmReport& r);
 // warm-up cannot keep it resident, and an opening reads from disk or the
 // page cache), with what to change; nullopt when it fits.
 std::optional<std::string> residency_warning(const PrewarmReport& r);
+
+// One part of an opening that is not warm, as `resv warmup --verify` and
+// `resv doctor` name it.
+struct WarmFinding {
+  std::string where;     // "database", or the server's label
+  int64_t concert = 0;   // 0: none
+  std::string state;     // cold, stale, failing, mismatch
+  std::string what;
+};
+
+// Pure. What one server's warm list (/admin/status "warm") says of the
+// concerts of `db` (the database's counts now): a concert missing is cold,
+// one whose last pass is older than 10 s or three of its refresh intervals
+// is stale (its warm-up is stuck), one whose last pass failed is failing,
+// one whose counts differ from the database's is a mismatch.
+std::vector<WarmFinding> judge_warm_server(const std::string& where, const nlohmann::json& warm,
+                                           const std::map<int64_t, ConcertCounts>& db);
 
 }  // namespace resv
