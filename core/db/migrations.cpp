@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <pqxx/pqxx>
 #include <set>
 #include <stdexcept>
@@ -82,6 +83,16 @@ std::string bundled_schema_checksum() {
   for (const auto& m : bundled_migrations()) all += m.checksum;
   for (const auto& f : bundled_functions()) all += f.name + f.checksum;
   return checksum_hex(all);
+}
+
+const std::vector<std::string>& bundled_statements(std::string_view path) {
+  static std::mutex mu;
+  static std::map<std::string, std::vector<std::string>, std::less<>> split;
+  std::lock_guard lock(mu);
+  if (auto it = split.find(path); it != split.end()) return it->second;
+  for (const auto& f : bundled_sql_files())
+    if (path == f.path) return split[std::string(path)] = split_sql_statements(f.sql);
+  throw std::logic_error(std::string(path) + " is not bundled");
 }
 
 std::vector<std::string> split_sql_statements(std::string_view sql) {

@@ -35,6 +35,10 @@ struct SqlFile {
 };
 // Generated at build time from sql/ (cmake/embed_migrations.cmake).
 const std::vector<SqlFile>& bundled_sql_files();
+// The statements of one bundled file ("ops/audit.sql"), in order, split
+// once and kept; throws std::logic_error when no such file is bundled (a
+// build defect).
+const std::vector<std::string>& bundled_statements(std::string_view path);
 
 struct Migration {
   int version = 0;

@@ -10,16 +10,6 @@
 namespace resv {
 namespace {
 
-// The statements of sql/ops/audit.sql, in order: one per invariant.
-const std::vector<std::string>& audit_statements() {
-  static const std::vector<std::string> statements = [] {
-    for (const auto& f : bundled_sql_files())
-      if (std::string_view(f.path) == "ops/audit.sql") return split_sql_statements(f.sql);
-    throw std::logic_error("ops/audit.sql is not bundled");
-  }();
-  return statements;
-}
-
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 bool wanted(const AuditOptions& o, const std::string& name) {
@@ -66,7 +56,7 @@ Status check_invariant_names(const std::vector<std::string>& names) {
 
 Result<AuditReport> run_audit(const std::string& url, const AuditOptions& o) {
   if (auto s = check_invariant_names(o.only); !s.ok()) return s;
-  const auto& statements = audit_statements();
+  const auto& statements = bundled_statements("ops/audit.sql");
   const auto& invariants = audit_invariants();
   if (statements.size() != invariants.size()) throw std::logic_error("sql/ops/audit.sql and audit_invariants() differ");
   const auto started = std::chrono::steady_clock::now();

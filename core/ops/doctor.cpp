@@ -13,15 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string>& doctor_statements() {
-  static const std::vector<std::string> statements = [] {
-    for (const auto& f : bundled_sql_files())
-      if (std::string_view(f.path) == "ops/doctor.sql") return split_sql_statements(f.sql);
-    throw std::logic_error("ops/doctor.sql is not bundled");
-  }();
-  return statements;
-}
-
 std::string n(int64_t v) { return std::to_string(v); }
 
 // "12 s", "4 min", "2.5 h".
@@ -126,7 +117,7 @@ int doctor_exit_code(const std::vector<CheckResult>& results) {
 // ---- facts --------------------------------------------------------------------------
 
 Result<DbFacts> read_doctor_facts(const std::string& url) {
-  const auto& st = doctor_statements();
+  const auto& st = bundled_statements("ops/doctor.sql");
   std::unique_ptr<pqxx::connection> conn;
   try {
     conn = std::make_unique<pqxx::connection>(with_application_name(url, "resv doctor"));

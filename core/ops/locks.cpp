@@ -17,16 +17,6 @@ namespace {
 
 // ---- reading ---------------------------------------------------------------------
 
-// The statements of sql/ops/locks.sql, in order.
-const std::vector<std::string>& snapshot_statements() {
-  static const std::vector<std::string> statements = [] {
-    for (const auto& f : bundled_sql_files())
-      if (std::string_view(f.path) == "ops/locks.sql") return split_sql_statements(f.sql);
-    throw std::logic_error("ops/locks.sql is not bundled");
-  }();
-  return statements;
-}
-
 template <class T>
 std::optional<T> opt(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -157,7 +147,7 @@ Result<std::vector<LockedRow>> locked_rows(const std::string& url, const std::st
 Result<LockSnapshot> read_lock_snapshot(const std::string& url) {
   try {
     pqxx::connection conn(with_application_name(with_connect_timeout(url, 5), "resv locks"));
-    const auto& sql = snapshot_statements();
+    const auto& sql = bundled_statements("ops/locks.sql");
     pqxx::nontransaction tx(conn);
     LockSnapshot s;
 
