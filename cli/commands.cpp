@@ -14,6 +14,7 @@ void register_commands(CLI::App& app, Context& ctx) {
   register_locks(app, ctx);
   register_audit(app, ctx);
   register_doctor(app, ctx);
+  register_runbook(app, ctx);
   register_events(app, ctx);
   register_config(app, ctx);
   register_completion(app, ctx);

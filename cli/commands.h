@@ -19,6 +19,7 @@ void register_queue(CLI::App& app, Context& ctx);
 void register_locks(CLI::App& app, Context& ctx);
 void register_audit(CLI::App& app, Context& ctx);
 void register_doctor(CLI::App& app, Context& ctx);
+void register_runbook(CLI::App& app, Context& ctx);
 void register_warmup(CLI::App& app, Context& ctx);
 void register_bench(CLI::App& app, Context& ctx);
 void register_events(CLI::App& app, Context& ctx);

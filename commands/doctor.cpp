@@ -26,6 +26,7 @@
 #include "commands/events/events.h"
 #include "db/pg_text.h"
 #include "ops/doctor.h"
+#include "ops/runbook.h"
 
 namespace resv::cli {
 namespace {
@@ -415,6 +416,14 @@ std::string state_text(const Output& out, CheckState s) {
   return word;
 }
 
+// The runbook for a check, when one by that name is built in.
+std::string runbook_for(const std::string& check) {
+  const CheckInfo* info = find_check(check);
+  if (!info || !*info->runbook) return {};
+  const auto& names = builtin_runbook_names();
+  return std::find(names.begin(), names.end(), info->runbook) != names.end() ? info->runbook : "";
+}
+
 std::string clip(const std::string& s, size_t width) { return s.size() <= width ? s : s.substr(0, width - 3) + "..."; }
 
 std::string verdict_word(int code, const std::vector<CheckResult>& results) {
@@ -447,9 +456,8 @@ std::string report_text(const Output& out, const std::vector<CheckResult>& resul
   for (const auto& [command, names] : next) {
     std::string who = names.front();
     if (names.size() > 1) who += " and " + std::to_string(names.size() - 1) + " more";
-    const CheckInfo* info = find_check(names.front());
-    text += "  " + command + "    (" + who + (info && *info->runbook ? "; runbook " + std::string(info->runbook) : "") +
-            ")\n";
+    const std::string runbook = runbook_for(names.front());
+    text += "  " + command + "    (" + who + (runbook.empty() ? "" : "; resv runbook run " + runbook) + ")\n";
   }
   char took[64];
   std::snprintf(took, sizeof took, "%.1f s, deadline %.1f s", seconds, deadline.count() / 1000.0);
@@ -463,13 +471,13 @@ std::string report_text(const Output& out, const std::vector<CheckResult>& resul
 json report_json(const std::vector<CheckResult>& results, int code, double seconds, std::chrono::milliseconds deadline) {
   json checks = json::array();
   for (const auto& r : results) {
-    const CheckInfo* info = find_check(r.name);
+    const std::string runbook = runbook_for(r.name);
     checks.push_back({{"name", r.name},
                       {"layer", r.layer},
                       {"state", std::string(check_state_name(r.state))},
                       {"finding", r.finding},
                       {"next", r.next.empty() ? json(nullptr) : json(r.next)},
-                      {"runbook", info && *info->runbook ? json(info->runbook) : json(nullptr)},
+                      {"runbook", runbook.empty() ? json(nullptr) : json(runbook)},
                       {"seconds", r.seconds},
                       {"details", r.details}});
   }

@@ -5,10 +5,10 @@ _resv() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case "$w" in
-      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--admit-rate|--attempts|--balance|--blockers-older-than|--capacity|--check|--clients|--concert|--concerts|--config|--connections|--db|--delay|--duration|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--first-user|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--mix|--only|--opening-within|--opens-at|--party|--per-user|--pid|--pools|--port|--ramp|--rate|--requests|--reuse|--scale|--schedule|--schedules|--seats|--seed|--since|--state-dir|--status|--threads|--threshold|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--trace|--url|--user|--users|--watch|--window|-c|-d|-j|-n|-s) ((i++)); continue ;;
+      --abandon-after|--actor|--admin-port|--admin-token|--admin-url|--admit-rate|--attempts|--balance|--blockers-older-than|--capacity|--check|--clients|--concert|--concerts|--config|--connections|--db|--delay|--duration|--fail-if-backlog|--fail-if-lag|--fail-if-older|--fail-if-stuck|--fail-on-blocking|--first-user|--from-id|--group|--instance|--instances|--interval|--jobs|--kafka-brokers|--kind|--last|--limit|--lines|--lock-timeout|--max-active|--min-wait|--mix|--only|--opening-within|--opens-at|--party|--per-user|--pid|--pools|--port|--ramp|--rate|--requests|--reuse|--runbook-dir|--scale|--schedule|--schedules|--seats|--seed|--since|--state-dir|--status|--threads|--threshold|--timeout|--to-files|--to-id|--token-ttl|--topic|--topic-prefix|--trace|--url|--user|--users|--var|--watch|--window|-c|-d|-j|-n|-s) ((i++)); continue ;;
     esac
     case "$path $w" in
-      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv warmup"|"resv bench"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv audit"|"resv doctor"|"resv events"|"resv events status"|"resv events lag"|"resv events tail"|"resv events replay"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
+      "resv demo"|"resv db"|"resv db up"|"resv db down"|"resv db status"|"resv db migrate"|"resv db psql"|"resv db reset"|"resv server"|"resv server start"|"resv server stop"|"resv server restart"|"resv server status"|"resv server logs"|"resv seed"|"resv warmup"|"resv bench"|"resv queue"|"resv queue status"|"resv queue list"|"resv queue inspect"|"resv queue enable"|"resv queue disable"|"resv queue pause"|"resv queue resume"|"resv queue set"|"resv queue admit"|"resv queue drain"|"resv queue history"|"resv locks"|"resv locks cancel"|"resv locks terminate"|"resv locks rows"|"resv audit"|"resv doctor"|"resv runbook"|"resv runbook list"|"resv runbook show"|"resv runbook run"|"resv runbook history"|"resv events"|"resv events status"|"resv events lag"|"resv events tail"|"resv events replay"|"resv config"|"resv config show"|"resv completion") path="$path $w" ;;
     esac
   done
   case "$prev" in
@@ -76,6 +76,9 @@ _resv() {
     --since) return ;;
     --check) COMPREPLY=($(compgen -W 'seat_sold_twice seat_released pool_over_capacity pool_units_match confirmed_paid payment_has_reservation charged_once balance_matches_ledger holds_released outbox_complete queue_positions' -- "$cur")); return ;;
     --only) COMPREPLY=($(compgen -W 'database servers queue holds events warmup data host' -- "$cur")); return ;;
+    --runbook-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --var) return ;;
+    -n|--limit) return ;;
     --topic-prefix) return ;;
     --fail-if-backlog) return ;;
     --fail-if-older) return ;;
@@ -90,7 +93,7 @@ _resv() {
   esac
   local words opts
   case "$path" in
-    "resv") words='demo db server seed warmup bench queue locks audit doctor events config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv") words='demo db server seed warmup bench queue locks audit doctor runbook events config completion'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv demo") words=''; opts='--help --clients --port --admin-port -y --yes --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db") words='up down status migrate psql reset'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv db up") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
@@ -126,6 +129,11 @@ _resv() {
     "resv locks rows") words='seats pool_units users reservations pools schedules concerts payments balance_ledger outbox idempotency_keys queue_concerts queue_tokens queue_audit queue_secret seed_runs schema_migrations'; opts='--help --pid --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv audit") words=''; opts='--help --concert --since --check --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv doctor") words=''; opts='--help --only --check --timeout --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv runbook") words='list show run history'; opts='--help --runbook-dir --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv runbook list") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv runbook show") words=''; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv runbook run") words=''; opts='--help -y --yes --dry-run --var --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
+    "resv runbook history") words=''; opts='--help -n --limit --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv events") words='status lag tail replay'; opts='--help --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv events status") words=''; opts='--help --watch --topic-prefix --fail-if-backlog --fail-if-older --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;
     "resv events lag") words=''; opts='--help --group --topic-prefix --interval --fail-if-lag --watch --version --json --db --admin-url --admin-token --kafka-brokers --state-dir --config -v --verbose -q --quiet --no-color' ;;

@@ -9,12 +9,12 @@ function __resv_path
             continue
         end
         switch $w
-            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --check --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --first-user --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --only --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --reuse --scale --schedule --schedules --seats --seed --since --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --watch --window -c -d -j -n -s
+            case --abandon-after --actor --admin-port --admin-token --admin-url --admit-rate --attempts --balance --blockers-older-than --capacity --check --clients --concert --concerts --config --connections --db --delay --duration --fail-if-backlog --fail-if-lag --fail-if-older --fail-if-stuck --fail-on-blocking --first-user --from-id --group --instance --instances --interval --jobs --kafka-brokers --kind --last --limit --lines --lock-timeout --max-active --min-wait --mix --only --opening-within --opens-at --party --per-user --pid --pools --port --ramp --rate --requests --reuse --runbook-dir --scale --schedule --schedules --seats --seed --since --state-dir --status --threads --threshold --timeout --to-files --to-id --token-ttl --topic --topic-prefix --trace --url --user --users --var --watch --window -c -d -j -n -s
                 set skip 1
                 continue
         end
         switch "$path $w"
-            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv bench' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv audit' 'resv doctor' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
+            case 'resv demo' 'resv db' 'resv db up' 'resv db down' 'resv db status' 'resv db migrate' 'resv db psql' 'resv db reset' 'resv server' 'resv server start' 'resv server stop' 'resv server restart' 'resv server status' 'resv server logs' 'resv seed' 'resv warmup' 'resv bench' 'resv queue' 'resv queue status' 'resv queue list' 'resv queue inspect' 'resv queue enable' 'resv queue disable' 'resv queue pause' 'resv queue resume' 'resv queue set' 'resv queue admit' 'resv queue drain' 'resv queue history' 'resv locks' 'resv locks cancel' 'resv locks terminate' 'resv locks rows' 'resv audit' 'resv doctor' 'resv runbook' 'resv runbook list' 'resv runbook show' 'resv runbook run' 'resv runbook history' 'resv events' 'resv events status' 'resv events lag' 'resv events tail' 'resv events replay' 'resv config' 'resv config show' 'resv completion'
                 set path "$path $w"
         end
     end
@@ -31,6 +31,7 @@ complete -c resv -n 'test (__resv_path) = \'resv\'' -a queue -d 'Watch and drive
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a locks -d 'Who blocks whom, on which seat, and the way out'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a audit -d 'Prove from the database that nothing was sold or charged twice'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a doctor -d 'Run every check of every layer; name what is wrong and what to run next'
+complete -c resv -n 'test (__resv_path) = \'resv\'' -a runbook -d 'Incident runbooks: diagnose, mitigate after asking, verify, keep a transcript'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a events -d 'The outbox, its relay to Kafka, topics and consumer lag'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a config -d 'Show the resolved settings'
 complete -c resv -n 'test (__resv_path) = \'resv\'' -a completion -d 'Print the shell completion script for bash, zsh or fish'
@@ -221,6 +222,15 @@ complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l only -r -a 'databa
 complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l check -r -a 'db_reachable db_connections db_blocking servers_up server_pool server_errors server_clock queue_paused queue_stuck queue_abandoned holds_expired sweeper_alive events_backlog events_broker events_lag warm_openings audit_quick state_disk embedded_cluster' -d 'Only this check (repeatable)'
 complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l timeout -r -d 'The deadline of the whole run: a check without an answer by then says so'
 complete -c resv -n 'test (__resv_path) = \'resv doctor\'' -l watch -r -d 'Run again every SECONDS until Ctrl-C (a failure does not end it)'
+complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a list -d 'The runbooks: built-in and your own'
+complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a show -d 'A runbook\'s symptoms and every step with its command and expectation'
+complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a run -d 'Run a runbook: diagnose, ask before each change, verify the incident is over'
+complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a history -d 'Past runs, newest first, from their transcripts'
+complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -l runbook-dir -r -F -d 'Runbooks of your own (*.toml) beside the built-in ones; same name overrides (env RESV_RUNBOOK_DIR)'
+complete -c resv -n 'test (__resv_path) = \'resv runbook run\'' -s y -l yes -d 'Run mitigate steps without asking (needed when stdin is not a terminal)'
+complete -c resv -n 'test (__resv_path) = \'resv runbook run\'' -l dry-run -d 'Run the diagnose steps only; show the changes it would make'
+complete -c resv -n 'test (__resv_path) = \'resv runbook run\'' -l var -r -d 'A variable for its steps (repeatable): NAME=VALUE'
+complete -c resv -n 'test (__resv_path) = \'resv runbook history\'' -s n -l limit -r -d 'How many'
 complete -c resv -n 'test (__resv_path) = \'resv events\'' -a status -d 'Backlog, oldest unpublished event, relay leader, broker and topics'
 complete -c resv -n 'test (__resv_path) = \'resv events\'' -a lag -d 'Consumer groups: committed offsets, lag, and a verdict'
 complete -c resv -n 'test (__resv_path) = \'resv events\'' -a tail -d 'Events from the topics as JSON lines (a consumer, with --group)'

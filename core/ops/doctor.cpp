@@ -373,9 +373,11 @@ CheckResult judge_queue_paused(const QueueSnapshot& q, const std::map<int64_t, Q
     state = c.waiting > 0 ? CheckState::Fail : std::max(state, CheckState::Warn);
   }
   if (parts.empty()) return check_result("queue_paused", CheckState::Ok, "no waiting room is paused");
-  return check_result("queue_paused", state, join(parts),
-                      "resv queue history --concert " + n(first) + "  # why; then: resv queue resume --concert " +
-                          n(first));
+  auto r = check_result("queue_paused", state, join(parts),
+                        "resv queue history --concert " + n(first) + "  # why; then: resv queue resume --concert " +
+                            n(first));
+  r.details = {{"concertId", first}};
+  return r;
 }
 
 CheckResult judge_queue_stuck(const QueueSnapshot& q) {
@@ -390,8 +392,10 @@ CheckResult judge_queue_stuck(const QueueSnapshot& q) {
   if (parts.empty())
     return check_result("queue_stuck", CheckState::Ok,
                         n(static_cast<int64_t>(q.concerts.size())) + " waiting room(s), none stuck");
-  return check_result("queue_stuck", CheckState::Fail, join(parts),
-                      "resv queue status --concert " + n(first) + "  # then: resv server status (the leader admits)");
+  auto r = check_result("queue_stuck", CheckState::Fail, join(parts),
+                        "resv queue status --concert " + n(first) + "  # then: resv server status (the leader admits)");
+  r.details = {{"concertId", first}};
+  return r;
 }
 
 CheckResult judge_queue_abandoned(const DbFacts& db) {

@@ -1,0 +1,244 @@
+// `resv runbook` through the real binaries: every shipped runbook is run
+// with --yes on its staged incident (real PostgreSQL, real resv-server
+// processes) and must end it: exit 0, the doctor's check passes, the audit
+// is clean, and the transcript holds every step. Also: --dry-run changes
+// nothing, a change without --yes and without a terminal is refused, a
+// malformed file is rejected with its line, and a --runbook-dir file wins.
+// Each run prints its steps and time (the issue's measure), asserting none.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+
+#include "cli_run.h"
+#include "db/pg_text.h"
+#include "e2e_util.h"
+#include "server_cli.h"
+#include "test_db.h"
+#include "test_seed.h"
+
+namespace {
+
+using namespace resv::e2e;
+using resv::test::SeedSpec;
+using resv::test::str;
+using resv::test::TestDatabase;
+using nlohmann::json;
+
+class CliRunbook : public ::testing::Test {
+ protected:
+  TestDatabase db;
+  resv::test::Seeded s = resv::test::seed(db, SeedSpec{.seats = 4, .users = 8});
+  ServerCli cli{db.url(), 2};
+
+  // `resv runbook run NAME --yes --json`: the transcript; the run's steps
+  // and wall time are printed (the measure of the issue).
+  json run(const std::string& name, int want_exit, std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"runbook", "run", name, "--yes", "--json"};
+    args.insert(args.end(), more.begin(), more.end());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = cli.resv(args);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.code, want_exit) << r.out << r.err;
+    json t = parse_or_null(r.out);
+    EXPECT_TRUE(t.is_object()) << r.out << r.err;
+    if (!t.is_object()) return json();
+    std::printf("[ measure  ] runbook %s: %zu steps, %.1f s from run to exit %d\n", name.c_str(), t["steps"].size(),
+                seconds, r.code);
+    // The transcript file holds the same run, every step with its command.
+    const json file = parse_or_null(read_file(t.value("transcript", "")));
+    EXPECT_EQ(file.value("runbook", ""), name);
+    EXPECT_EQ(file["steps"].size(), t["steps"].size());
+    for (const auto& step : file["steps"]) {
+      EXPECT_FALSE(step["command"].empty()) << step.dump();
+      EXPECT_TRUE(step.contains("exitCode") && step.contains("stdout") && step.contains("seconds")) << step.dump();
+    }
+    return t;
+  }
+  std::vector<std::string> steps_of(const json& t) {
+    std::vector<std::string> out;
+    for (const auto& step : t["steps"]) out.push_back(step.value("step", ""));
+    return out;
+  }
+  int doctor(const std::string& check) { return cli.resv({"doctor", "--check", check}).code; }
+  int audit() { return cli.resv({"audit"}).code; }
+  int64_t pay_one(int64_t user, int64_t seat) {
+    const int64_t id = db.count("SELECT (resv_hold_seats_do(" + str(user) + ", " + str(s.schedule_id) + ", ARRAY[" +
+                                str(seat) + "]::bigint[]) ->> 'reservationId')::bigint");
+    EXPECT_EQ(db.scalar("SELECT resv_pay_do(" + str(id) + ", " + str(user) + ") ->> 'status'"), "CONFIRMED");
+    return id;
+  }
+  void paused_queue_with_people_waiting() {
+    const std::string concert = str(s.concert_id);
+    ASSERT_EQ(cli.resv({"queue", "enable", "--concert", concert, "--max-active", "1", "--yes"}).code, 0);
+    db.scalar("SELECT resv_queue_issue(" + concert + ", ARRAY(SELECT generate_series(" + str(s.first_user_id) + ", " +
+              str(s.first_user_id + 3) + "))::bigint[])");
+    ASSERT_EQ(cli.resv({"queue", "pause", "--concert", concert, "--actor", "night-operator", "--yes"}).code, 0);
+  }
+};
+
+TEST_F(CliRunbook, QueuePausedFindsTheConcertResumesItAndVerifies) {
+  ASSERT_EQ(cli.start().code, 0);
+  paused_queue_with_people_waiting();
+  ASSERT_EQ(doctor("queue_paused"), 4);
+  json t = run("queue-paused", 0);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "history", "resume", "confirm"}));
+  EXPECT_EQ(t["vars"]["concert"], str(s.concert_id));
+  EXPECT_TRUE(contains(t["steps"][1].value("stdout", ""), "night-operator")) << "the history names who paused it";
+  EXPECT_EQ(t["summary"], "over: every verify step met");
+  EXPECT_EQ(doctor("queue_paused"), 0);
+  EXPECT_EQ(audit(), 0);
+}
+
+TEST_F(CliRunbook, LockBlockingCancelsThenTerminatesAnIdleBlockerAndTheWaiterGoesOn) {
+  pqxx::connection holder(resv::with_application_name(db.url(), "psql"));
+  const int pid = pqxx::nontransaction(holder).exec1("SELECT pg_backend_pid()")[0].as<int>();
+  pqxx::work held(holder);
+  held.exec("SELECT id FROM seats WHERE id = " + str(s.seat_ids[0]) + " FOR UPDATE");
+  pqxx::connection buyer(db.url());
+  std::thread wait([&] {
+    pqxx::nontransaction(buyer).exec("UPDATE seats SET label = label WHERE id = " + str(s.seat_ids[0]));
+  });
+  ASSERT_TRUE(eventually([&] { return doctor("db_blocking") == 4; }, 30));
+
+  json t = run("lock-blocking", 0);
+  wait.join();
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "locks", "cancel", "cancelled", "terminate", "confirm"}))
+      << "a cancel cannot end an idle transaction: the terminate follows";
+  EXPECT_EQ(t["vars"]["pid"], std::to_string(pid));
+  EXPECT_EQ(db.count("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)), 0);
+  EXPECT_EQ(doctor("db_blocking"), 0);
+}
+
+// The servers crashed (killed, their records left): nobody sweeps.
+void crash_servers(ServerCli& cli) {
+  auto started = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(started.code, 0) << started.err;
+  for (const auto& i : instances_of(started)) {
+    const long pid = i["pid"].get<long>();
+    ASSERT_EQ(::kill(static_cast<pid_t>(pid), SIGKILL), 0);
+    ASSERT_TRUE(eventually([&] { return !running(pid); }, 10));
+  }
+}
+
+TEST_F(CliRunbook, StaleHoldsRestartsTheCrashedServersWhoseSweeperReleasesThem) {
+  crash_servers(cli);
+  db.scalar("SELECT resv_hold_seats_do(" + str(s.first_user_id) + ", " + str(s.schedule_id) + ", ARRAY[" +
+            str(s.seat_ids[1]) + "]::bigint[])");
+  db.exec("UPDATE reservations SET expires_at = now() - interval '1 minute' WHERE status = 'HELD'");
+  ASSERT_EQ(doctor("holds_expired"), 4);
+  json t = run("stale-holds", 0);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "holds", "sweeper", "restart", "confirm"}));
+  EXPECT_EQ(db.count("SELECT count(*) FROM reservations WHERE status = 'HELD'"), 0);
+  EXPECT_EQ(doctor("sweeper_alive"), 0);
+  EXPECT_EQ(audit(), 0);
+}
+
+TEST_F(CliRunbook, ServerDownRestartsADeadInstance) {
+  auto started = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(started.code, 0) << started.err;
+  const long second = instances_of(started)[1]["pid"].get<long>();
+  ASSERT_EQ(::kill(static_cast<pid_t>(second), SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !running(second); }, 10));
+  ASSERT_EQ(doctor("servers_up"), 4);
+  json t = run("server-down", 0);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "instances", "database", "restart", "confirm"}));
+  EXPECT_EQ(doctor("servers_up"), 0);
+}
+
+TEST_F(CliRunbook, QueueStuckRestartsTheCrashedLeaderAndAdmissionsFlow) {
+  crash_servers(cli);
+  const std::string concert = str(s.concert_id);
+  ASSERT_EQ(cli.resv({"queue", "enable", "--concert", concert, "--yes"}).code, 0);
+  db.scalar("SELECT resv_queue_issue(" + concert + ", ARRAY(SELECT generate_series(" + str(s.first_user_id) + ", " +
+            str(s.first_user_id + 2) + "))::bigint[])");
+  db.exec("UPDATE queue_concerts SET last_admit_at = now() - interval '10 minutes' WHERE concert_id = " + concert);
+  ASSERT_EQ(doctor("queue_stuck"), 4);
+  json t = run("queue-stuck", 0);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "queue", "leader", "restart", "confirm"}));
+  EXPECT_GT(db.count("SELECT count(*) FROM queue_tokens WHERE status <> 'WAITING' AND concert_id = " + concert), 0);
+}
+
+TEST_F(CliRunbook, OverbookingNamesEveryAffectedReservationAndNeverFixesIt) {
+  const int64_t paid = pay_one(s.first_user_id, s.seat_ids[0]);
+  const int64_t other = db.count("INSERT INTO reservations (user_id, schedule_id, quantity, amount, status, expires_at)"
+                                 " VALUES (" + str(s.first_user_id + 1) + ", " + str(s.schedule_id) +
+                                 ", 1, 1000, 'CONFIRMED', now()) RETURNING id");
+  db.exec("UPDATE seats SET reservation_id = " + str(other) + " WHERE id = " + str(s.seat_ids[0]));
+  const std::string before = db.scalar("SELECT string_agg(id || ':' || coalesce(reservation_id::text, '-'), ',' "
+                                       "ORDER BY id) FROM seats");
+  json t = run("overbooking", 4);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"audit", "affected", "clean"}));
+  const std::string affected = t["steps"][1].value("stdout", "");
+  EXPECT_TRUE(contains(affected, "reservation " + str(paid)) && contains(affected, "reservation " + str(other)))
+      << affected;
+  EXPECT_TRUE(contains(t.value("summary", ""), "never changes data")) << t.dump();
+  EXPECT_EQ(db.scalar("SELECT string_agg(id || ':' || coalesce(reservation_id::text, '-'), ',' ORDER BY id) FROM seats"),
+            before)
+      << "nothing was changed";
+
+  db.exec("UPDATE seats SET reservation_id = " + str(paid) + " WHERE id = " + str(s.seat_ids[0]));
+  db.exec("DELETE FROM reservations WHERE id = " + str(other));
+  run("overbooking", 0);
+}
+
+TEST_F(CliRunbook, ADryRunChangesNothingAndAChangeWithoutYesOrATerminalIsRefused) {
+  ASSERT_EQ(cli.start().code, 0);
+  paused_queue_with_people_waiting();
+  auto queue_state = [&] {
+    return db.scalar("SELECT paused::text || ':' || (SELECT count(*) FROM queue_audit) FROM queue_concerts "
+                     "WHERE concert_id = " + str(s.concert_id));
+  };
+  const std::string before = queue_state();
+
+  auto dry = cli.resv({"runbook", "run", "queue-paused", "--dry-run", "--json"});
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  json t = parse_or_null(dry.out);
+  EXPECT_EQ(t["summary"], "dry run: would change 1 thing(s): resume");
+  EXPECT_EQ(t["steps"][2]["command"], (json{"queue", "resume", "--concert", str(s.concert_id), "--yes"}));
+  EXPECT_EQ(t["steps"][2]["exitCode"], nullptr) << "not run";
+  EXPECT_EQ(queue_state(), before);
+
+  auto refused = cli.resv({"runbook", "run", "queue-paused"});
+  EXPECT_EQ(refused.code, 2) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "pass --yes")) << refused.err;
+  EXPECT_EQ(queue_state(), before);
+
+  auto history = cli.resv({"runbook", "history", "--json"});
+  ASSERT_EQ(history.code, 0);
+  json h = parse_or_null(history.out);
+  ASSERT_EQ(h["runs"].size(), 1u) << "the dry run's transcript, not the refused run's: " << history.out;
+  EXPECT_EQ(h["runs"][0]["dryRun"], true);
+}
+
+TEST_F(CliRunbook, AMalformedFileIsRejectedWithItsLineAndAnOverrideFromTheFolderWins) {
+  char tmpl[] = "/tmp/resv-runbooks-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  std::ofstream(dir + "/overbooking.toml") << "name = \"overbooking\"\ntitle = \"Ours\"\n[[steps]]\nname = \"ours\"\n"
+                                              "kind = \"verify\"\nrun = [\"audit\", \"--json\"]\n";
+  auto list = cli.resv({"runbook", "list", "--json", "--runbook-dir", dir});
+  ASSERT_EQ(list.code, 0) << list.err;
+  bool overridden = false;
+  const json listed = parse_or_null(list.out);
+  for (const auto& rb : listed["runbooks"])
+    if (rb["name"] == "overbooking") overridden = rb["title"] == "Ours" && rb["source"] == dir + "/overbooking.toml";
+  EXPECT_TRUE(overridden) << list.out;
+  json t = run("overbooking", 0, {"--runbook-dir", dir});
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"ours"}));
+
+  std::ofstream(dir + "/broken.toml") << "name = \"broken\"\ntitle = \"t\"\n[[steps]]\nname = \"a\"\nkind = \"fix\"\n"
+                                         "run = [\"audit\"]\n";
+  auto bad = cli.resv({"runbook", "list", "--runbook-dir", dir});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(contains(bad.err, dir + "/broken.toml line 5: steps[0].kind: 'fix' is not diagnose, mitigate or verify"))
+      << bad.err;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
