@@ -316,7 +316,7 @@ TEST(CliDoctorDatabase, AStoppedDatabaseExitsThreeNamingTheDatabaseAndRecoveryEx
   EXPECT_EQ(first["next"], "resv db status");
   EXPECT_EQ(check_of(j, "audit_quick")["state"], "unreachable");
   auto table = cli.resv({"doctor", "--only", "database"});
-  EXPECT_TRUE(contains(table.out, "Next:\n  resv db status    (db_reachable and 2 more)\n"))
+  EXPECT_TRUE(contains(table.out, "Next:\n  resv db status    (db_reachable and 2 more; resv runbook run database-unreachable)\n"))
       << table.out;
 
   pg.resume();

@@ -11,6 +11,9 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <string>
@@ -238,6 +241,70 @@ TEST_F(CliRunbook, AMalformedFileIsRejectedWithItsLineAndAnOverrideFromTheFolder
   EXPECT_EQ(bad.code, 1);
   EXPECT_TRUE(contains(bad.err, dir + "/broken.toml line 5: steps[0].kind: 'fix' is not diagnose, mitigate or verify"))
       << bad.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CliRunbook, EventsBacklogRestartsTheEmbeddedBrokerAndTheBacklogDrains) {
+  ASSERT_EQ(cli.start().code, 0);
+  const long broker = parse_or_null(read_file(cli.state() / "kafka" / "broker.json"))["pid"].get<long>();
+  ASSERT_EQ(::kill(static_cast<pid_t>(broker), SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !running(broker); }, 10));
+  pay_one(s.first_user_id, s.seat_ids[2]);  // events the relay cannot publish now
+  ASSERT_EQ(cli.resv({"doctor", "--only", "events"}).code, 3);
+  json t = run("events-backlog", 0);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "status", "broker", "restart", "relay", "confirm"}));
+  // Over means published again and young: the last events drain within moments.
+  EXPECT_TRUE(eventually([&] { return db.count("SELECT unpublished FROM resv_outbox_backlog()") == 0; }, 30));
+  EXPECT_EQ(cli.resv({"doctor", "--only", "events"}).code, 0);
+}
+
+TEST_F(CliRunbook, OpeningChecklistWarmsTheColdServersAndFindsEverythingReady) {
+  ASSERT_EQ(cli.start({"--instances", "2"}).code, 0);
+  db.exec("UPDATE schedules SET sales_open_at = now() + interval '10 minutes' WHERE id = " + str(s.schedule_id));
+  ASSERT_EQ(doctor("warm_openings"), 4);
+  json t;
+  ASSERT_TRUE(eventually([&] {  // the servers' first minute: ready, relay leader settled
+    t = run("opening-checklist", cli.resv({"doctor", "--only", "servers"}).code == 0 ? 0 : 4);
+    return t.value("exitCode", -1) == 0;
+  }, 30)) << t.dump();
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"database", "servers", "queues", "warm", "warm-verify", "audit"}));
+  EXPECT_EQ(doctor("warm_openings"), 0);
+}
+
+// The embedded default (no URL configured): the runbook can start the
+// cluster itself, and the servers recover without a restart.
+TEST(CliRunbookEmbedded, DatabaseUnreachableStartsTheEmbeddedClusterAndTheServersRecover) {
+  char tmpl[] = "/tmp/resv-runbook-db-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  ::chmod(dir.c_str(), 0755);  // as root, the postgres user traverses it
+  const std::map<std::string, std::string> env{{"RESV_DATABASE_URL", ""}, {"RESV_CONFIG", ""},
+                                               {"XDG_CONFIG_HOME", dir + "/config"}, {"NO_COLOR", "1"}};
+  auto resv = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--state-dir", dir});
+    return run_resv(args, env);
+  };
+  std::set<int> taken;
+  const int port = free_ports(1, taken), admin = free_ports(1, taken);
+  ASSERT_EQ(resv({"db", "up", "-q"}).code, 0);
+  ASSERT_EQ(resv({"server", "start", "--port", std::to_string(port), "--admin-port", std::to_string(admin)}).code, 0);
+  ASSERT_EQ(resv({"db", "down"}).code, 0);
+  ASSERT_TRUE(eventually([&] { return resv({"server", "status"}).code == 3; }, 30));
+
+  auto r = resv({"runbook", "run", "database-unreachable", "--yes", "--json"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  json t = parse_or_null(r.out);
+  std::vector<std::string> steps;
+  for (const auto& step : t["steps"]) steps.push_back(step.value("step", ""));
+  EXPECT_EQ(steps, (std::vector<std::string>{"find", "database", "servers", "start", "confirm"}));
+  std::printf("[ measure  ] runbook database-unreachable: %zu steps, %.1f s of steps\n", steps.size(),
+              [&] {
+                double sum = 0;
+                for (const auto& step : t["steps"]) sum += step.value("seconds", 0.0);
+                return sum;
+              }());
+  EXPECT_EQ(resv({"doctor", "--check", "db_reachable", "--check", "servers_up"}).code, 0);
+  resv({"server", "stop"});
+  resv({"db", "down"});
   std::filesystem::remove_all(dir);
 }
 
