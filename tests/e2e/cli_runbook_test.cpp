@@ -308,4 +308,38 @@ TEST(CliRunbookEmbedded, DatabaseUnreachableStartsTheEmbeddedClusterAndTheServer
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(CliRunbook, PoolSaturatedNamesTheBlockerBehindThePoolAndVerifiesOnceItIsGone) {
+  // Two write sessions that wait for locks and for the pool rather than answer 503.
+  // (resv-server reads them from its environment, which resv server start passes on.)
+  const std::map<std::string, std::string> settings{{"RESV_DB_POOL_SIZE", "2"}, {"RESV_DB_MAX_WAIT_MS", "60000"},
+                                                    {"RESV_LOCK_TIMEOUT_MS", "300000"},
+                                                    {"RESV_STATEMENT_TIMEOUT_MS", "300000"}};
+  for (const auto& [k, v] : settings) ::setenv(k.c_str(), v.c_str(), 1);
+  auto started = cli.start();
+  for (const auto& [k, v] : settings) ::unsetenv(k.c_str());
+  ASSERT_EQ(started.code, 0) << started.err;
+  pqxx::connection holder(resv::with_application_name(db.url(), "psql"));
+  pqxx::work held(holder);
+  held.exec("SELECT id FROM seats WHERE id = " + str(s.seat_ids[0]) + " FOR UPDATE");
+  std::vector<std::thread> buyers;
+  std::vector<int> statuses(6, 0);
+  for (int i = 0; i < 6; ++i)
+    buyers.emplace_back([&, i] {
+      HttpClient http("127.0.0.1", static_cast<uint16_t>(cli.port), std::chrono::seconds(120));
+      json body{{"userId", s.first_user_id + i}, {"scheduleId", s.schedule_id}, {"seatIds", {s.seat_ids[0]}}};
+      statuses[static_cast<size_t>(i)] = http.post("/api/reservations", body.dump()).status;
+    });
+  ASSERT_TRUE(eventually([&] { return doctor("server_pool") == 4; }, 30));
+
+  json t = run("pool-saturated", 4);
+  EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "errors", "blockers"}));
+  EXPECT_TRUE(contains(t.value("summary", ""), "resv runbook run lock-blocking")) << t.dump();
+
+  run("lock-blocking", 0);
+  for (auto& b : buyers) b.join();
+  for (int st : statuses) EXPECT_TRUE(st == 201 || st == 409) << "held or taken, never a 5xx: " << st;
+  json over = run("pool-saturated", 0);
+  EXPECT_EQ(steps_of(over), (std::vector<std::string>{"find", "confirm"}));
+}
+
 }  // namespace
