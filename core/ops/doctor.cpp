@@ -201,7 +201,8 @@ CheckResult judge_db_blocking(const LockSnapshot& snapshot) {
     std::string on = t.holds.empty() ? "" : " on " + t.holds.front().text;
     found.push_back(who + " blocks " + n(t.waiters) + " session(s) (" + n(t.server_waiters) + " of resv-server) for " +
                     age(t.longest_wait_s) + on);
-    details["blockers"].push_back({{"pid", t.root.pid}, {"waiters", t.waiters}, {"serverWaiters", t.server_waiters},
+    details["blockers"].push_back({{"pid", t.root.pid}, {"state", s ? s->state : std::string()},
+                                   {"waiters", t.waiters}, {"serverWaiters", t.server_waiters},
                                    {"longestWaitSeconds", t.longest_wait_s}});
     if (!first_pid) first_pid = t.root.pid;
     // A wait of a second already costs buyers what the field reports saw.
