@@ -395,7 +395,7 @@ std::string resv_man_page(const CLI::App& root, const Context& ctx) {
     << ".PP\nSettings resolve as flags, then environment, then config file, then the embedded default;\n"
     << "\\fBresv config show\\fR prints each with its source.\n"
     << ".SH FILES\n"
-    << ".TP\n.I ~/.config/resv/config.toml\nConfig file (TOML; keys database_url, admin_url, admin_token, state_dir).\n"
+    << ".TP\n.I ~/.config/resv/config.toml\nConfig file (TOML; keys database_url, admin_url, admin_token, kafka_brokers, state_dir, runbook_dir).\n"
     << ".TP\n.I ~/.local/state/resv\nState directory (\\fI/var/lib/resv\\fR as root): \\fIpg/\\fR the embedded cluster,\n"
     << "\\fIserver/\\fR instance pidfiles, logs and the generated admin token.\n"
     << ".SH EXAMPLES\n.nf\n"

@@ -17,7 +17,7 @@ struct ConfigFile {
 };
 
 constexpr uintmax_t kMaxConfigBytes = 1 << 20;
-const char* const kKeys[] = {"database_url", "admin_url", "admin_token", "state_dir", "kafka_brokers"};
+const char* const kKeys[] = {"database_url", "admin_url", "admin_token", "state_dir", "kafka_brokers", "runbook_dir"};
 
 Result<std::optional<ConfigFile>> load_config(const std::string& path, bool explicit_path) {
   std::error_code ec;
@@ -46,7 +46,7 @@ Result<std::optional<ConfigFile>> load_config(const std::string& path, bool expl
     for (const char* name : kKeys) known = known || k == name;
     if (!known)
       return Status::Invalid("config file " + path + ": unknown key '" + k +
-                             "' (known: database_url, admin_url, admin_token, state_dir, kafka_brokers)");
+                             "' (known: database_url, admin_url, admin_token, state_dir, kafka_brokers, runbook_dir)");
     auto v = node.value<std::string>();
     if (!v) return Status::Invalid("config file " + path + ": '" + k + "' must be a string");
     cfg.values[k] = *v;
@@ -139,6 +139,10 @@ Result<Settings> resolve_settings(const SettingFlags& flags, const EnvLookup& en
     else
       s.kafka_brokers = {"", "default (embedded broker not running: resv server start runs it)"};
   }
+
+  // Its flag is resv runbook's own (--runbook-dir), which wins over this.
+  if (!pick(s.runbook_dir, "", "--runbook-dir", "RESV_RUNBOOK_DIR", "runbook_dir"))
+    s.runbook_dir = {"", "default (the built-in runbooks only)"};
   return s;
 }
 

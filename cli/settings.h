@@ -5,7 +5,7 @@
 //
 // Config file: TOML, `--config FILE` or RESV_CONFIG, else
 // $XDG_CONFIG_HOME/resv/config.toml (~/.config/resv/config.toml) if present.
-// Keys: database_url, admin_url, admin_token, state_dir, kafka_brokers.
+// Keys: database_url, admin_url, admin_token, state_dir, kafka_brokers, runbook_dir.
 #include <functional>
 #include <string>
 
@@ -28,6 +28,7 @@ struct Settings {
   Setting admin_url;
   Setting admin_token;
   Setting kafka_brokers;  // empty when none is configured and the embedded broker does not run
+  Setting runbook_dir;    // runbooks of the user's beside the built-in ones; empty: none
   bool embedded_db = false;  // database_url is the embedded default (resv db up)
   bool embedded_kafka = false;  // kafka_brokers is the embedded broker (resv server start runs it)
 };

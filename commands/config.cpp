@@ -13,7 +13,8 @@ Outcome run_config_show(Context& ctx) {
   const Settings& s = ctx.settings();
   const std::pair<const char*, const Setting*> rows[] = {
       {"database_url", &s.database_url}, {"admin_url", &s.admin_url},     {"admin_token", &s.admin_token},
-      {"kafka_brokers", &s.kafka_brokers}, {"state_dir", &s.state_dir}, {"config_file", &s.config_file},
+      {"kafka_brokers", &s.kafka_brokers}, {"state_dir", &s.state_dir}, {"runbook_dir", &s.runbook_dir},
+      {"config_file", &s.config_file},
   };
   if (ctx.out().json()) {
     // A setting's name is data (the config file's key, as the table shows
@@ -39,14 +40,15 @@ void register_config(CLI::App& app, Context& ctx) {
   show->footer(
       "Settings resolve as flags > RESV_* environment > config file > embedded default.\n"
       "A setting is named as in the config file (database_url, admin_url, admin_token,\n"
-      "state_dir) and config_file is the file read, if any.\n"
+      "kafka_brokers, state_dir, runbook_dir) and config_file is the file read, if any.\n"
       "\n"
       "Examples:\n"
       "  resv config show\n"
       "  resv config show --json | jq -r '.settings[] | select(.name == \"database_url\") | .value'\n"
       "\n"
       "JSON (--json):\n"
-      "  {\"settings\": [{\"name\": \"database_url\"|\"admin_url\"|\"admin_token\"|\"state_dir\"|\"config_file\",\n"
+      "  {\"settings\": [{\"name\": \"database_url\"|\"admin_url\"|\"admin_token\"|\"kafka_brokers\"|\"state_dir\"|\n"
+      "                 \"runbook_dir\"|\"config_file\",\n"
       "                 \"value\": string (secrets masked; \"\" when unset), \"source\": string}],\n"
       "   \"embeddedDb\": bool (the database is the embedded cluster)}");
   ctx.on_run(show, [&ctx] { return run_config_show(ctx); });

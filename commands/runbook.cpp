@@ -41,20 +41,19 @@ struct RunbookFlags {
   int limit = 20;
 };
 
-std::string user_dir(const RunbookFlags& f) {
-  if (!f.dir.empty()) return f.dir;
-  const char* env = std::getenv("RESV_RUNBOOK_DIR");
-  return env ? env : "";
+// --runbook-dir, else RESV_RUNBOOK_DIR or the config file's runbook_dir.
+std::string user_dir(const Context& ctx, const RunbookFlags& f) {
+  return !f.dir.empty() ? f.dir : ctx.settings().runbook_dir.value;
 }
 
-Expected<std::vector<Runbook>> runbooks(const RunbookFlags& f) {
-  auto all = load_runbooks(user_dir(f));
+Expected<std::vector<Runbook>> runbooks(const Context& ctx, const RunbookFlags& f) {
+  auto all = load_runbooks(user_dir(ctx, f));
   if (!all.ok()) return Outcome::Failed(all.status().message(), "fix the file, or leave its folder out (--runbook-dir)");
   return all.value();
 }
 
-Expected<Runbook> find(const RunbookFlags& f) {
-  auto all = runbooks(f);
+Expected<Runbook> find(const Context& ctx, const RunbookFlags& f) {
+  auto all = runbooks(ctx, f);
   if (!all.ok()) return all.outcome();
   std::string names;
   for (auto& rb : all.value()) {
@@ -76,7 +75,7 @@ std::string command_text(const std::vector<std::string>& args) {
 // ---- list, show -------------------------------------------------------------------
 
 Outcome run_list(const Context& ctx, const RunbookFlags& f) {
-  auto all = runbooks(f);
+  auto all = runbooks(ctx, f);
   if (!all.ok()) return all.outcome();
   if (ctx.out().json()) {
     json items = json::array();
@@ -93,7 +92,7 @@ Outcome run_list(const Context& ctx, const RunbookFlags& f) {
     t.add({rb.name + (rb.source == "built-in" ? "" : " *"), std::to_string(rb.steps.size()), checks, rb.title});
   }
   ctx.out().data(t.render());
-  if (!user_dir(f).empty()) ctx.out().info("*: from " + user_dir(f));
+  if (!user_dir(ctx, f).empty()) ctx.out().info("*: from " + user_dir(ctx, f));
   return Outcome::Ok();
 }
 
@@ -108,7 +107,7 @@ json step_json(const RunbookStep& s) {
 }
 
 Outcome run_show(const Context& ctx, const RunbookFlags& f) {
-  auto rb = find(f);
+  auto rb = find(ctx, f);
   if (!rb.ok()) return rb.outcome();
   if (ctx.out().json()) {
     json steps = json::array();
@@ -224,7 +223,7 @@ json transcript_json(const Runbook& rb, const RunbookFlags& f, const RunOutcome&
 }
 
 Outcome run_run(const Context& ctx, const RunbookFlags& f) {
-  auto rb = find(f);
+  auto rb = find(ctx, f);
   if (!rb.ok()) return rb.outcome();
   RunbookOptions o;
   o.yes = f.yes;
@@ -343,7 +342,7 @@ void register_runbook(CLI::App& app, Context& ctx) {
   auto* group = app.add_subcommand("runbook", "Incident runbooks: diagnose, mitigate after asking, verify, keep a transcript");
   group->require_subcommand(1);
   group->fallthrough();  // --runbook-dir after the verb too
-  group->add_option("--runbook-dir", f->dir, "Runbooks of your own (*.toml) beside the built-in ones; same name overrides (env RESV_RUNBOOK_DIR)")
+  group->add_option("--runbook-dir", f->dir, "Runbooks of your own (*.toml) beside the built-in ones; same name overrides (env RESV_RUNBOOK_DIR, config runbook_dir)")
       ->type_name("DIR");
   group->footer(
       "A runbook is a TOML file whose ordered steps are resv commands with expectations (its exit code,\n"

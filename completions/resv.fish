@@ -226,7 +226,7 @@ complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a list -d 'The runb
 complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a show -d 'A runbook\'s symptoms and every step with its command and expectation'
 complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a run -d 'Run a runbook: diagnose, ask before each change, verify the incident is over'
 complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -a history -d 'Past runs, newest first, from their transcripts'
-complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -l runbook-dir -r -F -d 'Runbooks of your own (*.toml) beside the built-in ones; same name overrides (env RESV_RUNBOOK_DIR)'
+complete -c resv -n 'test (__resv_path) = \'resv runbook\'' -l runbook-dir -r -F -d 'Runbooks of your own (*.toml) beside the built-in ones; same name overrides (env RESV_RUNBOOK_DIR, config runbook_dir)'
 complete -c resv -n 'test (__resv_path) = \'resv runbook run\'' -s y -l yes -d 'Run mitigate steps without asking (needed when stdin is not a terminal)'
 complete -c resv -n 'test (__resv_path) = \'resv runbook run\'' -l dry-run -d 'Run the diagnose steps only; show the changes it would make'
 complete -c resv -n 'test (__resv_path) = \'resv runbook run\'' -l var -r -d 'A variable for its steps (repeatable): NAME=VALUE'

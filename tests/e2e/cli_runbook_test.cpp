@@ -234,6 +234,10 @@ TEST_F(CliRunbook, AMalformedFileIsRejectedWithItsLineAndAnOverrideFromTheFolder
   EXPECT_TRUE(overridden) << list.out;
   json t = run("overbooking", 0, {"--runbook-dir", dir});
   EXPECT_EQ(steps_of(t), (std::vector<std::string>{"ours"}));
+  const std::string config = (cli.state() / "config.toml").string();
+  std::ofstream(config) << "runbook_dir = \"" << dir << "\"\n";
+  auto from_config = cli.resv({"--config", config, "runbook", "show", "overbooking", "--json"});
+  EXPECT_EQ(parse_or_null(from_config.out).value("title", ""), "Ours") << "the config file's runbook_dir: " << from_config.err;
 
   std::ofstream(dir + "/broken.toml") << "name = \"broken\"\ntitle = \"t\"\n[[steps]]\nname = \"a\"\nkind = \"fix\"\n"
                                          "run = [\"audit\"]\n";
