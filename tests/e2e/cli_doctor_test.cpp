@@ -16,6 +16,7 @@
 #include "cli_run.h"
 #include "db/pg_text.h"
 #include "e2e_util.h"
+#include "incidents.h"
 #include "private_cluster.h"
 #include "server_cli.h"
 #include "test_db.h"
@@ -69,12 +70,7 @@ class CliDoctor : public ::testing::Test {
     EXPECT_TRUE(j.is_object()) << "stdout holds only the JSON document: " << r.out << r.err;
     return j;
   }
-  int64_t pay_one(int64_t user, int64_t seat) {
-    const int64_t id = db.count("SELECT (resv_hold_seats_do(" + str(user) + ", " + str(s.schedule_id) + ", ARRAY[" +
-                                str(seat) + "]::bigint[]) ->> 'reservationId')::bigint");
-    EXPECT_EQ(db.scalar("SELECT resv_pay_do(" + str(id) + ", " + str(user) + ") ->> 'status'"), "CONFIRMED");
-    return id;
-  }
+  int64_t pay_one(int64_t user, int64_t seat) { return resv::e2e::pay_one(db, s, user, seat); }
 };
 
 TEST_F(CliDoctor, AHealthyStackIsAllOkAndASeatSoldTwiceFailsNamingBothReservationsUntilUndone) {
@@ -91,10 +87,7 @@ TEST_F(CliDoctor, AHealthyStackIsAllOkAndASeatSoldTwiceFailsNamingBothReservatio
   EXPECT_EQ(healthy["verdict"], "ok");
   EXPECT_TRUE(contains(check_of(healthy, "servers_up")["finding"], "2 instance(s) ready")) << states(healthy);
 
-  const int64_t other = db.count("INSERT INTO reservations (user_id, schedule_id, quantity, amount, status, expires_at)"
-                                 " VALUES (" + str(s.first_user_id + 1) + ", " + str(s.schedule_id) +
-                                 ", 1, 1000, 'CONFIRMED', now()) RETURNING id");
-  db.exec("UPDATE seats SET reservation_id = " + str(other) + " WHERE id = " + str(s.seat_ids[0]));
+  const int64_t other = sell_seat_again(db, s, s.seat_ids[0]);
   json found = report({"--only", "data"}, code);
   EXPECT_EQ(code, 4) << states(found);
   const json audit = check_of(found, "audit_quick");
@@ -202,14 +195,8 @@ TEST_F(CliDoctor, AStuckQueueFailsAndAnAdmissionClearsIt) {
 }
 
 TEST_F(CliDoctor, AnIdleTransactionBlockingABuyerFailsNamingItsPidAndTerminatingItClearsIt) {
-  pqxx::connection holder(resv::with_application_name(db.url(), "psql"));
-  const int pid = pqxx::nontransaction(holder).exec1("SELECT pg_backend_pid()")[0].as<int>();
-  pqxx::work held(holder);
-  held.exec("SELECT id FROM seats WHERE id = " + str(s.seat_ids[0]) + " FOR UPDATE");
-  pqxx::connection buyer(db.url());
-  std::thread wait([&] {
-    pqxx::nontransaction(buyer).exec("UPDATE seats SET label = label WHERE id = " + str(s.seat_ids[0]));
-  });
+  IdleBlocker blocker(db, s.seat_ids[0]);
+  const int pid = blocker.pid();
 
   int code = -1;
   json blocked;
@@ -224,7 +211,7 @@ TEST_F(CliDoctor, AnIdleTransactionBlockingABuyerFailsNamingItsPidAndTerminating
                            std::to_string(pid) + ")");
 
   ASSERT_EQ(cli.resv({"locks", "terminate", std::to_string(pid), "--yes"}).code, 0);
-  wait.join();
+  blocker.join();
   EXPECT_EQ(doctor({"--check", "db_blocking"}).code, 0) << states(report({"--check", "db_blocking"}, code));
 }
 

@@ -22,6 +22,7 @@
 #include "cli_run.h"
 #include "db/pg_text.h"
 #include "e2e_util.h"
+#include "incidents.h"
 #include "server_cli.h"
 #include "test_db.h"
 #include "test_seed.h"
@@ -71,12 +72,7 @@ class CliRunbook : public ::testing::Test {
   }
   int doctor(const std::string& check) { return cli.resv({"doctor", "--check", check}).code; }
   int audit() { return cli.resv({"audit"}).code; }
-  int64_t pay_one(int64_t user, int64_t seat) {
-    const int64_t id = db.count("SELECT (resv_hold_seats_do(" + str(user) + ", " + str(s.schedule_id) + ", ARRAY[" +
-                                str(seat) + "]::bigint[]) ->> 'reservationId')::bigint");
-    EXPECT_EQ(db.scalar("SELECT resv_pay_do(" + str(id) + ", " + str(user) + ") ->> 'status'"), "CONFIRMED");
-    return id;
-  }
+  int64_t pay_one(int64_t user, int64_t seat) { return resv::e2e::pay_one(db, s, user, seat); }
   void paused_queue_with_people_waiting() {
     const std::string concert = str(s.concert_id);
     ASSERT_EQ(cli.resv({"queue", "enable", "--concert", concert, "--max-active", "1", "--yes"}).code, 0);
@@ -100,18 +96,12 @@ TEST_F(CliRunbook, QueuePausedFindsTheConcertResumesItAndVerifies) {
 }
 
 TEST_F(CliRunbook, LockBlockingTerminatesAnIdleBlockerWithoutAFutileCancelAndTheWaiterGoesOn) {
-  pqxx::connection holder(resv::with_application_name(db.url(), "psql"));
-  const int pid = pqxx::nontransaction(holder).exec1("SELECT pg_backend_pid()")[0].as<int>();
-  pqxx::work held(holder);
-  held.exec("SELECT id FROM seats WHERE id = " + str(s.seat_ids[0]) + " FOR UPDATE");
-  pqxx::connection buyer(db.url());
-  std::thread wait([&] {
-    pqxx::nontransaction(buyer).exec("UPDATE seats SET label = label WHERE id = " + str(s.seat_ids[0]));
-  });
+  IdleBlocker blocker(db, s.seat_ids[0]);
+  const int pid = blocker.pid();
   ASSERT_TRUE(eventually([&] { return doctor("db_blocking") == 4; }, 30));
 
   json t = run("lock-blocking", 0);
-  wait.join();
+  blocker.join();
   EXPECT_EQ(steps_of(t), (std::vector<std::string>{"find", "locks", "idle", "terminate", "confirm"}))
       << "a cancel cannot end an idle transaction: straight to the terminate";
   EXPECT_EQ(t["vars"]["pid"], std::to_string(pid));
@@ -170,10 +160,7 @@ TEST_F(CliRunbook, QueueStuckRestartsTheCrashedLeaderAndAdmissionsFlow) {
 
 TEST_F(CliRunbook, OverbookingNamesEveryAffectedReservationAndNeverFixesIt) {
   const int64_t paid = pay_one(s.first_user_id, s.seat_ids[0]);
-  const int64_t other = db.count("INSERT INTO reservations (user_id, schedule_id, quantity, amount, status, expires_at)"
-                                 " VALUES (" + str(s.first_user_id + 1) + ", " + str(s.schedule_id) +
-                                 ", 1, 1000, 'CONFIRMED', now()) RETURNING id");
-  db.exec("UPDATE seats SET reservation_id = " + str(other) + " WHERE id = " + str(s.seat_ids[0]));
+  const int64_t other = sell_seat_again(db, s, s.seat_ids[0]);
   const std::string before = db.scalar("SELECT string_agg(id || ':' || coalesce(reservation_id::text, '-'), ',' "
                                        "ORDER BY id) FROM seats");
   json t = run("overbooking", 4);
