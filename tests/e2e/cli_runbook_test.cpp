@@ -63,6 +63,9 @@ class CliRunbook : public ::testing::Test {
       EXPECT_FALSE(step["command"].empty()) << step.dump();
       EXPECT_TRUE(step.contains("exitCode") && step.contains("stdout") && step.contains("seconds")) << step.dump();
     }
+    if (want_exit == 0) {
+      EXPECT_EQ(audit(), 0) << "the incident is over and the data intact";
+    }
     return t;
   }
   std::vector<std::string> steps_of(const json& t) {
@@ -294,6 +297,7 @@ TEST(CliRunbookEmbedded, DatabaseUnreachableStartsTheEmbeddedClusterAndTheServer
                 return sum;
               }());
   EXPECT_EQ(resv({"doctor", "--check", "db_reachable", "--check", "servers_up"}).code, 0);
+  EXPECT_EQ(resv({"audit"}).code, 0);
   resv({"server", "stop"});
   resv({"db", "down"});
   std::filesystem::remove_all(dir);
