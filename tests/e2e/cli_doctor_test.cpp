@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -270,6 +271,29 @@ TEST_F(CliDoctor, AColdServerBeforeAnOpeningFailsAndTheWarmupItNamesClearsIt) {
 
   ASSERT_EQ(cli.resv({"warmup", "-c", str(s.concert_id)}).code, 0);
   EXPECT_EQ(doctor({"--check", "warm_openings"}).code, 0) << states(report({"--check", "warm_openings"}, code));
+}
+
+// A dashboard: a failing round is shown and the watch goes on until Ctrl-C,
+// which ends it with the last round's exit code.
+TEST_F(CliDoctor, WatchGoesOnThroughFailuresUntilCtrlCAndExitsWithTheLastRoundsCode) {
+  const std::string out_path = (cli.state() / "watch.out").string(), err_path = (cli.state() / "watch.err").string();
+  pid_t pid = spawn_resv({"doctor", "--check", "servers_up", "--watch", "1", "--db", db.url(), "--state-dir",
+                          cli.state().string()},
+                         {{"NO_COLOR", "1"}}, out_path, err_path);
+  ASSERT_GT(pid, 0);
+  auto rounds = [&] {
+    size_t n = 0;
+    for (const auto& line : lines_of(read_file(out_path))) n += line.rfind("verdict: FAIL", 0) == 0;
+    return n;
+  };
+  const bool two = eventually([&] { return rounds() >= 2; }, 30, 50);
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(two) << read_file(out_path) << read_file(err_path);
+  ASSERT_TRUE(WIFEXITED(status)) << "Ctrl-C ends the watch";
+  EXPECT_EQ(WEXITSTATUS(status), 4) << read_file(err_path);
+  EXPECT_FALSE(contains(read_file(out_path), "\x1b[")) << "no screen clearing when stdout is not a terminal";
 }
 
 TEST_F(CliDoctor, HostChecksNameTheStateDirectoryAndABadOptionIsAUsageError) {
