@@ -33,7 +33,7 @@ case "${1:-}" in
     ;;
 esac
 seconds=15  # per target in the default (CI) mode
-targets=(http_request json_bodies queue_token config_file cli_values)
+targets=(http_request json_bodies queue_token config_file cli_values runbook_file)
 dir=build-fuzz
 jobs=$(nproc 2>/dev/null || echo 2)
 

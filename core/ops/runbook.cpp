@@ -2,17 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 namespace resv {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 // A runbook file's problem, located: "NAME line N: FIELD: what".
 struct Problem {
@@ -194,44 +190,6 @@ Result<Runbook> parse_runbook(const std::string& text, const std::string& source
   } catch (const Problem& p) {
     return Status::Invalid(p.text);
   }
-}
-
-const std::vector<std::string>& builtin_runbook_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const auto& f : bundled_runbook_files()) out.push_back(fs::path(f.path).stem().string());
-    return out;
-  }();
-  return names;
-}
-
-Result<std::vector<Runbook>> load_runbooks(const std::string& user_dir) {
-  std::map<std::string, Runbook> by_name;
-  for (const auto& f : bundled_runbook_files()) {
-    auto rb = parse_runbook(f.sql, f.path);
-    if (!rb.ok()) throw std::logic_error("built-in runbook " + std::string(f.path) + ": " + rb.status().message());
-    rb->source = "built-in";
-    by_name[rb->name] = std::move(rb.value());
-  }
-  if (!user_dir.empty()) {
-    std::error_code ec;
-    if (!fs::is_directory(user_dir, ec)) return Status::Invalid("runbook folder " + user_dir + " is not a folder");
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(user_dir, ec))
-      if (e.path().extension() == ".toml") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& p : files) {
-      std::ifstream in(p);
-      std::stringstream text;
-      text << in.rdbuf();
-      auto rb = parse_runbook(text.str(), p.string());
-      if (!rb.ok()) return rb.status();
-      by_name[rb->name] = std::move(rb.value());
-    }
-  }
-  std::vector<Runbook> out;
-  for (auto& [name, rb] : by_name) out.push_back(std::move(rb));
-  return out;
 }
 
 std::optional<std::vector<std::string>> substitute(const std::vector<std::string>& args,
