@@ -20,10 +20,28 @@ struct HttpClient::Impl {
   std::unique_ptr<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
 
+  // Runs one asynchronous operation to its end and throws its error. The
+  // stream's expiry applies to asynchronous operations only: a synchronous
+  // read from a server that accepts and never answers (stopped, deadlocked)
+  // would wait forever.
+  template <class Start>
+  size_t await(Start start) {
+    beast::error_code result;
+    size_t bytes = 0;
+    start([&](beast::error_code ec, auto... n) {
+      result = ec;
+      ((bytes = n), ...);
+    });
+    ioc.restart();
+    ioc.run();
+    if (result) throw beast::system_error(result);
+    return bytes;
+  }
+
   void connect() {
     stream = std::make_unique<beast::tcp_stream>(ioc);
     stream->expires_after(timeout);
-    stream->connect(tcp::endpoint(net::ip::make_address(host), port));
+    await([&](auto done) { stream->async_connect(tcp::endpoint(net::ip::make_address(host), port), done); });
     stream->socket().set_option(tcp::no_delay(true));
     buffer.clear();
   }
@@ -41,20 +59,21 @@ HttpClient::~HttpClient() = default;
 HttpResult HttpClient::request(const std::string& method, const std::string& target, const std::string& body,
                                const std::map<std::string, std::string>& headers) {
   HttpResult out;
-  for (int attempt = 0; attempt < 2; ++attempt) {  // one retry on a stale keep-alive connection
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = impl_->stream != nullptr;
     try {
-      if (!impl_->stream) impl_->connect();
+      if (!reused) impl_->connect();
       http::request<http::string_body> req{http::string_to_verb(method), target, 11};
       req.set(http::field::host, impl_->host);
       if (!body.empty()) req.set(http::field::content_type, "application/json");
       for (const auto& [k, v] : headers) req.set(k, v);
       req.body() = body;
       req.prepare_payload();
-      impl_->stream->expires_after(impl_->timeout);
-      http::write(*impl_->stream, req);
+      impl_->stream->expires_after(impl_->timeout);  // the whole exchange
+      impl_->await([&](auto done) { http::async_write(*impl_->stream, req, done); });
       http::response_parser<http::string_body> parser;
       parser.body_limit(64 * 1024 * 1024);
-      http::read(*impl_->stream, impl_->buffer, parser);
+      impl_->await([&](auto done) { http::async_read(*impl_->stream, impl_->buffer, parser, done); });
       auto& res = parser.get();
       out.status = static_cast<int>(res.result_int());
       out.body = res.body();
@@ -69,6 +88,7 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
       impl_->stream.reset();
       out.status = 0;
       out.error = e.what();
+      if (!reused) break;  // only a stale keep-alive connection is worth a second try
     }
   }
   return out;
@@ -77,14 +97,13 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
 std::string HttpClient::raw(const std::string& bytes) {
   try {
     impl_->connect();
-    net::write(impl_->stream->socket(), net::buffer(bytes));
+    impl_->stream->expires_after(impl_->timeout);
+    impl_->await([&](auto done) { net::async_write(*impl_->stream, net::buffer(bytes), done); });
     std::string got;
-    beast::error_code ec;
     char buf[4096];
-    for (;;) {
-      size_t n = impl_->stream->socket().read_some(net::buffer(buf), ec);
-      if (ec) break;
-      got.append(buf, n);
+    try {
+      for (;;) got.append(buf, impl_->await([&](auto done) { impl_->stream->async_read_some(net::buffer(buf), done); }));
+    } catch (const beast::system_error&) {  // the end of the answer: the server closed, or the time is up
     }
     impl_->stream.reset();
     return got;

@@ -147,23 +147,29 @@ Result<std::map<std::string, LagVerdict>> read_lag(const Inputs& in) {
 
 // Runs the tasks for `wanted` facts at once and waits for them until the
 // deadline. Tasks still running then are left to end on their own bounded
-// sessions; their facts stay missing.
+// sessions; their facts stay missing. The tasks that ended are joined: a
+// thread that has reported is still tearing down (OpenSSL frees its
+// per-thread state then), and the process must not exit under it.
 Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
   struct Shared {
     std::mutex mu;
     std::condition_variable done;
     int running = 0;
+    std::vector<bool> ended;  // per task, in start order
     Facts facts;
   };
   auto shared = std::make_shared<Shared>();
   auto input = std::make_shared<const Inputs>(in);
+  std::vector<std::thread> threads;
   auto task = [&](const std::string& name, std::function<void(const Inputs&, Facts&)> fn) {
     if (!wanted.count(name)) return;
+    const size_t index = threads.size();
     {
       std::lock_guard lock(shared->mu);
       ++shared->running;
+      shared->ended.push_back(false);
     }
-    std::thread([shared, input, name, fn = std::move(fn)] {
+    threads.emplace_back([shared, input, name, index, fn = std::move(fn)] {
       const auto start = Clock::now();
       Facts mine;
       try {
@@ -190,8 +196,9 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
       for (const auto& [k, v] : mine.errors) f.errors[k] = v;
       f.seconds[name] = std::chrono::duration<double>(Clock::now() - start).count();
       --shared->running;
+      shared->ended[index] = true;
       shared->done.notify_all();
-    }).detach();
+    });
   };
   const bool have_db = in.url.ok();
   const bool have_kafka = in.kafka.ok();
@@ -254,7 +261,11 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
 
   std::unique_lock lock(shared->mu);
   shared->done.wait_until(lock, Clock::now() + in.deadline, [&] { return shared->running == 0; });
-  return shared->facts;  // a copy: late tasks may still write theirs
+  Facts facts = shared->facts;  // a copy: late tasks may still write theirs
+  const std::vector<bool> ended = shared->ended;
+  lock.unlock();
+  for (size_t i = 0; i < threads.size(); ++i) ended[i] ? threads[i].join() : threads[i].detach();
+  return facts;
 }
 
 // The result of a check whose facts could not be had.

@@ -220,7 +220,8 @@ Outcome run_status(const Context& ctx) {
                                 "start one with 'resv server start'");
   std::string problems;
   bool any_running = false, any_dead = false, database_down = false;
-  for (const auto& s : all) {
+  for (size_t i = 0; i < all.size(); ++i) {
+    const InstanceStatus& s = all[i];
     any_running = any_running || s.running;
     if (s.ready) continue;
     any_dead = any_dead || !s.running;
@@ -229,8 +230,15 @@ Outcome run_status(const Context& ctx) {
       reasons += (reasons.empty() ? "" : ", ") + r;
       database_down = database_down || r == "database unreachable";
     }
-    problems += (problems.empty() ? "" : "; ") + instance_name(s.inst) + ": " + reasons;
+    const AdminTarget& t = targets.value()[i];
+    problems += (problems.empty() ? "" : "; ") + (t.managed ? instance_name(s.inst) : target_label(t)) + ": " + reasons;
   }
+  // --admin-url: the servers are elsewhere, and not answering is all we know.
+  const bool remote = !targets.value().empty() && !targets.value().front().managed;
+  if (!any_running && remote)
+    return Outcome::Unreachable("no resv-server answers: " + problems,
+                                "check the address with the server's operator: a server that accepts and never "
+                                "answers is stopped or stuck ('resv server status' on its host names it)");
   if (!any_running)
     return Outcome::Unreachable("no resv-server instance is running: " + problems,
                                 "start them with 'resv server start'; 'resv server logs' shows why they stopped");

@@ -25,7 +25,7 @@ extern char** environ;
 namespace resv::e2e {
 
 struct CliRun {
-  int code = -1;
+  int code = -1;  // the exit status; 128 + the signal that ended it, as a shell says; -1 not started
   std::string out;
   std::string err;
 };
@@ -74,7 +74,7 @@ inline CliRun run_resv(const std::vector<std::string>& args, const std::map<std:
   if (pid_t pid = spawn_resv(args, env, out_path, err_path); pid > 0) {
     int st = 0;
     waitpid(pid, &st, 0);
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
   }
   r.out = read_file(out_path);
   r.err = read_file(err_path);

@@ -296,7 +296,8 @@ TEST(CliRunbookEmbedded, DatabaseUnreachableStartsTheEmbeddedClusterAndTheServer
                 for (const auto& step : t["steps"]) sum += step.value("seconds", 0.0);
                 return sum;
               }());
-  EXPECT_EQ(resv({"doctor", "--check", "db_reachable", "--check", "servers_up"}).code, 0);
+  auto d = resv({"doctor", "--check", "db_reachable", "--check", "servers_up"});
+  EXPECT_EQ(d.code, 0) << d.out << d.err;
   EXPECT_EQ(resv({"audit"}).code, 0);
   resv({"server", "stop"});
   resv({"db", "down"});

@@ -159,6 +159,32 @@ TEST(CliServer, KilledInstanceMakesStatusExitFour) {
   EXPECT_TRUE(answers(cli.port, "/api/concerts")) << "the other instance keeps serving";
 }
 
+// A server that accepts and never answers (stopped, deadlocked) is named, not
+// waited for: every request is bounded, the read of an answer too.
+TEST(CliServer, AFrozenInstanceIsNamedAndStatusDoesNotWaitForIt) {
+  TestDatabase db;
+  ServerCli cli(db.url(), 2);
+  auto r = cli.start({"--instances", "2", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const long frozen = instances_of(r)[1]["pid"].get<long>();
+  ASSERT_EQ(kill(static_cast<pid_t>(frozen), SIGSTOP), 0);
+
+  auto status = cli.resv({"server", "status", "--json"});
+  kill(static_cast<pid_t>(frozen), SIGCONT);
+  EXPECT_EQ(status.code, 4) << status.out << status.err;
+  EXPECT_NE(status.err.find("instance 2 (pid " + std::to_string(frozen) + ", port " + std::to_string(cli.port + 1) +
+                            "): admin port " + std::to_string(cli.admin_port + 1) + " does not answer"),
+            std::string::npos)
+      << status.err;
+  EXPECT_NE(status.err.find("timeout"), std::string::npos) << status.err;
+  auto listed = instances_of(status);
+  ASSERT_EQ(listed.size(), 2u) << status.out;
+  EXPECT_EQ(listed[0]["ready"], true);
+  EXPECT_EQ(listed[1]["ready"], false);
+  EXPECT_EQ(listed[1]["running"], true) << "its process is there";
+  EXPECT_EQ(cli.resv({"server", "status"}).code, 0) << "once it runs again, it answers";
+}
+
 // A stopped database is a dependency out of reach (exit 3), and the way out
 // is there: a restart of the servers cannot help.
 TEST(CliServer, WithTheDatabaseStoppedStatusExitsThreeAndPointsAtTheDatabase) {
