@@ -154,7 +154,6 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
   struct Shared {
     std::mutex mu;
     std::condition_variable done;
-    int running = 0;
     std::vector<bool> ended;  // per task, in start order
     Facts facts;
   };
@@ -166,7 +165,6 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
     const size_t index = threads.size();
     {
       std::lock_guard lock(shared->mu);
-      ++shared->running;
       shared->ended.push_back(false);
     }
     threads.emplace_back([shared, input, name, index, fn = std::move(fn)] {
@@ -195,7 +193,6 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
       if (mine.audit) f.audit = std::move(mine.audit);
       for (const auto& [k, v] : mine.errors) f.errors[k] = v;
       f.seconds[name] = std::chrono::duration<double>(Clock::now() - start).count();
-      --shared->running;
       shared->ended[index] = true;
       shared->done.notify_all();
     });
@@ -260,7 +257,7 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
   task("servers", [](const Inputs& i, Facts& f) { f.servers = probe_servers(i); });
 
   std::unique_lock lock(shared->mu);
-  shared->done.wait_until(lock, Clock::now() + in.deadline, [&] { return shared->running == 0; });
+  shared->done.wait_until(lock, Clock::now() + in.deadline, [&] { return std::ranges::find(shared->ended, false) == shared->ended.end(); });
   Facts facts = shared->facts;  // a copy: late tasks may still write theirs
   const std::vector<bool> ended = shared->ended;
   lock.unlock();
