@@ -29,7 +29,7 @@ SELECT 'seat_sold_twice' AS invariant, (SELECT count(*) FROM live) AS checked, (
                    'seatsNowHeldBy', (SELECT coalesce(jsonb_agg(jsonb_build_object('seatId', st.id,
                                               'reservationId', st.reservation_id) ORDER BY st.id), '[]')
                                        FROM outbox o
-                                       CROSS JOIN jsonb_array_elements_text(o.payload -> 'seatIds') sid
+                                       CROSS JOIN json_array_elements_text(o.payload -> 'seatIds') sid
                                        JOIN seats st ON st.id = sid::bigint
                                       WHERE o.aggregate_type = 'reservation' AND o.aggregate_id = b.id
                                         AND o.event_type = 'ReservationHeld'

@@ -79,6 +79,19 @@ struct Migrations : ::testing::Test {
   bool table_exists(const std::string& table) const {
     return scalar("SELECT to_regclass('" + table + "') IS NOT NULL") == "t";
   }
+  // Versions 1..last by hand, as apply_migrations records them: a database
+  // an older resv left.
+  void migrate_by_hand_up_to(int last) const {
+    exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+         " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : bundled_migrations()) {
+      if (m.version > last) break;
+      pqxx::connection c(url);
+      for (const auto& statement : split_sql_statements(m.sql)) pqxx::nontransaction(c).exec(statement);
+      pqxx::nontransaction(c).exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                                          m.version, m.name, m.checksum);
+    }
+  }
 };
 
 TEST_F(Migrations, EmptyDatabaseGetsEveryBundledVersionRecordedWithItsChecksum) {
@@ -210,16 +223,7 @@ TEST_F(Migrations, ChangedChecksumOfAnAppliedMigrationIsRefused) {
 }
 
 TEST_F(Migrations, EventsPublishedBefore0007StayPublishedAndTheOthersWaitForTheRelay) {
-  // Versions 1-6 by hand, as apply_migrations records them.
-  exec("CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
-       " applied_at timestamptz NOT NULL DEFAULT now())");
-  for (const auto& m : bundled_migrations()) {
-    if (m.version > 6) break;
-    pqxx::connection c(url);
-    for (const auto& statement : split_sql_statements(m.sql)) pqxx::nontransaction(c).exec(statement);
-    pqxx::nontransaction(c).exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                                        m.version, m.name, m.checksum);
-  }
+  migrate_by_hand_up_to(6);
   exec("INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, published_at) VALUES"
        " ('reservation', 1, 'Sent', '{}', now()), ('reservation', 1, 'Waiting', '{}', NULL)");
 
@@ -238,6 +242,25 @@ TEST_F(Migrations, EventsPublishedBefore0007StayPublishedAndTheOthersWaitForTheR
     window = scalar("SELECT coalesce(string_agg(event_type, ','), '') FROM resv_outbox_next(10, 0)");
     return window == "Waiting";
   }, 30)) << "the relay's next window holds it: " << window;
+}
+
+TEST_F(Migrations, EventsWrittenBefore0009KeepTheirPayloadsWhichAuditStillReads) {
+  migrate_by_hand_up_to(8);
+  exec("INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload)"
+       " VALUES ('reservation', 1, 'ReservationHeld', '{\"seatIds\": [3, 1], \"userId\": 7}'::jsonb)");
+  const std::string before = scalar("SELECT payload::text FROM outbox");
+
+  auto applied = apply_migrations(url);
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_EQ(scalar("SELECT format_type(atttypid, NULL) FROM pg_attribute"
+                   " WHERE attrelid = 'outbox'::regclass AND attname = 'payload'"),
+            "json");
+  EXPECT_EQ(scalar("SELECT payload::text FROM outbox"), before) << "the relay sends the same bytes";
+  EXPECT_EQ(scalar("SELECT string_agg(s, ',') FROM outbox, json_array_elements_text(payload -> 'seatIds') s"), "3,1");
+  // New events: the write functions' jsonb, stored as its text.
+  exec("SELECT resv_outbox('reservation', 2, 'ReservationHeld', jsonb_build_object('userId', 7, 'seatIds', "
+       "jsonb_build_array(5)))");
+  EXPECT_EQ(scalar("SELECT payload::text FROM outbox WHERE aggregate_id = 2"), R"({"userId": 7, "seatIds": [5]})");
 }
 
 TEST_F(Migrations, PartlyMigratedDatabaseGetsOnlyTheMissingVersions) {
