@@ -89,7 +89,8 @@ RunbookStep parse_step(const toml::node& node, size_t index, const std::string& 
     const toml::array* a = n->as_array();
     if (!a || a->empty()) throw Problem{at(source, *n, where + ".expect_exit") + "must be an array of exit codes"};
     for (auto&& e : *a) {
-      auto code = e.value<int64_t>();
+      // value_exact: value<int64_t>() would cast a float such as 9e78 to int64_t (undefined; the fuzzer's find).
+      auto code = e.value_exact<int64_t>();
       if (!code || *code < 0 || *code > 255) throw Problem{at(source, e, where + ".expect_exit") + "an exit code is 0 to 255"};
       s.expect_exit.push_back(static_cast<int>(*code));
     }

@@ -10,6 +10,7 @@
 #include "cli/queue_args.h"
 #include "cli/servers.h"
 #include "bench/thresholds.h"
+#include "ops/runbook.h"
 
 namespace {
 
@@ -68,6 +69,22 @@ TEST(FuzzRegressions, AThresholdOfNanOrInfinityIsRefused) {
     EXPECT_FALSE(resv::parse_threshold(text).ok());
   }
   EXPECT_TRUE(resv::parse_threshold("p95<20ms").ok());
+}
+
+// tests/fuzz/corpus/runbook_file/crash_exit_code_float: an exit code in
+// expect_exit was read with toml++'s value<int64_t>(), which casts a float
+// (UBSan: "9e+78 is outside the range of representable values of type
+// 'long'"), and took 3.0 as 3. Only a TOML integer is an exit code.
+TEST(FuzzRegressions, AnExitCodeThatIsNoIntegerIsARunbookError) {
+  for (const char* code : {"9e78", "3.0", "\"3\"", "256", "-1"}) {
+    SCOPED_TRACE(code);
+    auto rb = resv::parse_runbook(std::string("name = \"x\"\ntitle = \"t\"\n[[steps]]\nname = \"a\"\n"
+                                              "kind = \"verify\"\nrun = [\"doctor\"]\nexpect_exit = [0, ") +
+                                      code + "]\n",
+                                  "x.toml");
+    ASSERT_FALSE(rb.ok());
+    EXPECT_EQ(rb.status().message(), "x.toml line 7: steps[0].expect_exit: an exit code is 0 to 255");
+  }
 }
 
 }  // namespace
