@@ -134,7 +134,11 @@ int serve(ServerOptions o) {
     std::fprintf(stderr, "resv-server: error: %s\n", producer.status().message().c_str());
     return 2;
   }
-  Relay relay({session_url(o, "relay"), o.kafka_topic_prefix, o.relay_batch, std::chrono::milliseconds(o.relay_poll_ms)},
+  Relay relay({.url = session_url(o, "relay"),
+               .topic_prefix = o.kafka_topic_prefix,
+               .batch = o.relay_batch,
+               .idle_poll = std::chrono::milliseconds(o.relay_poll_ms),
+               .reader_url = session_url(o, "relay reader")},
               std::move(producer.value()), metrics);
   AsyncPgOptions write_opts;
   write_opts.url = session_url(o, "write");

@@ -5,13 +5,6 @@
 
 namespace resv {
 
-std::string event_topic(std::string_view prefix, std::string_view aggregate_type) {
-  std::string t(prefix);
-  t += aggregate_type;
-  t += 's';
-  return t;
-}
-
 namespace {
 
 // `s` as a JSON string; names and times need no escaping, and are copied as
@@ -29,12 +22,8 @@ void append_quoted(std::string& out, std::string_view s) {
   out += '"';
 }
 
-}  // namespace
-
-std::string event_body(const OutboxEvent& e) {
+void append_body(std::string& b, const OutboxEvent& e) {
   // Three short strings to quote; the payload is JSON already.
-  std::string b;
-  b.reserve(160 + e.payload.size());
   b += "{\"eventId\":";
   b += std::to_string(e.id);
   b += ",\"type\":";
@@ -50,19 +39,45 @@ std::string event_body(const OutboxEvent& e) {
   b += ",\"data\":";
   b += e.payload;
   b += '}';
+}
+
+}  // namespace
+
+std::string event_body(const OutboxEvent& e) {
+  std::string b;
+  append_body(b, e);
   return b;
 }
 
-EventMessage to_message(const OutboxEvent& e, std::string_view topic_prefix) {
-  EventMessage m;
-  m.id = e.id;
-  m.topic = event_topic(topic_prefix, e.aggregate_type);
-  m.key = std::to_string(e.aggregate_id);
-  m.value = event_body(e);
-  m.headers = {{"event-id", std::to_string(e.id)},
-               {"event-type", e.event_type},
-               {"schema-version", std::to_string(kEventSchemaVersion)}};
-  return m;
+void MessageBatch::add(const OutboxEvent& e, std::string_view topic_prefix) {
+  const char* before = text_.data();
+  std::array<Place, 4> p{};
+  size_t at = text_.size();
+  auto placed = [&] {
+    Place done{at, text_.size() - at};
+    at = text_.size();
+    return done;
+  };
+  text_ += topic_prefix;
+  text_ += e.aggregate_type;
+  text_ += 's';
+  p[0] = placed();
+  text_ += std::to_string(e.aggregate_id);
+  p[1] = placed();
+  append_body(text_, e);
+  p[2] = placed();
+  text_ += e.event_type;
+  p[3] = placed();
+  places_.push_back(p);
+  messages_.push_back({e.id, {}, {}, {}, {}});
+  // The text moved when it grew: every view is set again (as often as it doubles).
+  for (size_t i = text_.data() == before ? messages_.size() - 1 : 0; i < messages_.size(); ++i) {
+    const auto& q = places_[i];
+    messages_[i].topic = view(q[0]);
+    messages_[i].key = view(q[1]);
+    messages_[i].value = view(q[2]);
+    messages_[i].event_type = view(q[3]);
+  }
 }
 
 size_t delivered_prefix(const std::vector<Delivery>& deliveries) {

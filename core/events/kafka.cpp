@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -91,6 +92,10 @@ struct KafkaFlight : EventSink::Flight {
 
 namespace {
 
+// Header schema-version of every message.
+const std::string kSchemaVersionText = std::to_string(kEventSchemaVersion);
+
+
 Result<std::unique_ptr<KafkaProducer::Handle>> new_producer(const KafkaOptions& o) {
   auto conf = make_conf({{"bootstrap.servers", o.brokers},
                          {"client.id", o.client_id},
@@ -145,14 +150,18 @@ std::unique_ptr<EventSink::Flight> KafkaProducer::send(const std::vector<EventMe
   Handle& h = *handle_;
   std::erase_if(h.live, [](const auto& f) { return f->outstanding == 0; });
   h.live.push_back(state);
-  std::vector<rd_kafka_vu_t> vu;  // one message's fields, reused
+  // One message's fields, and the texts of some, reused: its topic, five
+  // fields and three headers (event-id, event-type, schema-version).
+  std::array<rd_kafka_vu_t, 8> vu{};
+  std::string topic;
+  std::array<char, 24> id_text{};
   size_t sent = 0;
   for (; sent < batch.size(); ++sent) {
     const auto& m = batch[sent];
     state->slots[sent] = {state.get(), sent};
-    vu.resize(5 + m.headers.size());
+    topic.assign(m.topic);  // librdkafka takes the topic's name as a C string
     vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vu[0].u.cstr = m.topic.c_str();
+    vu[0].u.cstr = topic.c_str();
     vu[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
     vu[1].u.i = RD_KAFKA_MSG_F_COPY;
     vu[2].vtype = RD_KAFKA_VTYPE_KEY;
@@ -161,10 +170,14 @@ std::unique_ptr<EventSink::Flight> KafkaProducer::send(const std::vector<EventMe
     vu[3].u.mem = {const_cast<char*>(m.value.data()), m.value.size()};
     vu[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
     vu[4].u.ptr = &state->slots[sent];
-    for (size_t i = 0; i < m.headers.size(); ++i) {
+    const auto id = std::to_chars(id_text.data(), id_text.data() + id_text.size(), m.id).ptr;
+    const std::pair<const char*, std::string_view> headers[] = {
+        {"event-id", {id_text.data(), static_cast<size_t>(id - id_text.data())}},
+        {"event-type", m.event_type},
+        {"schema-version", kSchemaVersionText}};
+    for (size_t i = 0; i < 3; ++i) {
       vu[5 + i].vtype = RD_KAFKA_VTYPE_HEADER;
-      vu[5 + i].u.header = {m.headers[i].first.c_str(), m.headers[i].second.data(),
-                            static_cast<ssize_t>(m.headers[i].second.size())};
+      vu[5 + i].u.header = {headers[i].first, headers[i].second.data(), static_cast<ssize_t>(headers[i].second.size())};
     }
     state->reported[sent] = false;
     ++state->outstanding;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <future>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -9,13 +10,15 @@
 #include "base/iso_time.h"
 #include "db/advisory_locks.h"
 #include "db/listen_loop.h"
+#include "db/pg_text.h"
 
 namespace resv {
 namespace {
 
 struct Batch {
-  std::vector<EventMessage> messages;  // in the order to publish them
-  int64_t replay = 0;                  // the replay they belong to; 0: the current window
+  MessageBatch page;  // in the order to publish them
+  int64_t replay = 0;  // the replay they belong to; 0: the current window
+  const std::vector<EventMessage>& messages() const { return page.messages(); }
 };
 
 // The next events to publish; with `after`, only the current window's after
@@ -25,7 +28,6 @@ Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_pre
   pqxx::nontransaction tx(conn);
   Batch out;
   auto rows = tx.exec_prepared("relay_next", limit, after);
-  out.messages.reserve(rows.size());
   int64_t last_ms = -1;
   std::string occurred;  // last_ms formatted: the rows of one transaction share it
   for (const auto& r : rows) {
@@ -33,9 +35,9 @@ Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_pre
       occurred = iso_utc(SysTime{std::chrono::milliseconds(ms)});
       last_ms = ms;
     }
-    OutboxEvent e{r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<int64_t>(),
-                  r[3].as<std::string>(), occurred, r[5].as<std::string>()};
-    out.messages.push_back(to_message(e, topic_prefix));
+    auto text = [&r](int i) { return std::string_view(r[i].c_str(), r[i].size()); };
+    OutboxEvent e{r[0].as<int64_t>(), text(1), r[2].as<int64_t>(), text(3), occurred, text(5)};
+    out.page.add(e, topic_prefix);
     out.replay = r[6].as<int64_t>();
   }
   return out;
@@ -44,7 +46,7 @@ Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_pre
 // The broker acknowledged the batch's first `n` events.
 void mark_published(pqxx::connection& conn, const Batch& batch, size_t n) {
   pqxx::nontransaction tx(conn);
-  tx.exec_prepared("relay_mark", batch.replay, batch.messages[n - 1].id, static_cast<int64_t>(n));
+  tx.exec_prepared("relay_mark", batch.replay, batch.messages()[n - 1].id, static_cast<int64_t>(n));
 }
 
 // A batch sent, waiting for the broker's acknowledgement.
@@ -56,7 +58,7 @@ struct Sent {
 // Events of `batch` the broker did not acknowledge (a message without a
 // report counts as not delivered).
 size_t failed_count(const Batch& batch, const std::vector<Delivery>& deliveries) {
-  return batch.messages.size() - deliveries.size() +
+  return batch.messages().size() - deliveries.size() +
          static_cast<size_t>(std::count_if(deliveries.begin(), deliveries.end(),
                                            [](const Delivery& d) { return !d.delivered; }));
 }
@@ -113,9 +115,30 @@ void Relay::run() {
         conn.prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
         conn.prepare("relay_mark", "SELECT resv_outbox_mark_published($1, $2, $3)");
         std::deque<Sent> sent;  // oldest first; at most two
+        // The page after the newest one sent, read on a session of its own
+        // while this thread waits for the broker and records: reading a page
+        // (the database's work, and rows turned into messages) overlaps
+        // producing the pages before it. Declared after `reader`, so that a
+        // read still running ends before its session goes.
+        std::unique_ptr<pqxx::connection> reader;
+        std::future<Batch> ahead;
+        // A full page of the window may have more behind it.
+        auto followed = [&](const Batch& b) {
+          return !stop_ && b.replay == 0 && b.messages().size() == static_cast<size_t>(opts_.batch);
+        };
         auto send = [&](Batch b) {
-          auto flight = sink_->send(b.messages);
+          const bool more = followed(b);
+          const int64_t last_id = b.messages().back().id;
+          auto flight = sink_->send(b.messages());
           sent.push_back({std::move(b), std::move(flight)});
+          if (!more) return;
+          if (!reader) {
+            reader = std::make_unique<pqxx::connection>(
+                with_connect_timeout(opts_.reader_url.empty() ? opts_.url : opts_.reader_url, 2));
+            reader->prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
+          }
+          ahead = std::async(std::launch::async,
+                             [&, last_id] { return next_batch(*reader, opts_.batch, opts_.topic_prefix, last_id); });
         };
         // On stop, what was sent is still waited for and marked.
         while (!stop_ || !sent.empty()) {
@@ -130,27 +153,24 @@ void Relay::run() {
           }
           if (sent.empty()) {
             Batch b = next_batch(conn, opts_.batch, opts_.topic_prefix);
-            if (b.messages.empty()) {
+            if (b.messages().empty()) {
               pause(opts_.idle_poll, true);
               continue;
             }
             send(std::move(b));
           }
           // While the broker acknowledges a full page of the window, the
-          // page after it is read and sent behind it: the producer never
-          // runs dry between pages.
-          if (const Batch& last = sent.back().batch; sent.size() == 1 && !stop_ && last.replay == 0 &&
-                                                     last.messages.size() == static_cast<size_t>(opts_.batch))
-            if (Batch b = next_batch(conn, opts_.batch, opts_.topic_prefix, last.messages.back().id);
-                !b.messages.empty())
-              send(std::move(b));
+          // page after it (read meanwhile) is on its way behind it: the
+          // producer never runs dry between pages.
+          if (sent.size() == 1 && ahead.valid() && !stop_)
+            if (Batch b = ahead.get(); !b.messages().empty()) send(std::move(b));
           Sent oldest = std::move(sent.front());
           sent.pop_front();
           auto deliveries = sink_->wait(std::move(oldest.flight));
           const size_t published = delivered_prefix(deliveries);
           if (published > 0) mark_published(conn, oldest.batch, published);
           published_.inc(published);
-          if (published == oldest.batch.messages.size()) {
+          if (published == oldest.batch.messages().size()) {
             if (failing) spdlog::info("msg=\"the relay publishes again\" events={}", published);
             failing = false;
             continue;
@@ -160,6 +180,7 @@ void Relay::run() {
           size_t failed = failed_count(oldest.batch, deliveries);
           for (auto& later : sent) failed += failed_count(later.batch, sink_->wait(std::move(later.flight)));
           sent.clear();
+          ahead = {};  // read after what is sent again (waits for the read)
           delivery_errors_.inc(failed);
           if (!failing) {
             const std::string why = published < deliveries.size() ? deliveries[published].error : "no delivery report";

@@ -3,10 +3,11 @@
 // unpublished rows to Kafka in windows of finished transactions, in id order
 // within a window, and moves past them only after the broker acknowledged
 // them: one row of state per batch, no write per event (resv_outbox_next,
-// sql/functions/70_events.sql). The page after one on its way is read and
-// sent behind it (two at most), so the producer does not wait for the
-// database between pages; a page is recorded only after every page before
-// it. At least once: a crash between delivery and recording sends the page
+// sql/functions/70_events.sql). The page after one on its way is sent
+// behind it (two at most), so the producer does not wait for the database
+// between pages, and the page after that is read meanwhile, on a second
+// session (the leader's "relay reader"); a page is recorded only after every
+// page before it. At least once: a crash between delivery and recording sends the page
 // again, with the same event ids; consumers dedupe by them.
 //
 // One relay leads among all servers on a database (a session-level advisory
@@ -42,6 +43,9 @@ struct RelayOptions {
   std::chrono::milliseconds gather{5};
   std::chrono::milliseconds retry{1000};             // after a round with failed deliveries
   std::chrono::milliseconds lead_retry{1000};        // how often a follower tries to lead
+  // The session that reads the next page while the one before is on its
+  // way (read-only); empty: `url`.
+  std::string reader_url = {};
 };
 
 class Relay {

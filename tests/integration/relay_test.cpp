@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/metrics.h"
+#include "db/pg_text.h"
 #include "events/kafka.h"
 #include "events/relay.h"
 #include "eventually.h"
@@ -73,6 +74,24 @@ class WatchingSink : public EventSink {
   int in_flight_ = 0;
   int fail_first_;
   size_t fail_from_;
+};
+
+// Passes batches on to a real producer, calling `before_send(n)` before the
+// n-th (from 1).
+class HookedSink : public EventSink {
+ public:
+  HookedSink(std::unique_ptr<EventSink> inner, std::function<void(int)> before_send)
+      : inner_(std::move(inner)), before_send_(std::move(before_send)) {}
+  std::unique_ptr<Flight> send(const std::vector<EventMessage>& batch) override {
+    before_send_(++sends_);
+    return inner_->send(batch);
+  }
+  std::vector<Delivery> wait(std::unique_ptr<Flight> flight) override { return inner_->wait(std::move(flight)); }
+
+ private:
+  std::unique_ptr<EventSink> inner_;
+  std::function<void(int)> before_send_;
+  int sends_ = 0;
 };
 
 struct Relaying : StoreTest {
@@ -252,16 +271,50 @@ TEST_F(Relaying, ThePageAfterOneInFlightIsSentBehindItAndAFailureSendsBothAgainF
   EXPECT_EQ(seen.size(), 40u);
 }
 
+TEST_F(Relaying, TheReaderSessionEndedMidWindowLosesNothingAndKeepsEachKeysOrder) {
+  // 300 events of 7 keys ('E<n>' in commit order), pages of 10: each page
+  // after the first is read ahead on the reader session, which is ended
+  // (as by pg_terminate_backend) before the 5th and the 15th page go out.
+  db.exec("SELECT resv_outbox('reservation', g % 7, 'E' || g, '{}') FROM generate_series(1, 300) g");
+  std::atomic<int> ended{0};
+  auto sink = std::make_unique<HookedSink>(producer(), [&](int n) {
+    if (n == 5 || n == 15)
+      ended += static_cast<int>(db.count("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                         " WHERE application_name = 'relay-test reader'"));
+  });
+  auto o = relay_options();
+  o.batch = 10;
+  o.idle_poll = 10ms;
+  o.reader_url = with_application_name(db.url(), "relay-test reader");
+  Relay r(o, std::move(sink), metrics);
+  r.start();
+  ASSERT_TRUE(eventually([&] { return unpublished() == 0; })) << unpublished() << " still unpublished";
+  EXPECT_EQ(ended.load(), 2) << "the reader's session was there to end, twice";
+  EXPECT_EQ(metrics.counter("resv_relay_published_total", "").value(), 300u) << "each event marked once";
+
+  // Read until every event arrived once (pages sent again bring duplicates).
+  auto reader = EventReader::open(kafka(), {{"resv.reservations"}, true, ""}, 10s);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  std::set<std::string> seen;
+  std::map<std::string, int> last_of_key;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       seen.size() < 300 && std::chrono::steady_clock::now() < deadline;) {
+    auto e = reader.value()->next(200ms);
+    if (!e || !seen.insert(e->header("event-id")).second) continue;  // a duplicate, deduped by id
+    const int n = std::stoi(e->header("event-type").substr(1));
+    EXPECT_GT(n, last_of_key[e->key]) << "key " << e->key << ": first arrivals in commit order";
+    last_of_key[e->key] = n;
+  }
+  EXPECT_EQ(seen.size(), 300u) << "every event arrived";
+}
+
 TEST_F(Relaying, AProducerFlightDroppedWithoutWaitingLeavesTheProducerWorking) {
   auto p = producer();
-  auto message = [](int64_t id) {
-    return to_message({id, "reservation", 7, "Dropped", "2026-12-02T05:00:00.000Z", "{}"}, "resv.");
-  };
-  std::vector<EventMessage> first, second;
-  for (int64_t i = 1; i <= 100; ++i) first.push_back(message(i));
-  second.push_back(message(101));
-  { auto dropped = p->send(first); }  // its reports come later, to memory the producer still holds
-  auto d = p->wait(p->send(second));
+  MessageBatch first, second;
+  for (int64_t i = 1; i <= 100; ++i) first.add({i, "reservation", 7, "Dropped", "2026-12-02T05:00:00.000Z", "{}"}, "resv.");
+  second.add({101, "reservation", 7, "Dropped", "2026-12-02T05:00:00.000Z", "{}"}, "resv.");
+  { auto dropped = p->send(first.messages()); }  // its reports come later, to memory the producer still holds
+  auto d = p->wait(p->send(second.messages()));
   ASSERT_EQ(d.size(), 1u);
   EXPECT_TRUE(d[0].delivered) << d[0].error;
   EXPECT_EQ(consume("resv.reservations", 101).size(), 101u);
