@@ -21,13 +21,17 @@ struct Batch {
   const std::vector<EventMessage>& messages() const { return page.messages(); }
 };
 
-// The next events to publish; with `after`, only the current window's after
-// that id (the page after one still in flight; never a replay's, and the
-// window does not move on).
-Batch next_batch(pqxx::connection& conn, int limit, const std::string& topic_prefix, int64_t after = 0) {
+// The next events to publish, as rows of resv_outbox_next; with `after`,
+// only the current window's after that id (the page after one still in
+// flight; never a replay's, and the window does not move on).
+pqxx::result read_page(pqxx::connection& conn, int limit, int64_t after = 0) {
   pqxx::nontransaction tx(conn);
+  return tx.exec_prepared("relay_next", limit, after);
+}
+
+// Its columns: id, aggregate_type, aggregate_id, event_type, occurred_at_ms, payload, replay.
+Batch to_batch(const pqxx::result& rows, const std::string& topic_prefix) {
   Batch out;
-  auto rows = tx.exec_prepared("relay_next", limit, after);
   int64_t last_ms = -1;
   std::string occurred;  // last_ms formatted: the rows of one transaction share it
   for (const auto& r : rows) {
@@ -115,30 +119,31 @@ void Relay::run() {
         conn.prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
         conn.prepare("relay_mark", "SELECT resv_outbox_mark_published($1, $2, $3)");
         std::deque<Sent> sent;  // oldest first; at most two
-        // The page after the newest one sent, read on a session of its own
-        // while this thread waits for the broker and records: reading a page
-        // (the database's work, and rows turned into messages) overlaps
-        // producing the pages before it. Declared after `reader`, so that a
-        // read still running ends before its session goes.
+        // The page after the newest one read, read on a session of its own
+        // as soon as that one's rows arrived, while this thread turns them
+        // into messages, sends them and waits for the broker: the database's
+        // work on a page overlaps everything done with the page before.
+        // Declared after `reader`, so that a read still running ends before
+        // its session goes.
         std::unique_ptr<pqxx::connection> reader;
-        std::future<Batch> ahead;
+        std::future<pqxx::result> ahead;
         // A full page of the window may have more behind it.
-        auto followed = [&](const Batch& b) {
-          return !stop_ && b.replay == 0 && b.messages().size() == static_cast<size_t>(opts_.batch);
-        };
-        auto send = [&](Batch b) {
-          const bool more = followed(b);
-          const int64_t last_id = b.messages().back().id;
-          auto flight = sink_->send(b.messages());
-          sent.push_back({std::move(b), std::move(flight)});
-          if (!more) return;
+        auto read_after = [&](const pqxx::result& rows) {
+          if (stop_ || rows.size() != static_cast<size_t>(opts_.batch) || rows.back()[6].as<int64_t>() != 0) return;
           if (!reader) {
             reader = std::make_unique<pqxx::connection>(
                 with_connect_timeout(opts_.reader_url.empty() ? opts_.url : opts_.reader_url, 2));
             reader->prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
           }
-          ahead = std::async(std::launch::async,
-                             [&, last_id] { return next_batch(*reader, opts_.batch, opts_.topic_prefix, last_id); });
+          ahead = std::async(std::launch::async, [&, after = rows.back()[0].as<int64_t>()] {
+            return read_page(*reader, opts_.batch, after);
+          });
+        };
+        auto send = [&](const pqxx::result& rows) {
+          read_after(rows);
+          Batch b = to_batch(rows, opts_.topic_prefix);
+          auto flight = sink_->send(b.messages());
+          sent.push_back({std::move(b), std::move(flight)});
         };
         // On stop, what was sent is still waited for and marked.
         while (!stop_ || !sent.empty()) {
@@ -152,18 +157,18 @@ void Relay::run() {
             spdlog::info("msg=\"this server's relay now publishes the outbox\"");
           }
           if (sent.empty()) {
-            Batch b = next_batch(conn, opts_.batch, opts_.topic_prefix);
-            if (b.messages().empty()) {
+            const pqxx::result rows = read_page(conn, opts_.batch);
+            if (rows.empty()) {
               pause(opts_.idle_poll, true);
               continue;
             }
-            send(std::move(b));
+            send(rows);
           }
           // While the broker acknowledges a full page of the window, the
-          // page after it (read meanwhile) is on its way behind it: the
-          // producer never runs dry between pages.
+          // page after it is on its way behind it: the producer never runs
+          // dry between pages.
           if (sent.size() == 1 && ahead.valid() && !stop_)
-            if (Batch b = ahead.get(); !b.messages().empty()) send(std::move(b));
+            if (const pqxx::result rows = ahead.get(); !rows.empty()) send(rows);
           Sent oldest = std::move(sent.front());
           sent.pop_front();
           auto deliveries = sink_->wait(std::move(oldest.flight));
