@@ -6,9 +6,10 @@
 // sql/functions/70_events.sql). The page after one on its way is sent
 // behind it (two at most), so the producer does not wait for the database
 // between pages, and the page after that is read meanwhile, on a second
-// session (the leader's "relay reader"); a page is recorded only after every
-// page before it. At least once: a crash between delivery and recording sends the page
-// again, with the same event ids; consumers dedupe by them.
+// session (the leader's "relay reader"); a page is recorded only after
+// every page before it. At least once: a crash between delivery and
+// recording sends the page again, with the same event ids; consumers dedupe
+// by them.
 //
 // One relay leads among all servers on a database (a session-level advisory
 // lock, db/advisory_locks.h): a single publisher keeps each key's events in
