@@ -6,10 +6,10 @@
 #
 # (a) Relay throughput: N outbox rows are committed in one transaction while
 #     the server's relay leads, idle; the time from that commit (the
-#     database's clock, read right after it: the same host's) until its metric
-#     resv_relay_published_total has counted all N (acknowledged and recorded;
-#     polled every 5 ms on /metrics, which costs the database nothing) gives
-#     events/s, published and marked. The
+#     database's clock, read right after it: the same host's) until the relay
+#     has recorded all N as published (outbox_relay.published_total, written
+#     with each page's mark after the broker's acknowledgement; read every
+#     5 ms on one psql session) gives events/s, published and marked. The
 #     ceiling, in the same run and to the same broker: resv-kafka-bench
 #     produce, a bare librdkafka producer configured as the relay's
 #     (idempotent, acks=all, linger.ms 1), sending N messages of the same body
