@@ -19,10 +19,12 @@
 #     RATE/s for DUR s, each request the payment of a held reservation) while
 #     a consumer reads the payments' topic promptly (resv events tail --group
 #     prompt --follow), while a consumer takes 0.5-1.5 s per event (--delay
-#     0.5s-1.5s), and with the broker down (SIGUSR1): each condition twice,
-#     in the order prompt, slow, down, prompt, slow, down, after a VACUUM of
-#     what (a) left; the better p95 of each as a ratio to the prompt
-#     consumer's. Goal: <= 1.1. Every payment answered 200 in every run.
+#     0.5s-1.5s), and with the broker down (SIGUSR1): each condition three
+#     times, in the order prompt, slow, down, prompt, ..., after a VACUUM of
+#     what (a) left; the median p95 of each as a ratio to the prompt
+#     consumer's (on this shared host a sub-millisecond p95 swings by half
+#     between two runs of one condition: one run each decides nothing).
+#     Goal: <= 1.1. Every payment answered 200 in every run.
 # (c) Commit-to-consumer latency at 1000 payments/s: resv-kafka-bench latency
 #     reads resv.reservations from its end; per payment event
 #     (ReservationConfirmed), arrival time minus the event's occurredAt (its
@@ -45,13 +47,13 @@ trap 'kill $broker_pid 2>/dev/null || true; bench_cleanup' EXIT
 for _ in $(seq 100); do [[ -s "$work/broker.json" ]] && break; sleep 0.1; done
 brokers=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bootstrap'])" "$work/broker.json")
 
-log "data: one schedule of 60,000 seats, 60,000 users"
+log "data: one schedule of 90,000 seats, 90,000 users"
 psql -q "$db" <<'SQL'
 INSERT INTO concerts (id, name, venue) VALUES (1, 'Events Bench', 'Hall');
 INSERT INTO schedules (id, concert_id, starts_at, max_seats_per_user, hold_seconds)
 VALUES (1, 1, now() + interval '7 days', 1000000, 86400);
-INSERT INTO seats (schedule_id, label, grade, price) SELECT 1, 'S' || g, 'S', 1000 FROM generate_series(1, 60000) g;
-INSERT INTO users (name, balance) SELECT 'bench' || g, 1000000 FROM generate_series(1, 60000) g;
+INSERT INTO seats (schedule_id, label, grade, price) SELECT 1, 'S' || g, 'S', 1000 FROM generate_series(1, 90000) g;
+INSERT INTO users (name, balance) SELECT 'bench' || g, 1000000 FROM generate_series(1, 90000) g;
 ANALYZE;
 SQL
 # (a) writes its rows with psql, not through the server, whose writes wake
@@ -155,7 +157,8 @@ p95_of() { python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["p95_ms"
 # (a) left 7 x n updated outbox rows: vacuumed now, not by autovacuum during a condition.
 psql -q "$db" -c "VACUUM ANALYZE" -c "CHECKPOINT"
 declare -A p95 runs backlog drain_s
-for cond in prompt slow down prompt2 slow2 down2; do
+b_rounds=3
+for cond in $(for i in $(seq "$b_rounds"); do echo "prompt$i slow$i down$i"; done); do
   consumer=""
   case $cond in
     prompt*) build-bench/cli/resv events tail --group "bench-$cond" --follow >/dev/null 2>&1 & consumer=$! ;;
@@ -177,9 +180,8 @@ for cond in prompt slow down prompt2 slow2 down2; do
     drain_s[$cond]=$(wait_drained "${backlog[$cond]}" "$before")
   fi
 done
-prompt_p95=$(python3 -c "print(min(${p95[prompt]}, ${p95[prompt2]}))")
-slow_p95=$(python3 -c "print(min(${p95[slow]}, ${p95[slow2]}))")
-down_p95=$(python3 -c "print(min(${p95[down]}, ${p95[down2]}))")
+of_cond() { for i in $(seq "$b_rounds"); do echo "${p95[$1$i]}"; done; }
+prompt_p95=$(median $(of_cond prompt)); slow_p95=$(median $(of_cond slow)); down_p95=$(median $(of_cond down))
 
 log "(c) commit-to-consumer latency at 1000 payments/s for 10 s"
 build-bench/bench/resv-kafka-bench latency "$brokers" resv.reservations 13 ReservationConfirmed >"$work/latency.json" &
@@ -196,11 +198,11 @@ cat <<EOF2
 | measure | resv | ceiling (same run) | ratio | goal |
 |---|---|---|---|---|
 | (a) relay: events/s published and marked, $n per round, median of $rounds | $(printf '%.0f' "$relay") | bare librdkafka producer: $(printf '%.0f' "$bare") | $(ratio "$relay" "$bare") | >= 0.8 |
-| (b) payment p95, consumer 0.5-1.5 s per event ($rate/s, $dur s, better of 2) | $slow_p95 ms | prompt consumer: $prompt_p95 ms | $(ratio "$slow_p95" "$prompt_p95") | <= 1.1 |
-| (b) payment p95, broker down ($rate/s, $dur s, better of 2) | $down_p95 ms | prompt consumer: $prompt_p95 ms | $(ratio "$down_p95" "$prompt_p95") | <= 1.1 |
+| (b) payment p95, consumer 0.5-1.5 s per event ($rate/s, $dur s, median of $b_rounds) | $slow_p95 ms | prompt consumer: $prompt_p95 ms | $(ratio "$slow_p95" "$prompt_p95") | <= 1.1 |
+| (b) payment p95, broker down ($rate/s, $dur s, median of $b_rounds) | $down_p95 ms | prompt consumer: $prompt_p95 ms | $(ratio "$down_p95" "$prompt_p95") | <= 1.1 |
 
-- (b) p95 of each run, in order (ms): prompt ${p95[prompt]}, slow ${p95[slow]}, down ${p95[down]}, prompt ${p95[prompt2]}, slow ${p95[slow2]}, down ${p95[down2]}; every payment answered 200 in every run.
-- (b) broker down: the backlog was ${backlog[down]} and ${backlog[down2]} events when it came back, drained in ${drain_s[down]} and ${drain_s[down2]} s.
+- (b) p95 of each run, in order (ms): $(for i in $(seq "$b_rounds"); do printf 'prompt %s, slow %s, down %s; ' "${p95[prompt$i]}" "${p95[slow$i]}" "${p95[down$i]}"; done)every payment answered 200 in every run.
+- (b) broker down: the backlog when it came back, and the seconds it took to drain (the relay tries again 1 s after a failed round): $(for i in $(seq "$b_rounds"); do printf '%s events in %s s; ' "${backlog[down$i]}" "${drain_s[down$i]}"; done)
 - (c) commit to consumer at 1000 payments/s: $(python3 -c "import json; r=json.loads('$lat'); print(f\"p50 {r['p50Ms']:.0f} ms, p95 {r['p95Ms']:.0f} ms, max {r['maxMs']:.0f} ms over {r['events']} events\")"); payment p95 $(p95_of "$out_c") ms.
 - Rounds of (a): relay ${relay_rates[*]}; bare ${bare_rates[*]} (events/s).
 EOF2
