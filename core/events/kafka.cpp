@@ -95,7 +95,6 @@ namespace {
 // Header schema-version of every message.
 const std::string kSchemaVersionText = std::to_string(kEventSchemaVersion);
 
-
 Result<std::unique_ptr<KafkaProducer::Handle>> new_producer(const KafkaOptions& o) {
   auto conf = make_conf({{"bootstrap.servers", o.brokers},
                          {"client.id", o.client_id},
