@@ -257,7 +257,8 @@ Facts gather(const Inputs& in, const std::set<std::string>& wanted) {
   task("servers", [](const Inputs& i, Facts& f) { f.servers = probe_servers(i); });
 
   std::unique_lock lock(shared->mu);
-  shared->done.wait_until(lock, Clock::now() + in.deadline, [&] { return std::ranges::find(shared->ended, false) == shared->ended.end(); });
+  shared->done.wait_until(lock, Clock::now() + in.deadline,
+                          [&] { return std::ranges::find(shared->ended, false) == shared->ended.end(); });
   Facts facts = shared->facts;  // a copy: late tasks may still write theirs
   const std::vector<bool> ended = shared->ended;
   lock.unlock();

@@ -21,6 +21,8 @@ struct Batch {
   const std::vector<EventMessage>& messages() const { return page.messages(); }
 };
 
+constexpr const char* kReadPage = "SELECT * FROM resv_outbox_next($1, $2)";
+
 // The next events to publish, as rows of resv_outbox_next; with `after`,
 // only the current window's after that id (the page after one still in
 // flight; never a replay's, and the window does not move on).
@@ -116,7 +118,7 @@ void Relay::run() {
   run_listening(
       {opts_.url, {}, "outbox relay"}, stop_, {},
       [&](pqxx::connection& conn) {
-        conn.prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
+        conn.prepare("relay_next", kReadPage);
         conn.prepare("relay_mark", "SELECT resv_outbox_mark_published($1, $2, $3)");
         std::deque<Sent> sent;  // oldest first; at most two
         // The page after the newest one read, read on a session of its own
@@ -133,7 +135,7 @@ void Relay::run() {
           if (!reader) {
             reader = std::make_unique<pqxx::connection>(
                 with_connect_timeout(opts_.reader_url.empty() ? opts_.url : opts_.reader_url, 2));
-            reader->prepare("relay_next", "SELECT * FROM resv_outbox_next($1, $2)");
+            reader->prepare("relay_next", kReadPage);
           }
           ahead = std::async(std::launch::async, [&, after = rows.back()[0].as<int64_t>()] {
             return read_page(*reader, opts_.batch, after);
