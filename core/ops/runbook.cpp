@@ -91,7 +91,7 @@ RunbookStep parse_step(const toml::node& node, size_t index, const std::string& 
     for (auto&& e : *a) {
       // value_exact: value<int64_t>() would cast a float such as 9e78 to int64_t (undefined; the fuzzer's find).
       auto code = e.value_exact<int64_t>();
-      if (!code || *code < 0 || *code > 255) throw Problem{at(source, e, where + ".expect_exit") + "an exit code is 0 to 255"};
+      if (!code || *code < 0 || *code > 255) throw Problem{at(source, e, where + ".expect_exit") + "an exit code is an integer from 0 to 255"};
       s.expect_exit.push_back(static_cast<int>(*code));
     }
   }

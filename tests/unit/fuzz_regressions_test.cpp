@@ -83,7 +83,7 @@ TEST(FuzzRegressions, AnExitCodeThatIsNoIntegerIsARunbookError) {
                                       code + "]\n",
                                   "x.toml");
     ASSERT_FALSE(rb.ok());
-    EXPECT_EQ(rb.status().message(), "x.toml line 7: steps[0].expect_exit: an exit code is 0 to 255");
+    EXPECT_EQ(rb.status().message(), "x.toml line 7: steps[0].expect_exit: an exit code is an integer from 0 to 255");
   }
 }
 
